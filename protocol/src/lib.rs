@@ -1,0 +1,23 @@
+//! The chat-completions wire protocol, shared by the widget and the relay.
+//!
+//! Everything here is plain data and pure functions: no I/O, no browser, no async. The widget feeds
+//! response bytes into [`StreamDecoder`] and applies the [`StreamEvent`]s it yields; the relay parses
+//! request bodies into [`ChatRequest`] and checks them with [`ChatRequest::validate`].
+
+mod error;
+mod request;
+mod response;
+mod sse;
+mod stream;
+
+pub use error::ApiError;
+pub use request::{
+    ChatRequest, Content, ContentPart, FunctionDefinition, ImageUrl, LogitBias, Message, Stop,
+    Tool, ToolChoice, ValidationError, DEFAULT_MODEL,
+};
+pub use response::{
+    AssistantMessage, ChatChunk, ChatCompletion, Choice, ChunkChoice, Delta, FinishReason,
+    FunctionCall, FunctionCallDelta, ToolCall, ToolCallDelta, Usage,
+};
+pub use sse::{SseDecoder, SseEvent};
+pub use stream::{StreamDecoder, StreamEvent, ToolCallBuilder};

@@ -1,0 +1,221 @@
+//! Stream fixtures decoded into chat events, at every split point and with every line ending.
+
+mod common;
+
+use chat_protocol::{
+    ApiError, ChatCompletion, FinishReason, FunctionCall, StreamDecoder, StreamEvent, ToolCall,
+    ToolCallBuilder, ToolCallDelta, Usage,
+};
+use common::{decode_everywhere, fixture};
+
+fn decode_fixture(name: &str) -> Vec<StreamEvent> {
+    decode_everywhere(&fixture(name), StreamDecoder::new, StreamDecoder::push)
+}
+
+fn text_of(events: &[StreamEvent], pick: fn(&StreamEvent) -> Option<&str>) -> String {
+    events.iter().filter_map(pick).collect()
+}
+
+fn content(event: &StreamEvent) -> Option<&str> {
+    match event {
+        StreamEvent::Content(text) => Some(text),
+        _ => None,
+    }
+}
+
+fn reasoning(event: &StreamEvent) -> Option<&str> {
+    match event {
+        StreamEvent::Reasoning(text) => Some(text),
+        _ => None,
+    }
+}
+
+fn tool_calls(events: &[StreamEvent]) -> Vec<ToolCall> {
+    let mut builder = ToolCallBuilder::new();
+    for event in events {
+        if let StreamEvent::ToolCall(delta) = event {
+            builder.push(delta.clone());
+        }
+    }
+    builder.finish()
+}
+
+fn call(id: &str, name: &str, arguments: &str) -> ToolCall {
+    ToolCall {
+        id: id.into(),
+        kind: "function".into(),
+        function: FunctionCall {
+            name: name.into(),
+            arguments: arguments.into(),
+        },
+    }
+}
+
+#[test]
+fn reasoning_then_content() {
+    let events = decode_fixture("reasoning-then-content.sse");
+    assert_eq!(
+        text_of(&events, reasoning),
+        "First, the user said: \"Hello.\" That is simple."
+    );
+    assert_eq!(text_of(&events, content), "Hi there!");
+    assert_eq!(
+        &events[events.len() - 2..],
+        [StreamEvent::Finish(FinishReason::Stop), StreamEvent::Done]
+    );
+}
+
+#[test]
+fn gemini_tool_call_quirks() {
+    let events = decode_fixture("gemini-tool-call-quirks.sse");
+    assert_eq!(
+        tool_calls(&events),
+        [call("call_0", "get_time", "{\"tz\": \"Europe/Paris\"}")]
+    );
+    // Gemini says `stop` after a tool call and sends no `[DONE]`.
+    assert_eq!(
+        events.last(),
+        Some(&StreamEvent::Finish(FinishReason::Stop))
+    );
+}
+
+#[test]
+fn midstream_error_keeps_the_provider_message() {
+    let events = decode_fixture("midstream-error.sse");
+    assert_eq!(text_of(&events, content), "Partial");
+    let StreamEvent::Error(error) = events.last().expect("events") else {
+        panic!("no error event: {events:?}")
+    };
+    assert_eq!(error.message, "upstream overloaded");
+    assert_eq!(error.kind.as_deref(), Some("server_error"));
+    assert_eq!(error.code.as_deref(), Some("503"));
+}
+
+#[test]
+fn parallel_tool_calls_are_joined_by_index_and_usage_is_read_without_choices() {
+    let events = decode_fixture("parallel-tool-calls-with-usage.sse");
+    assert_eq!(
+        tool_calls(&events),
+        [
+            call("call_a", "get_time", "{\"tz\":\"Asia/Tokyo\"}"),
+            call("call_b", "read_page", "{}")
+        ]
+    );
+    assert!(events.contains(&StreamEvent::Finish(FinishReason::ToolCalls)));
+    assert!(events.contains(&StreamEvent::Usage(Usage {
+        prompt_tokens: 31,
+        completion_tokens: 12,
+        total_tokens: 43
+    })));
+    assert_eq!(events.last(), Some(&StreamEvent::Done));
+}
+
+#[test]
+fn bom_comments_multiline_data_utf8_and_unknown_fields() {
+    let events = decode_fixture("bom-comments-multiline-utf8.sse");
+    assert_eq!(
+        events,
+        [
+            StreamEvent::Content("Grüße ".into()),
+            StreamEvent::Content("✓ 🦀".into()),
+            StreamEvent::Finish(FinishReason::Length),
+            StreamEvent::Done,
+        ]
+    );
+}
+
+#[test]
+fn data_error_object_inside_the_stream() {
+    let mut decoder = StreamDecoder::new();
+    let events =
+        decoder.push(b"data: {\"error\":{\"message\":\"quota exceeded\",\"code\":429}}\n\n");
+    assert_eq!(
+        events,
+        [StreamEvent::Error(ApiError {
+            code: Some("429".into()),
+            ..ApiError::new("quota exceeded")
+        })]
+    );
+}
+
+#[test]
+fn event_error_with_plain_text_data() {
+    let mut decoder = StreamDecoder::new();
+    assert_eq!(
+        decoder.push(b"event: error\ndata: overloaded\n\n"),
+        [StreamEvent::Error(ApiError::new("overloaded"))]
+    );
+}
+
+#[test]
+fn a_chunk_that_is_not_json_is_an_error_not_a_panic() {
+    let mut decoder = StreamDecoder::new();
+    let events = decoder.push(b"data: {\"choices\": [\n\n");
+    let [StreamEvent::Error(error)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(error.kind.as_deref(), Some("invalid_chunk"));
+}
+
+#[test]
+fn tool_call_pieces_without_index_join_by_id_or_the_last_call() {
+    let piece = |id: Option<&str>, name: Option<&str>, arguments: &str| {
+        StreamEvent::ToolCall(ToolCallDelta {
+            index: None,
+            id: id.map(Into::into),
+            function: Some(chat_protocol::FunctionCallDelta {
+                name: name.map(Into::into),
+                arguments: Some(arguments.into()),
+            }),
+        })
+    };
+    let events = [
+        piece(Some("a"), Some("first"), "{\"x\":"),
+        piece(Some("b"), Some("second"), "{"),
+        piece(Some("a"), None, "1}"),
+        piece(None, None, "}"),
+        piece(None, Some("third"), ""),
+    ];
+    assert_eq!(
+        tool_calls(&events),
+        [call("a", "first", "{\"x\":1}"), call("b", "second", "{}")]
+    );
+}
+
+#[test]
+fn a_call_without_id_or_arguments_gets_them() {
+    let mut builder = ToolCallBuilder::new();
+    builder.push(ToolCallDelta {
+        index: Some(0),
+        id: None,
+        function: Some(chat_protocol::FunctionCallDelta {
+            name: Some("now".into()),
+            arguments: None,
+        }),
+    });
+    assert_eq!(builder.finish(), [call("call_0", "now", "{}")]);
+}
+
+#[test]
+fn a_whole_answer_gives_the_same_events_as_a_stream() {
+    let body = r#"{"id":"x","object":"chat.completion","created":1,"model":"m",
+        "choices":[{"index":0,"message":{"role":"assistant","content":"Hello!","tool_calls":[
+            {"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"stop"}],
+        "usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5},"extra":true}"#;
+    let completion: ChatCompletion = serde_json::from_str(body).expect("valid completion");
+    let events = StreamEvent::from_completion(completion);
+    assert_eq!(text_of(&events, content), "Hello!");
+    assert_eq!(tool_calls(&events), [call("c1", "f", "{}")]);
+    assert_eq!(
+        &events[events.len() - 3..],
+        [
+            StreamEvent::Finish(FinishReason::Stop),
+            StreamEvent::Usage(Usage {
+                prompt_tokens: 3,
+                completion_tokens: 2,
+                total_tokens: 5
+            }),
+            StreamEvent::Done
+        ]
+    );
+}

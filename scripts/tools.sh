@@ -1,0 +1,80 @@
+# shellcheck shell=bash
+# Installs, idempotently, every tool the project's scripts use. Sourced by scripts/demo and scripts/test.
+# Each step is skipped when the right version is already on PATH, so a second run costs seconds.
+# Versions: see the README's "Toolchain" section (trunk 0.22 needs a newer rustc than 1.95; the
+# wasm-bindgen CLI must equal the wasm-bindgen crate pinned in Cargo.toml exactly).
+
+TRUNK_VERSION=0.21.14
+WASM_BINDGEN_VERSION=0.2.130
+WASM_PACK_VERSION=0.15.1
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+have_version() { # command, expected version substring
+    command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -qF "$2"
+}
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+apt_install() { # package...
+    if [ "$apt_updated" = 0 ]; then
+        as_root apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_wasm_target() {
+    rustup target list --installed | grep -qx wasm32-unknown-unknown && return
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+}
+
+ensure_rust_components() {
+    local missing=()
+    cargo fmt --version >/dev/null 2>&1 || missing+=(rustfmt)
+    cargo clippy --version >/dev/null 2>&1 || missing+=(clippy)
+    [ ${#missing[@]} = 0 ] && return
+    log "adding ${missing[*]}"
+    rustup component add "${missing[@]}"
+}
+
+ensure_cargo_tool() { # binary, crate, version, extra cargo-install flags...
+    local bin=$1 crate=$2 version=$3
+    shift 3
+    have_version "$bin" "$version" && return
+    log "installing $crate $version (a few minutes, once)"
+    cargo install "$crate" --version "$version" "$@"
+}
+
+ensure_browser() {
+    command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return
+    log "installing chromium and chromedriver"
+    apt_install chromium chromium-driver
+}
+
+ensure_wasm_opt() {
+    command -v wasm-opt >/dev/null 2>&1 && return
+    log "installing binaryen (wasm-opt)"
+    apt_install binaryen
+}
+
+ensure_build_tools() {
+    ensure_wasm_target
+    ensure_wasm_opt
+    # No --locked for wasm-bindgen-cli: its lock file pins a webpki-roots release that is not published.
+    ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+    ensure_cargo_tool trunk trunk "$TRUNK_VERSION" --locked
+}
+
+ensure_test_tools() {
+    ensure_rust_components
+    ensure_build_tools
+    ensure_browser
+    ensure_cargo_tool wasm-pack wasm-pack "$WASM_PACK_VERSION" --locked
+}
