@@ -1,1 +1,28 @@
-//! placeholder
+//! An embeddable AI chat widget: a Leptos component that builds OpenAI-compatible chat-completions
+//! requests in the browser and streams the replies into the page.
+//!
+//! The layers, each depending only on the ones before it:
+//! - [`chat_protocol`]: the wire types, validation, provider errors and the SSE decoder;
+//! - [`conversation`]: the conversation as plain data;
+//! - [`transport`]: the only code that calls `fetch`;
+//! - [`controller`] and [`view`]: the reactive bridge and the Leptos components;
+//! - [`embed`] and [`config`]: how a page mounts and configures the widget.
+
+pub mod config;
+pub mod controller;
+pub mod conversation;
+pub mod embed;
+pub mod error;
+pub mod transport;
+pub mod view;
+
+pub use chat_protocol as protocol;
+pub use config::{ApiKey, ChatConfig, ConfigError};
+pub use controller::ChatController;
+pub use conversation::{ChatMessage, Conversation, MessageId, MessageStatus, Role, Status};
+pub use embed::{mount, mount_all, mount_with, ChatWidget};
+pub use error::ChatError;
+pub use transport::{
+    AbortHandle, FetchTransport, Reply, SharedTransport, Transport, TransportError,
+};
+pub use view::ChatBox;

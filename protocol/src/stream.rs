@@ -62,6 +62,34 @@ impl StreamEvent {
     }
 }
 
+impl StreamEvent {
+    /// The events of a whole JSON answer body. A body that carries an error (some providers send
+    /// one with status 200) or does not parse gives one [`StreamEvent::Error`].
+    pub fn from_body(body: &str) -> Vec<StreamEvent> {
+        let value: serde_json::Value = match serde_json::from_str(body) {
+            Ok(value) => value,
+            Err(error) => {
+                return vec![StreamEvent::Error(
+                    ApiError::new(format!("The answer is not JSON ({error})."))
+                        .with_kind("invalid_response"),
+                )]
+            }
+        };
+        if value.get("error").is_some() || value.is_array() {
+            if let Some(error) = ApiError::from_json(&value) {
+                return vec![StreamEvent::Error(error)];
+            }
+        }
+        match serde_json::from_value(value) {
+            Ok(completion) => StreamEvent::from_completion(completion),
+            Err(error) => vec![StreamEvent::Error(
+                ApiError::new(format!("The answer has an unknown shape ({error})."))
+                    .with_kind("invalid_response"),
+            )],
+        }
+    }
+}
+
 /// Decodes the bytes of a streamed chat-completions body into [`StreamEvent`]s.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {

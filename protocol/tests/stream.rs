@@ -219,3 +219,26 @@ fn a_whole_answer_gives_the_same_events_as_a_stream() {
         ]
     );
 }
+
+#[test]
+fn a_whole_body_with_an_error_or_garbage_gives_one_error() {
+    assert_eq!(
+        StreamEvent::from_body(r#"{"error":{"message":"no credits"}}"#),
+        [StreamEvent::Error(ApiError::new("no credits"))]
+    );
+    let events = StreamEvent::from_body("<html>");
+    let [StreamEvent::Error(error)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(error.kind.as_deref(), Some("invalid_response"));
+    assert_eq!(
+        StreamEvent::from_body(
+            r#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]}"#
+        ),
+        [
+            StreamEvent::Content("hi".into()),
+            StreamEvent::Finish(FinishReason::Stop),
+            StreamEvent::Done
+        ]
+    );
+}

@@ -1,0 +1,152 @@
+//! The widget's one configuration type, usable from Rust and from JSON.
+
+use std::fmt;
+
+use chat_protocol::{ChatRequest, LogitBias, Message, Stop, ValidationError, DEFAULT_MODEL};
+use serde::Deserialize;
+
+/// The relay's endpoint on the page's own origin: the default, so no key is ever in the page.
+pub const RELAY_ENDPOINT: &str = "/v1/chat/completions";
+
+/// Everything an embedder can set. JSON uses the same field names; every field is optional.
+///
+/// ```
+/// let config = chat_widget::ChatConfig::from_json(r#"{"title": "Help", "temperature": 0.2}"#).unwrap();
+/// assert_eq!(config.model, "gemini-1.5-pro");
+/// ```
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// The chat-completions URL: a relay's (the default, [`RELAY_ENDPOINT`]) or, in direct mode,
+    /// the provider's, such as `https://api.aimlapi.com/v1/chat/completions`.
+    pub endpoint: String,
+    /// Direct mode only, for development: the key is sent from the browser as
+    /// `Authorization: Bearer`. Never stored and never printed.
+    pub api_key: Option<ApiKey>,
+    /// The model id.
+    pub model: String,
+    /// Instructions sent first in every request.
+    pub system_prompt: Option<String>,
+    /// Whether replies stream token by token.
+    pub stream: bool,
+    /// Sampling temperature, 0 to 2.
+    pub temperature: Option<f64>,
+    /// Nucleus sampling mass, 0.1 to 1.
+    pub top_p: Option<f64>,
+    /// The most tokens per reply, at least 1.
+    pub max_tokens: Option<u32>,
+    /// -2 to 2.
+    pub frequency_penalty: Option<f64>,
+    /// -2 to 2.
+    pub presence_penalty: Option<f64>,
+    /// Bias per token id, -100 to 100.
+    pub logit_bias: LogitBias,
+    /// Up to four stop sequences.
+    pub stop: Stop,
+    /// The heading of the chat box.
+    pub title: String,
+    /// The composer's placeholder text.
+    pub placeholder: String,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            endpoint: RELAY_ENDPOINT.to_owned(),
+            api_key: None,
+            model: DEFAULT_MODEL.to_owned(),
+            system_prompt: None,
+            stream: true,
+            temperature: None,
+            top_p: None,
+            max_tokens: None,
+            frequency_penalty: None,
+            presence_penalty: None,
+            logit_bias: LogitBias::new(),
+            stop: Stop::None,
+            title: "Chat".to_owned(),
+            placeholder: "Type a message…".to_owned(),
+        }
+    }
+}
+
+/// Why a configuration is refused.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// The JSON does not parse, or has a field of the wrong type or an unknown field.
+    #[error("the chat widget's config is not valid: {0}")]
+    Json(String),
+    /// `endpoint` is empty.
+    #[error("the chat widget's config needs an `endpoint`")]
+    NoEndpoint,
+    /// A request parameter is out of its range.
+    #[error("the chat widget's config is not valid: {0}")]
+    Parameter(#[from] ValidationError),
+}
+
+impl ChatConfig {
+    /// Parses and checks a JSON configuration.
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        let config: ChatConfig =
+            serde_json::from_str(json).map_err(|error| ConfigError::Json(error.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the endpoint and every request parameter, as a request with one message would be.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.endpoint.trim().is_empty() {
+            return Err(ConfigError::NoEndpoint);
+        }
+        self.request(vec![Message::user("check")]).validate()?;
+        Ok(())
+    }
+
+    /// The request for `history`: the system prompt first, then the history, with every parameter
+    /// that is set.
+    pub fn request(&self, history: Vec<Message>) -> ChatRequest {
+        let system = self
+            .system_prompt
+            .iter()
+            .filter(|prompt| !prompt.trim().is_empty())
+            .map(Message::system);
+        ChatRequest {
+            model: self.model.clone(),
+            messages: system.chain(history).collect(),
+            temperature: self.temperature,
+            top_p: self.top_p,
+            max_tokens: self.max_tokens,
+            frequency_penalty: self.frequency_penalty,
+            presence_penalty: self.presence_penalty,
+            logit_bias: self.logit_bias.clone(),
+            stop: self.stop.clone(),
+            stream: Some(self.stream),
+            tools: Vec::new(),
+            tool_choice: None,
+        }
+    }
+}
+
+/// An API key for direct mode. It prints as `***` and cannot be serialized, so it never reaches a
+/// log or storage by accident.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for the `Authorization` header and nothing else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}

@@ -1,0 +1,227 @@
+//! The bridge between the pure [`Conversation`] and the reactive view: it runs requests through the
+//! transport, applies their events, and mirrors the conversation into signals, one set per message,
+//! so a new token touches one message's text and nothing else.
+
+use futures_util::StreamExt;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::config::ChatConfig;
+use crate::conversation::{Conversation, MessageId, MessageStatus, Role, Status};
+use crate::error::ChatError;
+use crate::transport::{AbortHandle, SharedTransport, TransportError};
+
+/// The reactive mirror of one message.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageView {
+    /// The message's stable id.
+    pub id: MessageId,
+    /// Who wrote it.
+    pub role: Role,
+    /// The text so far; only ever appended to while the message streams.
+    pub text: RwSignal<String>,
+    /// Where it is in its life.
+    pub status: RwSignal<MessageStatus>,
+}
+
+/// Runs one chat box: its conversation, the request in flight, and the composer's draft.
+#[derive(Clone, Copy)]
+pub struct ChatController {
+    conversation: StoredValue<Conversation>,
+    config: StoredValue<ChatConfig>,
+    transport: StoredValue<SharedTransport, LocalStorage>,
+    in_flight: StoredValue<Option<AbortHandle>, LocalStorage>,
+    /// Counts requests; the events of an older request than the current one are ignored.
+    generation: StoredValue<u64>,
+    messages: RwSignal<Vec<MessageView>>,
+    status: RwSignal<Status>,
+    draft: RwSignal<String>,
+}
+
+impl ChatController {
+    /// A controller for a new, empty conversation. Aborts its request when its owner is cleaned up
+    /// (the chat box unmounts).
+    pub fn new(config: ChatConfig, transport: SharedTransport) -> Self {
+        let controller = ChatController {
+            conversation: StoredValue::new(Conversation::new()),
+            config: StoredValue::new(config),
+            transport: StoredValue::new_local(transport),
+            in_flight: StoredValue::new_local(None),
+            generation: StoredValue::new(0),
+            messages: RwSignal::new(Vec::new()),
+            status: RwSignal::new(Status::Ready),
+            draft: RwSignal::new(String::new()),
+        };
+        on_cleanup(move || controller.abort_in_flight());
+        controller
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> StoredValue<ChatConfig> {
+        self.config
+    }
+
+    /// The messages, oldest first.
+    pub fn messages(&self) -> ReadSignal<Vec<MessageView>> {
+        self.messages.read_only()
+    }
+
+    /// The state of the current turn.
+    pub fn status(&self) -> ReadSignal<Status> {
+        self.status.read_only()
+    }
+
+    /// The composer's text.
+    pub fn draft(&self) -> RwSignal<String> {
+        self.draft
+    }
+
+    /// Whether a request is in flight.
+    pub fn is_busy(&self) -> bool {
+        self.status
+            .with(|status| matches!(status, Status::Submitted | Status::Streaming))
+    }
+
+    /// Sends the draft. Does nothing while a reply is arriving or when the draft is blank; the
+    /// draft is cleared only once the message is in the conversation.
+    pub fn send(&self) {
+        let text = self.draft.get_untracked();
+        let submitted = self
+            .conversation
+            .try_update_value(|conversation| conversation.submit(&text).is_ok());
+        if submitted == Some(true) {
+            self.draft.set(String::new());
+            self.sync();
+            self.request();
+        }
+    }
+
+    /// Stops the reply in flight; what arrived so far stays, marked as stopped.
+    pub fn stop(&self) {
+        self.abort_in_flight();
+        self.conversation.update_value(Conversation::stop);
+        self.sync();
+    }
+
+    /// Asks again after a failed turn.
+    pub fn retry(&self) {
+        if self
+            .conversation
+            .try_update_value(|conversation| conversation.retry().is_some())
+            == Some(true)
+        {
+            self.sync();
+            self.request();
+        }
+    }
+
+    /// Hides the error of a failed turn.
+    pub fn dismiss_error(&self) {
+        self.conversation.update_value(Conversation::dismiss_error);
+        self.sync();
+    }
+
+    fn abort_in_flight(&self) {
+        // Bumping the generation makes the running reader drop whatever still arrives.
+        self.generation
+            .try_update_value(|generation| *generation += 1);
+        if let Some(Some(abort)) = self.in_flight.try_update_value(Option::take) {
+            abort.abort();
+        }
+    }
+
+    fn request(&self) {
+        let request = self.config.with_value(|config| {
+            config.request(self.conversation.with_value(Conversation::history))
+        });
+        if let Err(error) = request.validate() {
+            self.conversation
+                .update_value(|conversation| conversation.fail(ChatError::Invalid(error)));
+            self.sync();
+            return;
+        }
+        let generation = self.generation.with_value(|generation| generation + 1);
+        self.generation.set_value(generation);
+        let reply = self
+            .transport
+            .with_value(|transport| transport.send(&request));
+        self.in_flight.set_value(Some(reply.abort));
+        let this = *self;
+        let mut events = reply.events;
+        spawn_local(async move {
+            while let Some(item) = events.next().await {
+                if this.generation.try_get_value() != Some(generation) {
+                    return; // stopped, superseded or unmounted
+                }
+                this.conversation.update_value(|conversation| match item {
+                    Ok(event) => conversation.apply(event),
+                    Err(TransportError::Aborted) => conversation.stop(),
+                    Err(error) => conversation.fail(ChatError::Transport(error)),
+                });
+                this.sync();
+            }
+            if this.generation.try_get_value() == Some(generation) {
+                this.conversation.update_value(Conversation::end);
+                this.in_flight.set_value(None);
+                this.sync();
+            }
+        });
+    }
+
+    /// Brings the signals in line with the conversation, touching only what changed: text is
+    /// appended, never replaced, so a token costs the length of the token.
+    fn sync(&self) {
+        self.conversation.with_value(|conversation| {
+            let messages = conversation.messages();
+            let same_list = self.messages.with_untracked(|views| {
+                views.len() == messages.len()
+                    && views
+                        .iter()
+                        .zip(messages)
+                        .all(|(view, message)| view.id == message.id)
+            });
+            if !same_list {
+                self.messages.update(|views| {
+                    let mut old = std::mem::take(views);
+                    *views = messages
+                        .iter()
+                        .map(
+                            |message| match old.iter().position(|view| view.id == message.id) {
+                                Some(at) => old.swap_remove(at),
+                                None => MessageView {
+                                    id: message.id,
+                                    role: message.role,
+                                    text: RwSignal::new(String::new()),
+                                    status: RwSignal::new(message.status),
+                                },
+                            },
+                        )
+                        .collect();
+                    for gone in old {
+                        gone.text.dispose();
+                        gone.status.dispose();
+                    }
+                });
+            }
+            self.messages.with_untracked(|views| {
+                for (view, message) in views.iter().zip(messages) {
+                    // A message's text only ever grows (see `Conversation`), so the part not yet
+                    // shown is the part after what is shown.
+                    let shown = view.text.with_untracked(String::len);
+                    if let Some(rest) = message.text.get(shown..).filter(|rest| !rest.is_empty()) {
+                        view.text.update(|text| text.push_str(rest));
+                    }
+                    if view.status.get_untracked() != message.status {
+                        view.status.set(message.status);
+                    }
+                }
+            });
+            if self
+                .status
+                .with_untracked(|status| status != conversation.status())
+            {
+                self.status.set(conversation.status().clone());
+            }
+        });
+    }
+}

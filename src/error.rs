@@ -1,0 +1,34 @@
+//! What can go wrong with a turn of the conversation, in words a person can act on.
+
+use chat_protocol::{ApiError, ValidationError};
+
+use crate::transport::TransportError;
+
+/// Why the last turn failed. Shown to the person in the alert, with the provider's own words.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ChatError {
+    /// The request was refused before it was sent.
+    #[error("Not sent: {0}.")]
+    Invalid(ValidationError),
+    /// The request failed on its way or the server refused it.
+    #[error(transparent)]
+    Transport(TransportError),
+    /// The provider reported an error in the middle of the reply.
+    #[error("The reply failed: {0}")]
+    Stream(ApiError),
+    /// The reply stopped before the provider said it was complete.
+    #[error("The reply was cut off before it finished.")]
+    Interrupted,
+}
+
+impl ChatError {
+    /// The provider's own message, when the provider sent one.
+    pub fn provider_message(&self) -> Option<&str> {
+        match self {
+            ChatError::Transport(TransportError::Http { error, .. }) | ChatError::Stream(error) => {
+                Some(&error.message)
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+use leptos::html;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::controller::MessageView;
+use crate::conversation::{MessageStatus, Role};
+
+/// One message. Its text is shown as plain text (line breaks kept by CSS), and while it streams
+/// only the new part is appended to the text node, so a reply costs time linear in its length.
+#[component]
+pub fn MessageItem(
+    /// The message to show.
+    message: MessageView,
+) -> impl IntoView {
+    let body = NodeRef::<html::P>::new();
+    Effect::new(move |shown: Option<usize>| {
+        let shown = shown.unwrap_or(0);
+        let Some(body) = body.get() else { return shown };
+        message.text.with(|text| {
+            let node = text_node(&body);
+            match text.get(shown..) {
+                Some(rest) if !rest.is_empty() => node.append_data(rest).ok(),
+                Some(_) => None,
+                None => Some(node.set_data(text)),
+            };
+            text.len()
+        })
+    });
+    let role = message.role.as_str();
+    view! {
+        <div
+            class=format!("cw-message cw-message--{role}")
+            data-role=role
+            data-status=move || message.status.get().as_str()
+        >
+            <span class="cw-visually-hidden">{speaker(message.role)}</span>
+            <p class="cw-message__text" node_ref=body></p>
+            {move || note(message.status.get()).map(|(kind, text)| {
+                view! { <span class=format!("cw-message__note cw-message__note--{kind}")>{text}</span> }
+            })}
+        </div>
+    }
+}
+
+/// The paragraph's one text node, created on first use.
+fn text_node(body: &web_sys::HtmlParagraphElement) -> web_sys::Text {
+    if let Some(node) = body
+        .first_child()
+        .and_then(|child| child.dyn_into::<web_sys::Text>().ok())
+    {
+        return node;
+    }
+    let node = web_sys::Text::new().expect("a text node can always be created");
+    // Appending a fresh text node to an element cannot fail.
+    let _ = body.append_child(&node);
+    node
+}
+
+fn speaker(role: Role) -> &'static str {
+    match role {
+        Role::User => "You said:",
+        Role::Assistant => "The assistant said:",
+        Role::System => "Instructions:",
+        Role::Tool => "A tool returned:",
+    }
+}
+
+fn note(status: MessageStatus) -> Option<(&'static str, &'static str)> {
+    match status {
+        MessageStatus::Pending => Some(("pending", "Thinking…")),
+        MessageStatus::Stopped => Some(("stopped", "Stopped")),
+        MessageStatus::Error => Some(("error", "Did not finish")),
+        MessageStatus::Streaming | MessageStatus::Done => None,
+    }
+}

@@ -1,0 +1,62 @@
+use leptos::html;
+use leptos::prelude::*;
+
+use super::MessageItem;
+use crate::controller::ChatController;
+
+/// How close to the bottom, in pixels, still counts as "at the bottom".
+const PINNED_SLACK: i32 = 32;
+
+/// The message log. It follows a streaming reply until the person scrolls up, and follows again
+/// once they scroll back to the bottom.
+#[component]
+pub fn MessageList(
+    /// The chat box's controller.
+    controller: ChatController,
+) -> impl IntoView {
+    let log = NodeRef::<html::Div>::new();
+    let pinned = StoredValue::new(true);
+    let scroll_queued = StoredValue::new(false);
+    // Scroll on the next frame, after this frame's DOM changes, and at most once per frame.
+    Effect::new(move |_| {
+        controller.messages().with(|views| {
+            if let Some(last) = views.last() {
+                last.text.track();
+                last.status.track();
+            }
+        });
+        if !pinned.get_value() || scroll_queued.get_value() {
+            return;
+        }
+        scroll_queued.set_value(true);
+        request_animation_frame(move || {
+            scroll_queued.try_set_value(false);
+            if let Some(log) = log.try_get_untracked().flatten() {
+                log.set_scroll_top(log.scroll_height());
+            }
+        });
+    });
+    let on_scroll = move |_| {
+        if let Some(log) = log.get_untracked() {
+            pinned.set_value(
+                log.scroll_height() - log.scroll_top() - log.client_height() <= PINNED_SLACK,
+            );
+        }
+    };
+    view! {
+        <div
+            class="cw-log"
+            role="log"
+            aria-label="Messages"
+            aria-busy=move || controller.is_busy().to_string()
+            node_ref=log
+            on:scroll=on_scroll
+        >
+            <For
+                each=move || controller.messages().get()
+                key=|message| message.id
+                children=move |message| view! { <MessageItem message=message /> }
+            />
+        </div>
+    }
+}

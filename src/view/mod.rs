@@ -1,0 +1,14 @@
+//! The chat box's Leptos components, one per file. They read the controller's signals and call its
+//! methods; they hold no logic of their own. Nothing here writes HTML as a string.
+
+mod chat_box;
+mod composer;
+mod error_alert;
+mod message_item;
+mod message_list;
+
+pub use chat_box::ChatBox;
+pub use composer::Composer;
+pub use error_alert::ErrorAlert;
+pub use message_item::MessageItem;
+pub use message_list::MessageList;

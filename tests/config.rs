@@ -1,0 +1,84 @@
+//! The configuration from JSON, its defaults, its refusals, and the requests it builds.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use chat_protocol::Message;
+use chat_widget::{ChatConfig, ConfigError};
+use serde_json::json;
+
+#[test]
+fn defaults_are_relay_mode_with_the_documented_model_streaming() {
+    let config = ChatConfig::from_json("{}").expect("empty config is fine");
+    assert_eq!(config, ChatConfig::default());
+    assert_eq!(config.endpoint, "/v1/chat/completions");
+    assert_eq!(config.model, "gemini-1.5-pro");
+    assert!(config.stream);
+    assert!(config.api_key.is_none());
+}
+
+#[test]
+fn the_request_has_the_system_prompt_first_and_only_set_parameters() {
+    let config = ChatConfig::from_json(
+        r#"{"system_prompt": "Answer in French.", "temperature": 0.3, "max_tokens": 256, "stop": ["\n\n"]}"#,
+    )
+    .expect("valid");
+    let request = config.request(vec![Message::user("Hello")]);
+    assert_eq!(
+        serde_json::to_value(&request).expect("serializes"),
+        json!({
+            "model": "gemini-1.5-pro",
+            "messages": [
+                {"role": "system", "content": "Answer in French."},
+                {"role": "user", "content": "Hello"}
+            ],
+            "temperature": 0.3,
+            "max_tokens": 256,
+            "stop": ["\n\n"],
+            "stream": true
+        })
+    );
+}
+
+#[test]
+fn non_streaming_config_sends_stream_false() {
+    let config = ChatConfig::from_json(r#"{"stream": false}"#).expect("valid");
+    assert_eq!(
+        serde_json::to_value(config.request(vec![Message::user("x")])).expect("json")["stream"],
+        false
+    );
+}
+
+#[test]
+fn an_out_of_range_parameter_is_refused_naming_it() {
+    let error = ChatConfig::from_json(r#"{"top_p": 0}"#).expect_err("refused");
+    assert!(
+        matches!(&error, ConfigError::Parameter(inner) if inner.field() == "top_p"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("top_p"), "{error}");
+}
+
+#[test]
+fn unknown_fields_and_wrong_types_are_refused_with_the_reason() {
+    let error = ChatConfig::from_json(r#"{"modle": "x"}"#).expect_err("refused");
+    assert!(
+        error.to_string().contains("unknown field `modle`"),
+        "{error}"
+    );
+    let error = ChatConfig::from_json(r#"{"temperature": "hot"}"#).expect_err("refused");
+    assert!(error.to_string().contains("invalid type"), "{error}");
+    assert_eq!(
+        ChatConfig::from_json(r#"{"endpoint": " "}"#),
+        Err(ConfigError::NoEndpoint)
+    );
+}
+
+#[test]
+fn the_api_key_never_prints() {
+    let config = ChatConfig::from_json(r#"{"api_key": "sk-secret-123"}"#).expect("valid");
+    assert_eq!(
+        config.api_key.as_ref().map(|key| key.expose()),
+        Some("sk-secret-123")
+    );
+    assert!(!format!("{config:?}").contains("sk-secret-123"));
+}

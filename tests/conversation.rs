@@ -1,0 +1,279 @@
+//! The conversation state, natively: submitting, streaming, stopping, failing and retrying.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use chat_protocol::{
+    ApiError, FinishReason, FunctionCallDelta, Message, StreamEvent, ToolCallDelta, Usage,
+};
+use chat_widget::conversation::SubmitError;
+use chat_widget::{ChatError, Conversation, MessageStatus, Role, Status, TransportError};
+
+fn content(text: &str) -> StreamEvent {
+    StreamEvent::Content(text.into())
+}
+
+fn statuses(conversation: &Conversation) -> Vec<(Role, MessageStatus)> {
+    conversation
+        .messages()
+        .iter()
+        .map(|message| (message.role, message.status))
+        .collect()
+}
+
+#[test]
+fn submit_adds_the_message_and_a_pending_reply() {
+    let mut conversation = Conversation::new();
+    let reply = conversation.submit("Hello").expect("accepted");
+    assert_eq!(conversation.status(), &Status::Submitted);
+    assert_eq!(
+        statuses(&conversation),
+        [
+            (Role::User, MessageStatus::Done),
+            (Role::Assistant, MessageStatus::Pending)
+        ]
+    );
+    assert_eq!(conversation.messages()[1].id, reply);
+    assert_eq!(
+        conversation.history(),
+        [Message::user("Hello")],
+        "the pending reply is not history"
+    );
+}
+
+#[test]
+fn ids_are_stable_and_distinct() {
+    let mut conversation = Conversation::new();
+    conversation.submit("a").expect("accepted");
+    let ids: Vec<_> = conversation
+        .messages()
+        .iter()
+        .map(|message| message.id)
+        .collect();
+    conversation.apply(StreamEvent::Done);
+    conversation.submit("b").expect("accepted");
+    let again: Vec<_> = conversation
+        .messages()
+        .iter()
+        .map(|message| message.id)
+        .take(2)
+        .collect();
+    assert_eq!(ids, again);
+    assert_ne!(conversation.messages()[2].id, conversation.messages()[3].id);
+}
+
+#[test]
+fn blank_or_busy_submissions_are_refused_and_change_nothing() {
+    let mut conversation = Conversation::new();
+    assert_eq!(conversation.submit("  \n"), Err(SubmitError::Empty));
+    assert!(conversation.messages().is_empty());
+    conversation.submit("first").expect("accepted");
+    assert_eq!(conversation.submit("second"), Err(SubmitError::Busy));
+    assert_eq!(conversation.messages().len(), 2);
+}
+
+#[test]
+fn a_streamed_reply_goes_pending_streaming_done() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Hi").expect("accepted");
+    conversation.apply(content("Hel"));
+    assert_eq!(conversation.status(), &Status::Streaming);
+    assert_eq!(conversation.messages()[1].status, MessageStatus::Streaming);
+    conversation.apply(content("lo!"));
+    conversation.apply(StreamEvent::Finish(FinishReason::Stop));
+    conversation.apply(StreamEvent::Usage(Usage {
+        prompt_tokens: 1,
+        completion_tokens: 2,
+        total_tokens: 3,
+    }));
+    assert!(
+        conversation.is_busy(),
+        "usage may still follow a finish reason"
+    );
+    conversation.apply(StreamEvent::Done);
+    let reply = &conversation.messages()[1];
+    assert_eq!(
+        (reply.text.as_str(), reply.status),
+        ("Hello!", MessageStatus::Done)
+    );
+    assert_eq!(reply.finish_reason, Some(FinishReason::Stop));
+    assert_eq!(reply.usage.map(|usage| usage.total_tokens), Some(3));
+    assert_eq!(conversation.status(), &Status::Ready);
+    assert_eq!(
+        conversation.history(),
+        [Message::user("Hi"), Message::assistant("Hello!")]
+    );
+}
+
+#[test]
+fn a_finish_reason_then_the_end_of_the_body_completes_without_done() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Hi").expect("accepted");
+    conversation.apply(content("Yes"));
+    conversation.apply(StreamEvent::Finish(FinishReason::Length));
+    conversation.end();
+    assert_eq!(conversation.messages()[1].status, MessageStatus::Done);
+    assert_eq!(conversation.status(), &Status::Ready);
+}
+
+#[test]
+fn a_body_that_ends_without_finishing_keeps_the_text_and_is_interrupted() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Hi").expect("accepted");
+    conversation.apply(content("Half an ans"));
+    conversation.end();
+    assert_eq!(conversation.messages()[1].text, "Half an ans");
+    assert_eq!(conversation.messages()[1].status, MessageStatus::Error);
+    assert_eq!(
+        conversation.status(),
+        &Status::Error(ChatError::Interrupted)
+    );
+}
+
+#[test]
+fn stop_keeps_the_partial_reply_and_ignores_later_events() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Tell me a story").expect("accepted");
+    conversation.apply(content("Once upon"));
+    conversation.stop();
+    conversation.apply(content(" a time"));
+    conversation.end();
+    let reply = &conversation.messages()[1];
+    assert_eq!(
+        (reply.text.as_str(), reply.status),
+        ("Once upon", MessageStatus::Stopped)
+    );
+    assert_eq!(conversation.status(), &Status::Ready);
+    assert_eq!(
+        conversation.history().len(),
+        2,
+        "a stopped reply is part of the history"
+    );
+}
+
+#[test]
+fn an_http_error_before_any_text_removes_the_empty_reply_and_keeps_the_message() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Hello").expect("accepted");
+    let error = ChatError::Transport(TransportError::Http {
+        status: 401,
+        error: ApiError::new("This request requires a valid API key."),
+        retry_after: None,
+    });
+    conversation.fail(error.clone());
+    assert_eq!(statuses(&conversation), [(Role::User, MessageStatus::Done)]);
+    assert_eq!(conversation.status(), &Status::Error(error));
+    assert!(!conversation.is_busy());
+}
+
+#[test]
+fn retry_sends_the_same_message_again() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Hello").expect("accepted");
+    conversation.fail(ChatError::Transport(TransportError::Network(
+        "offline".into(),
+    )));
+    let reply = conversation.retry().expect("something to retry");
+    assert_eq!(conversation.status(), &Status::Submitted);
+    assert_eq!(conversation.history(), [Message::user("Hello")]);
+    assert_eq!(
+        conversation.messages().last().map(|message| message.id),
+        Some(reply)
+    );
+    assert_eq!(
+        conversation.retry(),
+        None,
+        "nothing to retry while a request is in flight"
+    );
+}
+
+#[test]
+fn a_midstream_error_keeps_the_partial_text_and_retry_replaces_it() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Hello").expect("accepted");
+    conversation.apply(content("Partial"));
+    conversation.apply(StreamEvent::Error(ApiError::new("upstream overloaded")));
+    assert_eq!(conversation.messages()[1].text, "Partial");
+    assert_eq!(conversation.messages()[1].status, MessageStatus::Error);
+    let Status::Error(error) = conversation.status() else {
+        panic!("not failed")
+    };
+    assert_eq!(error.provider_message(), Some("upstream overloaded"));
+    conversation.retry().expect("something to retry");
+    assert_eq!(
+        statuses(&conversation),
+        [
+            (Role::User, MessageStatus::Done),
+            (Role::Assistant, MessageStatus::Pending)
+        ]
+    );
+}
+
+#[test]
+fn dismissing_an_error_makes_the_conversation_ready() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Hello").expect("accepted");
+    conversation.fail(ChatError::Interrupted);
+    conversation.dismiss_error();
+    assert_eq!(conversation.status(), &Status::Ready);
+    assert_eq!(conversation.retry(), None);
+    conversation
+        .submit("Again")
+        .expect("a new message can be sent");
+}
+
+#[test]
+fn tool_call_pieces_become_the_replys_tool_calls() {
+    let mut conversation = Conversation::new();
+    conversation
+        .submit("What time is it in Paris?")
+        .expect("accepted");
+    for (id, arguments) in [(Some("call_0"), "{\"tz\":"), (None, "\"Europe/Paris\"}")] {
+        conversation.apply(StreamEvent::ToolCall(ToolCallDelta {
+            index: None,
+            id: id.map(Into::into),
+            function: Some(FunctionCallDelta {
+                name: id.map(|_| "get_time".into()),
+                arguments: Some(arguments.into()),
+            }),
+        }));
+    }
+    conversation.apply(StreamEvent::Finish(FinishReason::ToolCalls));
+    conversation.end();
+    let reply = &conversation.messages()[1];
+    assert_eq!(reply.tool_calls.len(), 1);
+    assert_eq!(
+        reply.tool_calls[0].function.arguments,
+        "{\"tz\":\"Europe/Paris\"}"
+    );
+    let history = conversation.history();
+    assert!(
+        matches!(&history[1], Message::Assistant { content: None, tool_calls, .. } if tool_calls.len() == 1)
+    );
+}
+
+#[test]
+fn the_whole_fixture_stream_applies_to_the_expected_text() {
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/protocol/tests/fixtures/reasoning-then-content.sse"
+    ))
+    .expect("fixture");
+    let mut conversation = Conversation::new();
+    conversation.submit("Hello").expect("accepted");
+    let mut decoder = chat_protocol::StreamDecoder::new();
+    for byte in &body {
+        for event in decoder.push(std::slice::from_ref(byte)) {
+            conversation.apply(event);
+        }
+    }
+    conversation.end();
+    let reply = &conversation.messages()[1];
+    assert_eq!(
+        (reply.text.as_str(), reply.status),
+        ("Hi there!", MessageStatus::Done)
+    );
+    assert_eq!(
+        reply.reasoning,
+        "First, the user said: \"Hello.\" That is simple."
+    );
+}
