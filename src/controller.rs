@@ -4,6 +4,7 @@
 
 use futures_util::StreamExt;
 use leptos::prelude::*;
+use leptos::reactive::owner::WeakOwner;
 use leptos::task::spawn_local;
 
 use crate::config::ChatConfig;
@@ -30,6 +31,10 @@ pub struct ChatController {
     conversation: StoredValue<Conversation>,
     config: StoredValue<ChatConfig>,
     transport: StoredValue<SharedTransport, LocalStorage>,
+    /// The chat box's owner: message signals are created under it, whatever code runs `sync`
+    /// (an event handler, the reply's task), so they live exactly as long as the chat box.
+    /// A weak handle: the chat box's owner owns the controller, not the reverse.
+    owner: StoredValue<WeakOwner>,
     in_flight: StoredValue<Option<AbortHandle>, LocalStorage>,
     /// Counts requests; the events of an older request than the current one are ignored.
     generation: StoredValue<u64>,
@@ -46,6 +51,7 @@ impl ChatController {
             conversation: StoredValue::new(Conversation::new()),
             config: StoredValue::new(config),
             transport: StoredValue::new_local(transport),
+            owner: StoredValue::new(Owner::current().unwrap_or_default().downgrade()),
             in_flight: StoredValue::new_local(None),
             generation: StoredValue::new(0),
             messages: RwSignal::new(Vec::new()),
@@ -181,6 +187,9 @@ impl ChatController {
                         .all(|(view, message)| view.id == message.id)
             });
             if !same_list {
+                let Some(owner) = self.owner.with_value(WeakOwner::upgrade) else {
+                    return;
+                };
                 self.messages.update(|views| {
                     let mut old = std::mem::take(views);
                     *views = messages
@@ -188,19 +197,18 @@ impl ChatController {
                         .map(
                             |message| match old.iter().position(|view| view.id == message.id) {
                                 Some(at) => old.swap_remove(at),
-                                None => MessageView {
+                                None => owner.with(|| MessageView {
                                     id: message.id,
                                     role: message.role,
                                     text: RwSignal::new(String::new()),
                                     status: RwSignal::new(message.status),
-                                },
+                                }),
                             },
                         )
                         .collect();
-                    for gone in old {
-                        gone.text.dispose();
-                        gone.status.dispose();
-                    }
+                    // The signals of a removed message (a failed, empty reply) are not disposed
+                    // here: the view may still read them while it takes the message away. They go
+                    // with the chat box.
                 });
             }
             self.messages.with_untracked(|views| {

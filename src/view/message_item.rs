@@ -19,10 +19,12 @@ pub fn MessageItem(
         message.text.with(|text| {
             let node = text_node(&body);
             match text.get(shown..) {
-                Some(rest) if !rest.is_empty() => node.append_data(rest).ok(),
-                Some(_) => None,
-                None => Some(node.set_data(text)),
-            };
+                Some("") => {}
+                Some(rest) => {
+                    let _ = node.append_data(rest);
+                }
+                None => node.set_data(text),
+            }
             text.len()
         })
     });
