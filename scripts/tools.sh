@@ -7,8 +7,12 @@
 TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
 WASM_PACK_VERSION=0.15.1
+BINARYEN_VERSION=132.0.0
 
-export PATH="$HOME/.cargo/bin:$PATH"
+# Tools that are not installed system-wide live here (ignored by git).
+TOOLS_DIR="${CHAT_WIDGET_TOOLS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools}"
+
+export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -58,10 +62,15 @@ ensure_browser() {
     apt_install chromium chromium-driver
 }
 
+# wasm-opt comes from binaryen's npm package, not Debian's: binaryen 108 (Debian 12) rewrites
+# wasm-bindgen's externref table export to the function table, and the page then fails with
+# "WebAssembly.Table.set(): Argument 1 is invalid for table".
 ensure_wasm_opt() {
-    command -v wasm-opt >/dev/null 2>&1 && return
-    log "installing binaryen (wasm-opt)"
-    apt_install binaryen
+    have_version "$TOOLS_DIR/node_modules/.bin/wasm-opt" "version ${BINARYEN_VERSION%%.*}" && return
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+    log "installing binaryen $BINARYEN_VERSION (wasm-opt) into $TOOLS_DIR"
+    mkdir -p "$TOOLS_DIR"
+    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION" >/dev/null
 }
 
 ensure_build_tools() {
