@@ -12,6 +12,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct ChatCompletion {
     /// The provider's id for the answer.
     pub id: String,
+    /// `chat.completion` or `chat.completion.chunk`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub object: String,
+    /// When the answer was created, in Unix seconds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub created: u64,
     /// The model that answered.
     pub model: String,
     /// One choice per requested completion; the widget uses the first.
@@ -63,6 +69,10 @@ pub struct ToolCall {
     pub function: FunctionCall,
 }
 
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
 fn function_type() -> String {
     "function".to_owned()
 }
@@ -83,6 +93,12 @@ pub struct FunctionCall {
 pub struct ChatChunk {
     /// The provider's id for the answer.
     pub id: String,
+    /// `chat.completion` or `chat.completion.chunk`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub object: String,
+    /// When the answer was created, in Unix seconds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub created: u64,
     /// The model that answers.
     pub model: String,
     /// The choices this chunk extends; empty in the final usage chunk.

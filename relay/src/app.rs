@@ -1,0 +1,296 @@
+//! The relay's routes and the layers around them: origin check, CORS, rate limit, body limit and
+//! the access log.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::{HOST, ORIGIN, RETRY_AFTER};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chat_protocol::ChatRequest;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::PeerIpKeyExtractor;
+use tower_governor::{GovernorError, GovernorLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::config::{Config, Mode};
+use crate::error::RelayError;
+use crate::{demo, proxy};
+
+/// Counters the health endpoint reports.
+#[derive(Debug, Default)]
+pub struct Stats {
+    active_streams: AtomicUsize,
+    demo_tokens: AtomicU64,
+}
+
+impl Stats {
+    /// Answers being streamed right now.
+    pub fn active_streams(&self) -> usize {
+        self.active_streams.load(Ordering::Relaxed)
+    }
+
+    /// Tokens the demo model has produced since start.
+    pub fn demo_tokens(&self) -> u64 {
+        self.demo_tokens.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_demo_token(&self) {
+        self.demo_tokens.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts one answer as active until it is dropped (finished, or the browser went away).
+pub(crate) struct StreamGuard(Arc<Stats>);
+
+impl StreamGuard {
+    pub(crate) fn new(stats: Arc<Stats>) -> Self {
+        stats.active_streams.fetch_add(1, Ordering::Relaxed);
+        StreamGuard(stats)
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.active_streams.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) config: Arc<Config>,
+    pub(crate) client: reqwest::Client,
+    pub(crate) stats: Arc<Stats>,
+}
+
+/// The relay's routes with every layer, ready to serve. Needs the peer address
+/// (`into_make_service_with_connect_info::<SocketAddr>`) for the per-client rate limit.
+pub fn router(config: Config) -> (Router, Arc<Stats>) {
+    // reqwest is built without a default TLS crypto provider; install ring's once per process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new());
+    let stats = Arc::new(Stats::default());
+    let state = AppState {
+        config: Arc::new(config),
+        client,
+        stats: stats.clone(),
+    };
+    let config = &state.config;
+
+    let period = Duration::from_millis(60_000 / u64::from(config.rate_per_minute))
+        .max(Duration::from_millis(1));
+    let governor = GovernorConfigBuilder::default()
+        .period(period)
+        .burst_size(config.rate_burst)
+        .key_extractor(PeerIpKeyExtractor)
+        .finish()
+        .map(Arc::new);
+    let mut chat = Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .layer(DefaultBodyLimit::max(config.body_limit));
+    if let Some(governor) = governor {
+        let limiter = governor.limiter().clone();
+        // Forget clients that have not been seen for a while, so the table stays small.
+        tokio::spawn(async move {
+            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                limiter.retain_recent();
+            }
+        });
+        chat = chat.layer(GovernorLayer::new(governor).error_handler(rate_limited));
+    }
+
+    let index = config.static_dir.join("index.html");
+    let files = ServeDir::new(&config.static_dir).not_found_service(ServeFile::new(index));
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(
+            config
+                .allowed_origins
+                .iter()
+                .filter_map(|origin| origin.parse().ok()),
+        ))
+        .allow_methods([Method::POST, Method::GET])
+        .allow_headers([axum::http::header::CONTENT_TYPE, axum::http::header::ACCEPT])
+        .expose_headers([RETRY_AFTER])
+        .max_age(Duration::from_secs(600));
+
+    let router = Router::new()
+        .merge(chat)
+        .route("/healthz", get(health))
+        .fallback_service(files)
+        .layer(cors)
+        .layer(middleware::from_fn_with_state(state.clone(), check_origin))
+        .layer(middleware::from_fn(access_log))
+        .with_state(state);
+    (router, stats)
+}
+
+/// Serves the relay on `listener` until `shutdown` resolves; streams still open then get five
+/// seconds to finish.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (router, _) = router(config);
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    });
+    tokio::select! {
+        result = server => result,
+        () = async {
+            let _ = stopped.await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        } => Ok(()),
+    }
+}
+
+async fn chat_completions(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, RelayError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => RelayError::TooLarge {
+            limit: state.config.body_limit,
+        },
+        _ => RelayError::BadRequest(rejection.body_text()),
+    })?;
+    let mut request: ChatRequest =
+        serde_json::from_slice(&body).map_err(|error| RelayError::BadRequest(error.to_string()))?;
+    request.validate()?;
+    let config = &state.config;
+    if !config.allowed_models.is_empty() && !config.allowed_models.contains(&request.model) {
+        return Err(RelayError::ModelNotAllowed(request.model));
+    }
+    request.max_tokens = capped_max_tokens(request.max_tokens, config.max_tokens);
+    match &config.mode {
+        Mode::Upstream { base_url, key } => proxy::forward(&state, &request, base_url, key).await,
+        Mode::Demo { pace } => Ok(demo::respond(&state, &request, *pace)),
+    }
+}
+
+/// The API's default when `max_tokens` is not set.
+const API_DEFAULT_MAX_TOKENS: u32 = 512;
+
+/// Lowers `max_tokens` to the ceiling; sets it when the API's default would exceed the ceiling.
+fn capped_max_tokens(requested: Option<u32>, ceiling: u32) -> Option<u32> {
+    match requested {
+        Some(max) => Some(max.min(ceiling)),
+        None if ceiling < API_DEFAULT_MAX_TOKENS => Some(ceiling),
+        None => None,
+    }
+}
+
+async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let mode = match state.config.mode {
+        Mode::Upstream { .. } => "upstream",
+        Mode::Demo { .. } => "demo",
+    };
+    Json(json!({
+        "status": "ok",
+        "mode": mode,
+        "active_streams": state.stats.active_streams(),
+        "demo_tokens": state.stats.demo_tokens(),
+    }))
+}
+
+/// Refuses requests from pages of other origins than the relay's own and the allowed ones.
+/// Requests without an `Origin` (same-origin navigation, curl) pass.
+async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(origin) = request.headers().get(ORIGIN) else {
+        return next.run(request).await;
+    };
+    let origin = origin.to_str().unwrap_or_default();
+    let host = request
+        .headers()
+        .get(HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default();
+    let same_origin = origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| !host.is_empty() && authority == host);
+    if same_origin
+        || state
+            .config
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed == origin)
+    {
+        return next.run(request).await;
+    }
+    RelayError::ForbiddenOrigin(origin.to_owned()).into_response()
+}
+
+/// One line per request on stderr: method, path, status and time to the response head. Never
+/// headers or bodies, so never the key.
+async fn access_log(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    eprintln!(
+        "{method} {path} {} {} ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
+}
+
+fn rate_limited(error: GovernorError) -> Response {
+    match error {
+        GovernorError::TooManyRequests { wait_time, .. } => {
+            let body = chat_protocol::ApiError::new(format!(
+                "Too many requests from this address. Try again in {wait_time} s."
+            ))
+            .with_kind("rate_limit_exceeded")
+            .to_body();
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(wait_time.max(1)));
+            response
+        }
+        other => {
+            let body = chat_protocol::ApiError::new(other.to_string())
+                .with_kind("server_error")
+                .to_body();
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capped_max_tokens;
+
+    #[test]
+    fn max_tokens_is_capped() {
+        assert_eq!(capped_max_tokens(Some(10_000), 4096), Some(4096));
+        assert_eq!(capped_max_tokens(Some(100), 4096), Some(100));
+        assert_eq!(capped_max_tokens(None, 4096), None);
+        assert_eq!(capped_max_tokens(None, 256), Some(256));
+    }
+}

@@ -1,0 +1,354 @@
+//! The offline demo model: a deterministic answer built from the person's words, spoken as real
+//! OpenAI-format SSE at a steady pace, honouring `max_tokens`, `stop` and `stream: false`.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chat_protocol::{
+    AssistantMessage, ChatChunk, ChatCompletion, ChatRequest, Choice, ChunkChoice, Content,
+    ContentPart, Delta, FinishReason, Message, Usage,
+};
+use futures_util::{stream, StreamExt};
+
+use crate::app::{AppState, StreamGuard};
+use crate::proxy::no_buffering;
+
+/// How many sections a "long" answer has.
+const LONG_SECTIONS: usize = 24;
+
+/// The demo model's answer to one request, cut by `stop` and `max_tokens` as a real model's would be.
+#[derive(Debug, PartialEq)]
+pub struct DemoReply {
+    /// The answer, one token per piece.
+    pub tokens: Vec<String>,
+    /// Why the answer ends.
+    pub finish_reason: FinishReason,
+    /// Estimated prompt tokens.
+    pub prompt_tokens: u32,
+}
+
+impl DemoReply {
+    /// The answer to `request`.
+    pub fn new(request: &ChatRequest) -> Self {
+        let prompt = last_user_text(request);
+        let mut text = compose(&prompt);
+        let mut finish_reason = FinishReason::Stop;
+        let cut = request
+            .stop
+            .sequences()
+            .iter()
+            .filter_map(|stop| text.find(stop.as_str()))
+            .min();
+        if let Some(cut) = cut {
+            text.truncate(cut);
+        }
+        let mut tokens = tokenize(&text);
+        let limit = request
+            .max_tokens
+            .map_or(usize::MAX, |max| usize::try_from(max).unwrap_or(usize::MAX));
+        if tokens.len() > limit {
+            tokens.truncate(limit);
+            finish_reason = FinishReason::Length;
+        }
+        let prompt_chars: usize = request
+            .messages
+            .iter()
+            .map(|message| text_of(message).len())
+            .sum();
+        DemoReply {
+            tokens,
+            finish_reason,
+            prompt_tokens: u32::try_from(prompt_chars / 4 + 1).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The answer's whole text.
+    pub fn text(&self) -> String {
+        self.tokens.concat()
+    }
+
+    fn usage(&self) -> Usage {
+        let completion_tokens = u32::try_from(self.tokens.len()).unwrap_or(u32::MAX);
+        Usage {
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens,
+            total_tokens: self.prompt_tokens.saturating_add(completion_tokens),
+        }
+    }
+}
+
+/// Answers `request` with the demo model: a stream paced at `pace` per token, or one JSON body.
+pub fn respond(state: &AppState, request: &ChatRequest, pace: Duration) -> Response {
+    let reply = DemoReply::new(request);
+    let id = format!("demo-{:x}", seconds_now());
+    if !request.is_streaming() {
+        let completion = ChatCompletion {
+            id,
+            object: "chat.completion".into(),
+            created: seconds_now(),
+            model: request.model.clone(),
+            choices: vec![Choice {
+                index: 0,
+                message: AssistantMessage {
+                    content: Some(reply.text()),
+                    ..Default::default()
+                },
+                finish_reason: Some(reply.finish_reason.clone()),
+            }],
+            usage: Some(reply.usage()),
+        };
+        return Json(completion).into_response();
+    }
+    let frames = frames(&reply, &id, &request.model);
+    let stats = state.stats.clone();
+    let guard = StreamGuard::new(stats.clone());
+    // The stream is produced lazily, one frame per `pace`: when the browser goes away, axum drops it
+    // and generation stops there.
+    let body = stream::iter(frames.into_iter().enumerate()).then(move |(index, frame)| {
+        let stats = stats.clone();
+        let _alive = &guard;
+        async move {
+            if index > 0 && !pace.is_zero() {
+                tokio::time::sleep(pace).await;
+            }
+            stats.count_demo_token();
+            Ok::<_, Infallible>(frame)
+        }
+    });
+    no_buffering(Response::builder())
+        .header(CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The SSE frames of a streamed reply: the role, one frame per token, the finish reason, the
+/// usage (with no choices, as OpenAI sends it) and `[DONE]`.
+fn frames(reply: &DemoReply, id: &str, model: &str) -> Vec<Bytes> {
+    let chunk = |delta: Delta, finish_reason: Option<FinishReason>| ChatChunk {
+        id: id.to_owned(),
+        object: "chat.completion.chunk".into(),
+        created: seconds_now(),
+        model: model.to_owned(),
+        choices: vec![ChunkChoice {
+            index: 0,
+            delta,
+            finish_reason,
+        }],
+        usage: None,
+    };
+    let mut chunks = vec![chunk(
+        Delta {
+            role: Some("assistant".into()),
+            ..Default::default()
+        },
+        None,
+    )];
+    chunks.extend(reply.tokens.iter().map(|token| {
+        chunk(
+            Delta {
+                content: Some(token.clone()),
+                ..Default::default()
+            },
+            None,
+        )
+    }));
+    chunks.push(chunk(Delta::default(), Some(reply.finish_reason.clone())));
+    chunks.push(ChatChunk {
+        choices: Vec::new(),
+        usage: Some(reply.usage()),
+        ..chunk(Delta::default(), None)
+    });
+    let mut frames: Vec<Bytes> = chunks
+        .iter()
+        .map(|chunk| {
+            Bytes::from(format!(
+                "data: {}\n\n",
+                serde_json::to_string(chunk).unwrap_or_default()
+            ))
+        })
+        .collect();
+    frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
+    frames
+}
+
+fn seconds_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+fn text_of(message: &Message) -> String {
+    let content = match message {
+        Message::System { content, .. }
+        | Message::User { content, .. }
+        | Message::Tool { content, .. } => Some(content),
+        Message::Assistant { content, .. } => content.as_ref(),
+    };
+    match content {
+        Some(Content::Text(text)) => text.clone(),
+        Some(Content::Parts(parts)) => parts
+            .iter()
+            .filter_map(|part| match part {
+                ContentPart::Text { text } => Some(text.as_str()),
+                ContentPart::ImageUrl { .. } => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => String::new(),
+    }
+}
+
+fn last_user_text(request: &ChatRequest) -> String {
+    request
+        .messages
+        .iter()
+        .rev()
+        .find(|message| matches!(message, Message::User { .. }))
+        .map(text_of)
+        .unwrap_or_default()
+}
+
+/// Splits text into tokens: each run of non-space characters with the spaces after it.
+fn tokenize(text: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    let mut in_space = false;
+    for character in text.chars() {
+        let space = character.is_whitespace();
+        if in_space && !space {
+            tokens.push(std::mem::take(&mut current));
+        }
+        in_space = space;
+        current.push(character);
+    }
+    if !current.is_empty() {
+        tokens.push(current);
+    }
+    tokens
+}
+
+/// The answer: the person's words (letters and digits only, so nothing they type becomes markup)
+/// worked into paragraphs, a list, a table and a code block.
+fn compose(prompt: &str) -> String {
+    let words: Vec<String> = prompt
+        .split(|character: char| !character.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .take(8)
+        .map(str::to_owned)
+        .collect();
+    let words = if words.is_empty() {
+        vec!["hello".to_owned()]
+    } else {
+        words
+    };
+    let long = words.iter().any(|word| word.eq_ignore_ascii_case("long"));
+    let quoted = words.join(" ");
+    let mut text = String::new();
+    let _ = write!(
+        text,
+        "Hello! I am the **demo model** built into the relay. No API key is set, so I answer offline, \
+         and the same words always get the same answer.\n\n\
+         You wrote about *{quoted}*. Here are your {} words as a list:\n\n",
+        words.len()
+    );
+    for word in &words {
+        let _ = writeln!(text, "- **{word}**, {} letters", word.chars().count());
+    }
+    text.push_str(
+        "\nThe same words in a table:\n\n| # | Word | Letters | Reversed |\n|---|---|---|---|\n",
+    );
+    for (index, word) in words.iter().enumerate() {
+        let reversed: String = word.chars().rev().collect();
+        let _ = writeln!(
+            text,
+            "| {} | {word} | {} | {reversed} |",
+            index + 1,
+            word.chars().count()
+        );
+    }
+    let list = words
+        .iter()
+        .map(|word| format!("\"{word}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = write!(
+        text,
+        "\nAnd in a code block:\n\n```rust\nlet words = [{list}];\nlet longest = words.iter().max_by_key(|word| word.len());\nprintln!(\"{{longest:?}}\");\n```\n\n"
+    );
+    if long {
+        for section in 1..=LONG_SECTIONS {
+            let word = &words[section % words.len()];
+            let _ = write!(
+                text,
+                "Part {section}. You asked for a long answer, so here is more about *{word}*: it has {} letters, \
+                 it reads {} backwards, and it is word {} of the {} you wrote. A real model would say \
+                 something wiser; this one only shows how a long reply streams.\n\n",
+                word.chars().count(),
+                word.chars().rev().collect::<String>(),
+                section % words.len() + 1,
+                words.len()
+            );
+        }
+    }
+    text.push_str("Set `CHAT_RELAY_API_KEY` and restart the relay to talk to the real model.");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_protocol::Stop;
+
+    fn ask(text: &str) -> ChatRequest {
+        ChatRequest::new("gemini-1.5-pro", vec![Message::user(text)])
+    }
+
+    #[test]
+    fn tokens_join_back_into_the_text() {
+        assert_eq!(tokenize("a bb  c\n\nd"), ["a ", "bb  ", "c\n\n", "d"]);
+    }
+
+    #[test]
+    fn the_answer_is_deterministic_and_uses_the_words_safely() {
+        let reply = DemoReply::new(&ask("Tell me about <script>otters</script>"));
+        assert_eq!(
+            reply,
+            DemoReply::new(&ask("Tell me about <script>otters</script>"))
+        );
+        let text = reply.text();
+        assert!(
+            text.contains("demo model")
+                && text.contains("otters")
+                && text.contains("| 4 | script |")
+        );
+        assert!(!text.contains('<'), "no markup from the prompt: {text}");
+        assert_eq!(reply.finish_reason, FinishReason::Stop);
+    }
+
+    #[test]
+    fn max_tokens_cuts_with_length() {
+        let mut request = ask("hi");
+        request.max_tokens = Some(5);
+        let reply = DemoReply::new(&request);
+        assert_eq!(reply.tokens.len(), 5);
+        assert_eq!(reply.finish_reason, FinishReason::Length);
+    }
+
+    #[test]
+    fn stop_cuts_before_the_sequence() {
+        let mut request = ask("hi");
+        request.stop = Stop::Many(vec!["table".into(), "list".into()]);
+        let text = DemoReply::new(&request).text();
+        assert!(text.ends_with("as a "), "{text}");
+    }
+
+    #[test]
+    fn long_answers_are_long() {
+        assert!(DemoReply::new(&ask("a long story")).tokens.len() > 800);
+    }
+}

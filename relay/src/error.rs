@@ -1,0 +1,69 @@
+//! The relay's own refusals, answered in OpenAI's error shape so the widget shows them like any
+//! provider error.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chat_protocol::{ApiError, ValidationError};
+
+/// Why the relay refused or could not complete a request.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The body is not a chat-completions request.
+    #[error("The request body is not a valid chat-completions request: {0}")]
+    BadRequest(String),
+    /// A parameter is out of its documented range.
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// The model is not on the relay's allowlist.
+    #[error("The model `{0}` is not available through this relay.")]
+    ModelNotAllowed(String),
+    /// The body is larger than the limit.
+    #[error("The request is too large: the limit is {limit} bytes.")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The page's origin may not use the relay.
+    #[error("The origin {0} may not use this relay.")]
+    ForbiddenOrigin(String),
+    /// The upstream could not be reached.
+    #[error("The relay could not reach the upstream API: {0}")]
+    Upstream(String),
+}
+
+impl RelayError {
+    fn status(&self) -> StatusCode {
+        match self {
+            RelayError::BadRequest(_) | RelayError::Invalid(_) | RelayError::ModelNotAllowed(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
+            RelayError::Upstream(_) => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// The error as the API would describe it.
+    pub fn to_api_error(&self) -> ApiError {
+        let error = ApiError::new(self.to_string());
+        match self {
+            RelayError::BadRequest(_) => error.with_kind("invalid_request_error"),
+            RelayError::Invalid(invalid) => error
+                .with_kind("invalid_request_error")
+                .with_param(invalid.field()),
+            RelayError::ModelNotAllowed(_) => {
+                error.with_kind("invalid_request_error").with_param("model")
+            }
+            RelayError::TooLarge { .. } => error.with_kind("request_too_large"),
+            RelayError::ForbiddenOrigin(_) => error.with_kind("forbidden_origin"),
+            RelayError::Upstream(_) => error.with_kind("upstream_unreachable"),
+        }
+    }
+}
+
+impl IntoResponse for RelayError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(self.to_api_error().to_body())).into_response()
+    }
+}

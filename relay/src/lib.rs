@@ -1,0 +1,12 @@
+//! The chat widget's relay: it holds the API key, forwards the widget's chat-completions requests
+//! to an OpenAI-compatible API (or answers them with a built-in demo model), and serves the widget.
+
+mod app;
+pub mod config;
+pub mod demo;
+mod error;
+mod proxy;
+
+pub use app::{router, serve, Stats};
+pub use config::{ApiKey, Args, Config, Mode};
+pub use error::RelayError;

@@ -1,0 +1,202 @@
+//! The `chat-relay` binary as a user runs it: its help, its refusals of bad settings, and that the
+//! API key never shows in a response or a log line.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::net::TcpListener;
+
+const RELAY: &str = env!("CARGO_BIN_EXE_chat-relay");
+const CANARY: &str = "sk-canary-9f3b27e1";
+
+#[test]
+fn help_documents_every_option_and_its_variable() {
+    let output = Command::new(RELAY).arg("--help").output().expect("runs");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "--listen",
+        "CHAT_RELAY_LISTEN",
+        "--upstream",
+        "CHAT_RELAY_UPSTREAM",
+        "--static-dir",
+        "--allowed-origin",
+        "CHAT_RELAY_ALLOWED_ORIGINS",
+        "--allowed-model",
+        "--max-tokens",
+        "--rate-per-minute",
+        "--rate-burst",
+        "--body-limit",
+        "--demo-pace-ms",
+        "--demo",
+        "CHAT_RELAY_API_KEY",
+    ] {
+        assert!(
+            help.contains(needle),
+            "--help does not mention {needle}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_value_stops_start_up_naming_it() {
+    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+        (&["--max-tokens", "0"], &[], "--max-tokens"),
+        (
+            &["--allowed-origin", "https://shop.example/path"],
+            &[],
+            "--allowed-origin",
+        ),
+        (
+            &[],
+            &[("CHAT_RELAY_UPSTREAM", "ftp://example.com")],
+            "--upstream",
+        ),
+        (&["--listen", "nowhere"], &[], "--listen"),
+    ];
+    for (args, env, named) in cases {
+        let output = Command::new(RELAY)
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .expect("runs");
+        assert!(!output.status.success(), "{args:?} {env:?} was accepted");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            message.contains(named),
+            "{args:?} {env:?}: the message does not name {named}: {message}"
+        );
+    }
+}
+
+#[test]
+fn the_key_is_not_a_flag() {
+    let output = Command::new(RELAY)
+        .args(["--api-key", CANARY])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+}
+
+#[tokio::test]
+async fn the_key_never_appears_in_a_response_or_a_log_line() {
+    // An upstream that fails in every way a relay might echo: an error body, a 500, a stream.
+    let upstream = Router::new().route(
+        "/chat/completions",
+        post(|body: String| async move {
+            if body.contains("\"stream\":true") {
+                (
+                    StatusCode::OK,
+                    [("content-type", "text/event-stream")],
+                    "data: {\"choices\":[]}\n\ndata: [DONE]\n\n",
+                )
+            } else {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [("content-type", "application/json")],
+                    r#"{"error":{"message":"bad key"}}"#,
+                )
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let upstream_url = format!("http://{}", listener.local_addr().expect("bound"));
+    let upstream_task = tokio::spawn(async move {
+        let _ = axum::serve(listener, upstream).await;
+    });
+
+    let mut relay = tokio::process::Command::new(RELAY)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &upstream_url,
+            "--static-dir",
+            "/nonexistent",
+        ])
+        .env("CHAT_RELAY_API_KEY", CANARY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(relay.stdout.take().expect("stdout"));
+    let mut first_line = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut first_line))
+        .await
+        .expect("starts in time")
+        .expect("reads");
+    let url = first_line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .expect("the URL")
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first_line}");
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let mut seen = String::new();
+    let bodies = [
+        r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#,
+        r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#,
+        r#"{"model":"m","messages":[],"temperature":9}"#,
+        "not json",
+    ];
+    for body in bodies {
+        let response = client
+            .post(format!("{url}/v1/chat/completions"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("answers");
+        seen.push_str(&format!("{:?}", response.headers()));
+        seen.push_str(&response.text().await.expect("body"));
+    }
+    for path in ["/healthz", "/", "/index.html"] {
+        seen.push_str(
+            &client
+                .get(format!("{url}{path}"))
+                .send()
+                .await
+                .expect("answers")
+                .text()
+                .await
+                .expect("body"),
+        );
+    }
+
+    // Stop the relay (SIGTERM) and read everything it logged.
+    let pid = relay.id().expect("running").to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    let status = tokio::time::timeout(Duration::from_secs(10), relay.wait())
+        .await
+        .expect("stops")
+        .expect("exit");
+    assert!(status.success(), "a clean shutdown on SIGTERM: {status}");
+    let mut logs = first_line;
+    stdout.read_to_string(&mut logs).await.expect("stdout");
+    relay
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .await
+        .expect("stderr");
+    upstream_task.abort();
+
+    assert!(
+        logs.contains("POST /v1/chat/completions 401"),
+        "requests are logged: {logs}"
+    );
+    assert!(!logs.contains(CANARY), "the key is in the logs:\n{logs}");
+    assert!(!seen.contains(CANARY), "the key is in a response:\n{seen}");
+}

@@ -1,0 +1,512 @@
+//! The relay over real HTTP on 127.0.0.1: the demo model, refusals, forwarding to a scripted
+//! upstream, and what happens when the browser goes away.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use chat_protocol::{FinishReason, StreamDecoder, StreamEvent};
+use chat_relay::{ApiKey, Config, Mode, Stats};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+/// A server on a free port of 127.0.0.1, stopped when dropped.
+struct Server {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(router: Router) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, service).await;
+    });
+    Server { url, task }
+}
+
+async fn relay(config: Config) -> (Server, Arc<Stats>) {
+    let (router, stats) = chat_relay::router(config);
+    (serve(router).await, stats)
+}
+
+fn demo() -> Config {
+    let mut config = Config::demo();
+    config.mode = Mode::Demo {
+        pace: Duration::ZERO,
+    };
+    config
+}
+
+fn upstream_config(upstream: &Server) -> Config {
+    Config {
+        mode: Mode::Upstream {
+            base_url: upstream.url.clone(),
+            key: ApiKey::new("server-key"),
+        },
+        ..demo()
+    }
+}
+
+fn hello(extra: Value) -> Value {
+    let mut body = json!({"model": "gemini-1.5-pro", "messages": [{"role": "user", "content": "Hello otters"}]});
+    body.as_object_mut()
+        .expect("object")
+        .extend(extra.as_object().expect("object").clone());
+    body
+}
+
+async fn ask(url: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .json(body)
+        .send()
+        .await
+        .expect("the relay answers")
+}
+
+async fn events(response: reqwest::Response) -> Vec<StreamEvent> {
+    let bytes = response.bytes().await.expect("a body");
+    StreamDecoder::new().push(&bytes)
+}
+
+fn text(events: &[StreamEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            StreamEvent::Content(text) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn error_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    (status, response.json().await.expect("a JSON error body"))
+}
+
+#[tokio::test]
+async fn the_demo_model_streams_real_openai_sse() {
+    let (relay, stats) = relay(demo()).await;
+    let response = ask(&relay.url, &hello(json!({"stream": true}))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    assert_eq!(response.headers()["x-accel-buffering"], "no");
+    let events = events(response).await;
+    let answer = text(&events);
+    assert!(
+        answer.contains("demo model") && answer.contains("otters"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("| 2 | otters |") && answer.contains("```rust"),
+        "a table and code: {answer}"
+    );
+    assert!(events.contains(&StreamEvent::Finish(FinishReason::Stop)));
+    assert!(events
+        .iter()
+        .any(|event| matches!(event, StreamEvent::Usage(_))));
+    assert_eq!(events.last(), Some(&StreamEvent::Done));
+    assert_eq!(stats.active_streams(), 0);
+}
+
+#[tokio::test]
+async fn the_demo_model_honours_max_tokens_stop_and_stream_false() {
+    let (relay, _) = relay(demo()).await;
+    let cut = events(ask(&relay.url, &hello(json!({"stream": true, "max_tokens": 3}))).await).await;
+    assert_eq!(text(&cut), "Hello! I am ");
+    assert!(cut.contains(&StreamEvent::Finish(FinishReason::Length)));
+
+    let stopped = events(
+        ask(
+            &relay.url,
+            &hello(json!({"stream": true, "stop": ["offline"]})),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        text(&stopped).ends_with("so I answer "),
+        "{}",
+        text(&stopped)
+    );
+
+    let response = ask(&relay.url, &hello(json!({"stream": false}))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["object"], "chat.completion");
+    assert!(body["choices"][0]["message"]["content"]
+        .as_str()
+        .expect("content")
+        .contains("demo model"));
+    assert_eq!(body["choices"][0]["finish_reason"], "stop");
+    assert!(body["usage"]["completion_tokens"].as_u64().expect("usage") > 10);
+}
+
+#[tokio::test]
+async fn bad_json_and_invalid_values_are_refused_naming_the_problem() {
+    let (relay, _) = relay(demo()).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", relay.url))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("answer");
+    let (status, body) = error_of(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .contains("not a valid chat-completions request"));
+
+    let (status, body) = error_of(ask(&relay.url, &hello(json!({"top_p": 0.01}))).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["param"], "top_p");
+    assert!(body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .contains("`top_p` must be between 0.1 and 1"));
+}
+
+#[tokio::test]
+async fn a_model_off_the_allowlist_is_refused() {
+    let (relay, _) = relay(Config {
+        allowed_models: vec!["gemini-1.5-pro".into()],
+        ..demo()
+    })
+    .await;
+    let (status, body) = error_of(ask(&relay.url, &hello(json!({"model": "gpt-4o"}))).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["param"], "model");
+    assert!(body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .contains("gpt-4o"));
+    assert_eq!(
+        ask(&relay.url, &hello(json!({}))).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_oversize_body_is_413() {
+    let (relay, _) = relay(Config {
+        body_limit: 4096,
+        ..demo()
+    })
+    .await;
+    let big = hello(json!({"messages": [{"role": "user", "content": "x".repeat(10_000)}]}));
+    let (status, body) = error_of(ask(&relay.url, &big).await).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"]["type"], "request_too_large");
+}
+
+#[tokio::test]
+async fn foreign_origins_get_403_and_allowed_ones_get_cors() {
+    let (relay, _) = relay(Config {
+        allowed_origins: vec!["https://shop.example".into()],
+        ..demo()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/chat/completions", relay.url);
+    let foreign = client
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .json(&hello(json!({})))
+        .send()
+        .await;
+    let (status, body) = error_of(foreign.expect("answer")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .contains("https://evil.example"));
+
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .expect("answer");
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+
+    let allowed = client
+        .post(&url)
+        .header("origin", "https://shop.example")
+        .json(&hello(json!({})))
+        .send()
+        .await;
+    let allowed = allowed.expect("answer");
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-expose-headers"],
+        "retry-after"
+    );
+
+    let own_origin = relay.url.clone();
+    let same = client
+        .post(&url)
+        .header("origin", own_origin)
+        .json(&hello(json!({})))
+        .send()
+        .await;
+    assert_eq!(
+        same.expect("answer").status(),
+        StatusCode::OK,
+        "the relay's own origin is always allowed"
+    );
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_with_retry_after() {
+    let (relay, _) = relay(Config {
+        rate_per_minute: 1,
+        rate_burst: 2,
+        ..demo()
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            ask(&relay.url, &hello(json!({}))).await.status(),
+            StatusCode::OK
+        );
+    }
+    let response = ask(&relay.url, &hello(json!({}))).await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let (status, body) = error_of(response).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"]["type"], "rate_limit_exceeded");
+}
+
+/// What the scripted upstream saw of each request.
+#[derive(Clone, Default)]
+struct Seen {
+    headers: Arc<Mutex<Vec<HeaderMap>>>,
+    bodies: Arc<Mutex<Vec<Value>>>,
+}
+
+fn scripted_upstream(seen: Seen, answer: fn(&Value) -> Response) -> Router {
+    Router::new().route(
+        "/chat/completions",
+        post(move |headers: HeaderMap, body: Bytes| async move {
+            let body: Value = serde_json::from_slice(&body).expect("the relay sends JSON");
+            seen.headers.lock().expect("lock").push(headers);
+            seen.bodies.lock().expect("lock").push(body.clone());
+            answer(&body)
+        }),
+    )
+}
+
+#[tokio::test]
+async fn forwarding_swaps_the_key_drops_cookies_and_caps_max_tokens() {
+    let seen = Seen::default();
+    let upstream = serve(scripted_upstream(seen.clone(), |_| {
+        (
+            [("content-type", "application/json")],
+            r#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]}"#,
+        )
+            .into_response()
+    }))
+    .await;
+    let (relay, _) = relay(Config {
+        max_tokens: 100,
+        ..upstream_config(&upstream)
+    })
+    .await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", relay.url))
+        .header("authorization", "Bearer browser-key")
+        .header("cookie", "session=abc")
+        .json(&hello(json!({"max_tokens": 5000, "unknown_field": true})))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(events_of_json(response).await, "hi");
+    let headers = seen.headers.lock().expect("lock")[0].clone();
+    assert_eq!(headers["authorization"], "Bearer server-key");
+    assert!(headers.get("cookie").is_none());
+    let body = seen.bodies.lock().expect("lock")[0].clone();
+    assert_eq!(body["max_tokens"], 100);
+    assert!(
+        body.get("unknown_field").is_none(),
+        "only known parameters go upstream"
+    );
+}
+
+async fn events_of_json(response: reqwest::Response) -> String {
+    text(&StreamEvent::from_body(
+        &response.text().await.expect("body"),
+    ))
+}
+
+#[tokio::test]
+async fn upstream_errors_pass_through_with_retry_after() {
+    let upstream = serve(scripted_upstream(Seen::default(), |_| {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("content-type", "application/json"), ("retry-after", "17")],
+            r#"{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}"#,
+        )
+            .into_response()
+    }))
+    .await;
+    let (relay, _) = relay(Config {
+        allowed_origins: vec!["https://shop.example".into()],
+        ..upstream_config(&upstream)
+    })
+    .await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", relay.url))
+        .header("origin", "https://shop.example")
+        .json(&hello(json!({})))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.headers()["retry-after"], "17");
+    assert_eq!(
+        response.headers()["access-control-expose-headers"],
+        "retry-after"
+    );
+    let (status, body) = error_of(response).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"]["message"], "Rate limit reached for requests");
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_a_502_saying_so() {
+    let unused = TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let url = format!("http://{}", unused.local_addr().expect("bound"));
+    drop(unused);
+    let config = Config {
+        mode: Mode::Upstream {
+            base_url: url,
+            key: ApiKey::new("server-key"),
+        },
+        ..demo()
+    };
+    let (relay, _) = relay(config).await;
+    let (status, body) = error_of(ask(&relay.url, &hello(json!({}))).await).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .contains("could not reach the upstream"));
+}
+
+/// An upstream that streams a chunk every 50 ms forever, and notes when its stream is dropped.
+fn endless_upstream(dropped: Arc<AtomicBool>) -> Router {
+    Router::new().route(
+        "/chat/completions",
+        post(move || async move {
+            struct OnDrop(Arc<AtomicBool>);
+            impl Drop for OnDrop {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::SeqCst);
+                }
+            }
+            let guard = OnDrop(dropped);
+            let chunks = futures_util::stream::unfold(0u64, |n| async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let frame = format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{n} \"}}}}]}}\n\n");
+                Some((Ok::<_, std::convert::Infallible>(Bytes::from(frame)), n + 1))
+            })
+            .map(move |chunk| {
+                let _alive = &guard;
+                chunk
+            });
+            ([("content-type", "text/event-stream")], Body::from_stream(chunks))
+        }),
+    )
+}
+
+#[tokio::test]
+async fn the_stream_arrives_as_sent_and_a_client_that_leaves_closes_the_upstream() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let upstream = serve(endless_upstream(dropped.clone())).await;
+    let (relay, stats) = relay(upstream_config(&upstream)).await;
+    let response = ask(&relay.url, &hello(json!({"stream": true}))).await;
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.bytes_stream();
+    // Chunks arrive one by one, not after the (never-ending) upstream finishes.
+    let first = tokio::time::timeout(Duration::from_secs(2), body.next())
+        .await
+        .expect("a chunk in time");
+    assert!(String::from_utf8_lossy(&first.expect("chunk").expect("bytes")).contains("\"0 \""));
+    assert_eq!(stats.active_streams(), 1);
+    drop(body);
+    let closed = tokio::time::timeout(Duration::from_secs(1), async {
+        while !dropped.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the upstream stream was not dropped within a second"
+    );
+    assert_eq!(stats.active_streams(), 0);
+}
+
+#[tokio::test]
+async fn the_demo_model_stops_generating_when_the_client_leaves() {
+    let config = Config {
+        mode: Mode::Demo {
+            pace: Duration::from_millis(20),
+        },
+        ..demo()
+    };
+    let (relay, stats) = relay(config).await;
+    let response = ask(
+        &relay.url,
+        &hello(json!({"stream": true, "messages": [{"role": "user", "content": "a long story"}]})),
+    )
+    .await;
+    let mut body = response.bytes_stream();
+    body.next().await.expect("a first chunk").expect("bytes");
+    drop(body);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_leaving = stats.demo_tokens();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stats.demo_tokens(),
+        after_leaving,
+        "no more tokens after the client left"
+    );
+    assert!(
+        after_leaving < 100,
+        "it stopped early, after {after_leaving} tokens"
+    );
+    assert_eq!(stats.active_streams(), 0);
+}
