@@ -6,6 +6,9 @@ use chat_protocol::{
 };
 use serde_json::{json, Value};
 
+/// Changes one thing about a request.
+type Edit = fn(&mut ChatRequest);
+
 fn body(request: &ChatRequest) -> Value {
     serde_json::to_value(request).expect("a request serializes")
 }
@@ -121,7 +124,7 @@ fn every_parameter_together() {
 
 #[test]
 fn each_parameter_alone() {
-    let cases: Vec<(fn(&mut ChatRequest), Value)> = vec![
+    let cases: Vec<(Edit, Value)> = vec![
         (|r| r.temperature = Some(1.5), json!({"temperature": 1.5})),
         (|r| r.top_p = Some(0.1), json!({"top_p": 0.1})),
         (|r| r.max_tokens = Some(1), json!({"max_tokens": 1})),
@@ -228,7 +231,7 @@ fn every_validation_refusal_names_its_field() {
         max,
         value,
     };
-    let cases: Vec<(fn(&mut ChatRequest), ValidationError, &str)> = vec![
+    let cases: Vec<(Edit, ValidationError, &str)> = vec![
         (
             |r| r.model = " ".into(),
             ValidationError::EmptyModel,

@@ -42,9 +42,12 @@ fn help_documents_every_option_and_its_variable() {
     }
 }
 
+/// Flags, environment variables, and the option the refusal must name.
+type BadStart<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn a_bad_value_stops_start_up_naming_it() {
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    let cases: [BadStart; 4] = [
         (&["--max-tokens", "0"], &[], "--max-tokens"),
         (
             &["--allowed-origin", "https://shop.example/path"],
