@@ -277,3 +277,27 @@ fn the_whole_fixture_stream_applies_to_the_expected_text() {
         "First, the user said: \"Hello.\" That is simple."
     );
 }
+
+#[test]
+fn http_errors_read_as_sentences_with_the_wait() {
+    let error = |status, message: &str, retry_after: Option<&str>| {
+        TransportError::Http {
+            status,
+            error: ApiError::new(message),
+            retry_after: retry_after.map(Into::into),
+        }
+        .to_string()
+    };
+    assert_eq!(
+        error(429, "Rate limit reached for requests", Some("20")),
+        "Too many requests (HTTP 429): Rate limit reached for requests. Try again in 20 s."
+    );
+    assert_eq!(
+        error(429, "Slow down!", Some("Wed, 21 Oct 2026 07:28:00 GMT")),
+        "Too many requests (HTTP 429): Slow down! Try again after Wed, 21 Oct 2026 07:28:00 GMT."
+    );
+    assert_eq!(
+        error(401, "This request requires a valid API key.", Some("5")),
+        "The API key was refused (HTTP 401): This request requires a valid API key."
+    );
+}

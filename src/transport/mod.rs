@@ -86,9 +86,18 @@ fn http_message(status: u16, error: &ApiError, retry_after: Option<&str>) -> Str
         500..=599 => "The chat service had a problem",
         _ => "The chat service answered with an error",
     };
-    let wait = retry_after
-        .map(|after| format!(" Try again after {after} s."))
-        .unwrap_or_default();
-    let wait = if status == 429 { wait } else { String::new() };
-    format!("{what} (HTTP {status}): {}{wait}", error.message)
+    let message = error.message.trim_end();
+    let stop = if message.ends_with(['.', '!', '?']) {
+        ""
+    } else {
+        "."
+    };
+    let wait = match retry_after {
+        Some(seconds) if status == 429 && seconds.bytes().all(|b| b.is_ascii_digit()) => {
+            format!(" Try again in {seconds} s.")
+        }
+        Some(date) if status == 429 => format!(" Try again after {date}."),
+        _ => String::new(),
+    };
+    format!("{what} (HTTP {status}): {message}{stop}{wait}")
 }
