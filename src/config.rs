@@ -47,6 +47,9 @@ pub struct ChatConfig {
     pub title: String,
     /// The composer's placeholder text.
     pub placeholder: String,
+    /// Origins (`https://host[:port]`) whose images a reply may show. Images from anywhere else are
+    /// shown as links: loading them would tell their server what the page shows.
+    pub image_origins: Vec<String>,
 }
 
 impl Default for ChatConfig {
@@ -66,6 +69,7 @@ impl Default for ChatConfig {
             stop: Stop::None,
             title: "Chat".to_owned(),
             placeholder: "Type a message…".to_owned(),
+            image_origins: Vec::new(),
         }
     }
 }

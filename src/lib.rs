@@ -5,6 +5,7 @@
 //! - [`chat_protocol`]: the wire types, validation, provider errors and the SSE decoder;
 //! - [`conversation`]: the conversation as plain data;
 //! - [`transport`]: the only code that calls `fetch`;
+//! - [`markdown`]: replies rendered safely and incrementally;
 //! - [`controller`] and [`view`]: the reactive bridge and the Leptos components;
 //! - [`embed`] and [`config`]: how a page mounts and configures the widget.
 
@@ -13,6 +14,7 @@ pub mod controller;
 pub mod conversation;
 pub mod embed;
 pub mod error;
+pub mod markdown;
 pub mod transport;
 pub mod view;
 

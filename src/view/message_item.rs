@@ -2,21 +2,58 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::MarkdownView;
 use crate::controller::MessageView;
 use crate::conversation::{MessageStatus, Role};
+use crate::markdown::dom::Policy;
 
-/// One message. Its text is shown as plain text (line breaks kept by CSS), and while it streams
-/// only the new part is appended to the text node, so a reply costs time linear in its length.
+/// One message. The assistant's replies are Markdown; everything else is plain text with its line
+/// breaks. Either way, a streaming message costs time linear in its length.
 #[component]
 pub fn MessageItem(
     /// The message to show.
     message: MessageView,
+    /// What a Markdown reply may load.
+    policy: Policy,
+) -> impl IntoView {
+    let role = message.role.as_str();
+    let body = if message.role == Role::Assistant {
+        let complete = Signal::derive(move || !message.status.get().is_open());
+        view! {
+            <div class="cw-message__text cw-message__text--markdown">
+                <MarkdownView text=message.text complete=complete policy=policy />
+            </div>
+        }
+        .into_any()
+    } else {
+        view! { <PlainText text=message.text /> }.into_any()
+    };
+    view! {
+        <div
+            class=format!("cw-message cw-message--{role}")
+            data-role=role
+            data-status=move || message.status.get().as_str()
+        >
+            <span class="cw-visually-hidden">{speaker(message.role)}</span>
+            {body}
+            {move || note(message.status.get()).map(|(kind, text)| {
+                view! { <span class=format!("cw-message__note cw-message__note--{kind}")>{text}</span> }
+            })}
+        </div>
+    }
+}
+
+/// Text with its line breaks, grown by appending to one text node.
+#[component]
+fn PlainText(
+    /// The text; it only ever grows, except when replaced outright.
+    text: RwSignal<String>,
 ) -> impl IntoView {
     let body = NodeRef::<html::P>::new();
     Effect::new(move |shown: Option<usize>| {
         let shown = shown.unwrap_or(0);
         let Some(body) = body.get() else { return shown };
-        message.text.with(|text| {
+        text.with(|text| {
             let node = text_node(&body);
             match text.get(shown..) {
                 Some("") => {}
@@ -28,20 +65,7 @@ pub fn MessageItem(
             text.len()
         })
     });
-    let role = message.role.as_str();
-    view! {
-        <div
-            class=format!("cw-message cw-message--{role}")
-            data-role=role
-            data-status=move || message.status.get().as_str()
-        >
-            <span class="cw-visually-hidden">{speaker(message.role)}</span>
-            <p class="cw-message__text" node_ref=body></p>
-            {move || note(message.status.get()).map(|(kind, text)| {
-                view! { <span class=format!("cw-message__note cw-message__note--{kind}")>{text}</span> }
-            })}
-        </div>
-    }
+    view! { <p class="cw-message__text cw-message__text--plain" node_ref=body></p> }
 }
 
 /// The paragraph's one text node, created on first use.

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 
 use super::MessageItem;
 use crate::controller::ChatController;
+use crate::markdown::dom::Policy;
 
 /// How close to the bottom, in pixels, still counts as "at the bottom".
 const PINNED_SLACK: i32 = 32;
@@ -14,6 +15,11 @@ pub fn MessageList(
     /// The chat box's controller.
     controller: ChatController,
 ) -> impl IntoView {
+    let policy = Policy {
+        image_origins: controller
+            .config()
+            .with_value(|config| config.image_origins.clone()),
+    };
     let log = NodeRef::<html::Div>::new();
     let pinned = StoredValue::new(true);
     let scroll_queued = StoredValue::new(false);
@@ -55,7 +61,7 @@ pub fn MessageList(
             <For
                 each=move || controller.messages().get()
                 key=|message| message.id
-                children=move |message| view! { <MessageItem message=message /> }
+                children=move |message| view! { <MessageItem message=message policy=policy.clone() /> }
             />
         </div>
     }

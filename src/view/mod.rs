@@ -4,11 +4,13 @@
 mod chat_box;
 mod composer;
 mod error_alert;
+mod markdown_view;
 mod message_item;
 mod message_list;
 
 pub use chat_box::ChatBox;
 pub use composer::Composer;
 pub use error_alert::ErrorAlert;
+pub use markdown_view::MarkdownView;
 pub use message_item::MessageItem;
 pub use message_list::MessageList;

@@ -1,0 +1,17 @@
+//! Markdown replies, rendered safely and incrementally.
+//!
+//! - [`tree`] turns Markdown into [`Node`]s (plain data), deciding which links are safe;
+//! - [`incremental`] re-parses only the open last block of a growing text;
+//! - [`dom`] turns nodes into DOM nodes, one `create_element` at a time: no HTML string is ever
+//!   parsed by the browser, so raw HTML in a reply is only ever text.
+//!
+//! `tree` and `incremental` know nothing of the browser and are tested natively.
+
+pub mod dom;
+pub mod incremental;
+pub mod tree;
+mod url;
+
+pub use incremental::{IncrementalMarkdown, Update};
+pub use tree::{render, Node};
+pub use url::{is_safe_link, scheme};

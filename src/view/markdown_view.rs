@@ -1,0 +1,169 @@
+use std::time::Duration;
+
+use leptos::ev::MouseEvent;
+use leptos::html;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::Element;
+
+use crate::markdown::dom::{build, Policy, COPY_BUTTON_CLASS};
+use crate::markdown::IncrementalMarkdown;
+
+/// How long a copy button says "Copied".
+const COPIED_FOR: Duration = Duration::from_secs(2);
+
+/// A Markdown text that may still be growing, rendered into DOM nodes. Finished blocks are built
+/// once; the open last block is rebuilt at most once per animation frame, however fast the text
+/// grows. Code blocks get a working copy button.
+#[component]
+pub fn MarkdownView(
+    /// The text so far. It only ever grows, except when replaced outright.
+    #[prop(into)]
+    text: Signal<String>,
+    /// Whether the text is complete (the last block is then final too).
+    #[prop(into)]
+    complete: Signal<bool>,
+    /// What the rendered Markdown may load.
+    policy: Policy,
+) -> impl IntoView {
+    let root = NodeRef::<html::Div>::new();
+    let renderer = StoredValue::new_local(Renderer {
+        policy,
+        ..Renderer::default()
+    });
+    let queued = StoredValue::new(false);
+    let render = move || {
+        let (Some(Some(root)), Some(complete)) =
+            (root.try_get_untracked(), complete.try_get_untracked())
+        else {
+            return;
+        };
+        text.try_with_untracked(|text| {
+            renderer.try_update_value(|renderer| renderer.render(&root, text, complete))
+        });
+    };
+    Effect::new(move |_| {
+        text.track();
+        root.track();
+        if complete.get() {
+            render();
+        } else if !queued.get_value() {
+            queued.set_value(true);
+            request_animation_frame(move || {
+                queued.try_set_value(false);
+                render();
+            });
+        }
+    });
+    view! { <div class="cw-markdown" node_ref=root on:click=on_click></div> }
+}
+
+#[derive(Default)]
+struct Renderer {
+    markdown: IncrementalMarkdown,
+    policy: Policy,
+    /// The DOM nodes of the open last block.
+    open: Vec<web_sys::Node>,
+    rendered: Option<(usize, bool)>,
+}
+
+impl Renderer {
+    fn render(&mut self, root: &Element, text: &str, complete: bool) {
+        if self.rendered == Some((text.len(), complete)) {
+            return;
+        }
+        let Some(document) = root.owner_document() else {
+            return;
+        };
+        let update = self.markdown.update(text, complete);
+        for node in self.open.drain(..) {
+            let _ = root.remove_child(&node);
+        }
+        if update.restart {
+            root.set_text_content(None);
+        }
+        for node in build(&document, &update.finished, &self.policy) {
+            let _ = root.append_child(&node);
+        }
+        self.open = build(&document, &update.open, &self.policy);
+        for node in &self.open {
+            let _ = root.append_child(node);
+        }
+        self.rendered = Some((text.len(), complete));
+    }
+}
+
+/// Clicks on a code block's copy button (one listener for the whole reply).
+fn on_click(event: MouseEvent) {
+    let Some(button) = event
+        .target()
+        .and_then(|target| target.dyn_into::<Element>().ok())
+        .and_then(|target| {
+            target
+                .closest(&format!(".{COPY_BUTTON_CLASS}"))
+                .ok()
+                .flatten()
+        })
+    else {
+        return;
+    };
+    let Some(code) = button
+        .closest(".cw-code")
+        .ok()
+        .flatten()
+        .and_then(|block| block.query_selector("code").ok().flatten())
+    else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let copied = write_to_clipboard(&code.text_content().unwrap_or_default()).await
+            || select_and_copy(&code);
+        // Without a clipboard, the code stays selected for the person to copy.
+        button.set_text_content(Some(if copied {
+            "Copied"
+        } else {
+            "Press Ctrl+C to copy"
+        }));
+        let _ = button.set_attribute("data-copied", if copied { "true" } else { "false" });
+        set_timeout(
+            move || {
+                button.set_text_content(Some("Copy"));
+                let _ = button.remove_attribute("data-copied");
+            },
+            COPIED_FOR,
+        );
+    });
+}
+
+/// The Clipboard API; false when it is missing (an insecure page) or refuses.
+async fn write_to_clipboard(text: &str) -> bool {
+    let navigator = window().navigator();
+    let available = js_sys::Reflect::get(&navigator, &"clipboard".into())
+        .is_ok_and(|clipboard| !clipboard.is_undefined());
+    if !available {
+        return false;
+    }
+    wasm_bindgen_futures::JsFuture::from(navigator.clipboard().write_text(text))
+        .await
+        .is_ok()
+}
+
+/// The fallback: select the code and try the older copy command.
+fn select_and_copy(code: &Element) -> bool {
+    let document = document();
+    let Ok(range) = document.create_range() else {
+        return false;
+    };
+    let Ok(Some(selection)) = window().get_selection() else {
+        return false;
+    };
+    if range.select_node_contents(code).is_err() || selection.remove_all_ranges().is_err() {
+        return false;
+    }
+    let _ = selection.add_range(&range);
+    document
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()
+        .and_then(|document| document.exec_command("copy").ok())
+        .unwrap_or(false)
+}

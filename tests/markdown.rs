@@ -1,0 +1,252 @@
+//! Markdown to nodes, natively: the structure for the CommonMark features the widget supports, the
+//! link policy, and incremental rendering equal to one-shot rendering at every token boundary.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use chat_widget::markdown::{render, IncrementalMarkdown, Node};
+
+/// A compact serialization of nodes for comparing structure.
+fn html(nodes: &[Node]) -> String {
+    let mut out = String::new();
+    for node in nodes {
+        match node {
+            Node::Text(text) => out.push_str(
+                &text
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;"),
+            ),
+            Node::Element {
+                tag,
+                attrs,
+                children,
+            } => {
+                out.push('<');
+                out.push_str(tag);
+                for (name, value) in attrs {
+                    if value.is_empty() {
+                        out.push_str(&format!(" {name}"));
+                    } else {
+                        out.push_str(&format!(" {name}=\"{value}\""));
+                    }
+                }
+                out.push('>');
+                out.push_str(&html(children));
+                if !matches!(*tag, "br" | "hr" | "input") {
+                    out.push_str(&format!("</{tag}>"));
+                }
+            }
+            Node::CodeBlock { language, code } => {
+                out.push_str(&format!("<code-block {language}>{code}</code-block>"))
+            }
+            Node::Image { src, alt } => out.push_str(&format!("<image {src}>{alt}</image>")),
+        }
+    }
+    out
+}
+
+const A: &str = " target=\"_blank\" rel=\"noopener noreferrer nofollow\"";
+
+#[test]
+fn commonmark_examples_render_to_the_expected_structure() {
+    let cases: Vec<(&str, String)> = vec![
+        // Paragraphs, breaks and headings.
+        ("aaa\n\nbbb", "<p>aaa</p><p>bbb</p>".into()),
+        ("aaa\nbbb", "<p>aaa\nbbb</p>".into()),
+        ("foo  \nbar", "<p>foo<br>bar</p>".into()),
+        ("foo\\\nbar", "<p>foo<br>bar</p>".into()),
+        ("# foo\n## foo\n###### foo", "<h1>foo</h1><h2>foo</h2><h6>foo</h6>".into()),
+        ("####### foo", "<p>####### foo</p>".into()),
+        ("Foo *bar*\n=========", "<h1>Foo <em>bar</em></h1>".into()),
+        ("Foo\n---", "<h2>Foo</h2>".into()),
+        ("***\n---\n___", "<hr><hr><hr>".into()),
+        // Emphasis, strong, strikethrough, code spans.
+        ("*foo bar*", "<p><em>foo bar</em></p>".into()),
+        ("**foo bar**", "<p><strong>foo bar</strong></p>".into()),
+        ("*foo**bar**baz*", "<p><em>foo<strong>bar</strong>baz</em></p>".into()),
+        ("~~Hi~~ Hello", "<p><del>Hi</del> Hello</p>".into()),
+        ("`foo`", "<p><code>foo</code></p>".into()),
+        ("`` foo ` bar ``", "<p><code>foo ` bar</code></p>".into()),
+        // Code blocks.
+        ("```rust\nfn main() {}\n```", "<code-block rust>fn main() {}\n</code-block>".into()),
+        ("~~~\n<\n >\n~~~", "<code-block ><\n >\n</code-block>".into()),
+        ("    a simple\n      indented code block", "<code-block >a simple\n  indented code block</code-block>".into()),
+        ("```\nunclosed fence", "<code-block >unclosed fence</code-block>".into()),
+        // Block quotes and lists.
+        ("> # Foo\n> bar", "<blockquote><h1>Foo</h1><p>bar</p></blockquote>".into()),
+        ("- one\n- two", "<ul><li>one</li><li>two</li></ul>".into()),
+        ("- a\n\n- b", "<ul><li><p>a</p></li><li><p>b</p></li></ul>".into()),
+        ("1. a\n2. b", "<ol><li>a</li><li>b</li></ol>".into()),
+        ("3. a\n4. b", "<ol start=\"3\"><li>a</li><li>b</li></ol>".into()),
+        ("- a\n  - b\n    - c", "<ul><li>a<ul><li>b<ul><li>c</li></ul></li></ul></li></ul>".into()),
+        ("- [ ] foo\n- [x] bar", "<ul><li><input type=\"checkbox\" disabled>foo</li><li><input type=\"checkbox\" disabled checked>bar</li></ul>".into()),
+        // Tables.
+        (
+            "| a | b |\n|:-|-:|\n| 1 | 2 |",
+            "<div class=\"cw-md-table\"><table><thead><tr><th class=\"cw-align-left\">a</th><th class=\"cw-align-right\">b</th></tr></thead><tbody><tr><td class=\"cw-align-left\">1</td><td class=\"cw-align-right\">2</td></tr></tbody></table></div>".into(),
+        ),
+        ("| a |\n|---|", "<div class=\"cw-md-table\"><table><thead><tr><th>a</th></tr></thead></table></div>".into()),
+        // Links and images.
+        ("[link](https://example.com \"title\")", format!("<p><a href=\"https://example.com\"{A} title=\"title\">link</a></p>")),
+        ("<https://example.com/a>", format!("<p><a href=\"https://example.com/a\"{A}>https://example.com/a</a></p>")),
+        ("<foo@bar.example.com>", format!("<p><a href=\"mailto:foo@bar.example.com\"{A}>foo@bar.example.com</a></p>")),
+        ("[foo][bar]\n\n[bar]: https://example.com", format!("<p><a href=\"https://example.com\"{A}>foo</a></p>")),
+        ("![a *cat*](https://img.example/cat.png)", "<p><image https://img.example/cat.png>a cat</image></p>".into()),
+        // Entities are decoded; raw HTML is text.
+        ("&amp; &copy; &#35;", "<p>&amp; © #</p>".into()),
+        ("<b>bold</b>", "<p>&lt;b&gt;bold&lt;/b&gt;</p>".into()),
+        ("<div>\n*hi*\n</div>", "<p class=\"cw-md-raw\">&lt;div&gt;\n*hi*\n&lt;/div&gt;</p>".into()),
+    ];
+    for (markdown, expected) in cases {
+        assert_eq!(html(&render(markdown)), expected, "for {markdown:?}");
+    }
+}
+
+#[test]
+fn unsafe_links_keep_only_their_text() {
+    for markdown in [
+        "[x](javascript:alert(1))",
+        "[x](JAVASCRIPT:alert(1))",
+        "[x](&#106;avascript:alert(1))",
+        "[x](javascript&colon;alert(1))",
+        "[x](data:text/html;base64,PHNjcmlwdD4=)",
+        "[x](vbscript:msgbox(1))",
+        "[x](/relative)",
+        "[x](<java\nscript:alert(1)>)",
+        "<javascript:alert(1)>",
+    ] {
+        let out = html(&render(markdown));
+        assert!(!out.contains("href"), "{markdown:?} gave {out}");
+        assert!(
+            out.contains('x') || out.contains("javascript"),
+            "the text stays: {out}"
+        );
+    }
+}
+
+/// Tokens as a model streams them: runs of non-space characters with the spaces after them.
+fn tokens(text: &str) -> Vec<&str> {
+    let mut tokens = Vec::new();
+    let mut start = 0;
+    let mut in_space = false;
+    for (index, character) in text.char_indices() {
+        let space = character.is_whitespace();
+        if in_space && !space {
+            tokens.push(&text[start..index]);
+            start = index;
+        }
+        in_space = space;
+    }
+    tokens.push(&text[start..]);
+    tokens
+}
+
+/// Streams `text` in `pieces`; returns everything handed out as finished, in order.
+fn stream(pieces: &[&str]) -> Vec<Node> {
+    let mut markdown = IncrementalMarkdown::new();
+    let mut shown: Vec<Node> = Vec::new();
+    let mut text = String::new();
+    for piece in pieces {
+        text.push_str(piece);
+        let update = markdown.update(&text, false);
+        if update.restart {
+            shown.clear();
+        }
+        shown.extend(update.finished);
+        // While streaming, the open block is whatever remains.
+        let mut now = shown.clone();
+        now.extend(update.open);
+        assert!(!now.is_empty() || text.trim().is_empty());
+    }
+    let update = markdown.update(&text, true);
+    if update.restart {
+        shown.clear();
+    }
+    shown.extend(update.finished);
+    assert!(update.open.is_empty());
+    shown
+}
+
+const SAMPLES: [&str; 5] = [
+    "# Title\n\nSome *text* with `code` and a [link](https://example.com).\n\n- one\n- two\n  - nested\n\n1. first\n2. second\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\n| a | b |\n|---|:-:|\n| 1 | 2 |\n| 3 | 4 |\n\n> quoted\n> text\n\n---\n\nThe end.",
+    "Setext heading\n==============\n\nParagraph\nwith lazy\nlines\n\n- loose\n\n- list\n\n  with paragraphs\n\nAnother\n---\n\n    indented code\n\n~~struck~~ and **bold**",
+    "Unclosed fence at the end:\n\n```python\nprint('still streaming')\nmore code",
+    "A [ref] link\n\n[ref]: https://example.com/ref\n\nAnd <b>raw html</b> with\n\n<div>\nblock html\n</div>\n\n- [x] done\n- [ ] todo",
+    "Tables grow row by row:\n\n| name | value |\n| --- | --- |\n| a | 1 |\n| b | 2 |\n| c | 3 |\nafter the table\n\n1) one\n2) two\n\n* * *\n",
+];
+
+#[test]
+fn incremental_equals_one_shot_at_every_token_boundary() {
+    for sample in SAMPLES {
+        let pieces = tokens(sample);
+        assert_eq!(
+            html(&stream(&pieces)),
+            html(&render(sample)),
+            "token by token: {sample:?}"
+        );
+    }
+}
+
+#[test]
+fn incremental_equals_one_shot_at_every_character() {
+    for sample in SAMPLES {
+        let pieces: Vec<&str> = sample
+            .char_indices()
+            .map(|(i, c)| &sample[i..i + c.len_utf8()])
+            .collect();
+        assert_eq!(
+            html(&stream(&pieces)),
+            html(&render(sample)),
+            "character by character: {sample:?}"
+        );
+    }
+}
+
+#[test]
+fn incremental_equals_one_shot_for_every_two_piece_split() {
+    for sample in SAMPLES {
+        for split in (0..=sample.len()).filter(|&i| sample.is_char_boundary(i)) {
+            let pieces = [&sample[..split], &sample[split..]];
+            assert_eq!(
+                html(&stream(&pieces)),
+                html(&render(sample)),
+                "split at {split}: {sample:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn finished_blocks_are_handed_out_once_and_only_the_open_block_is_reparsed() {
+    let mut markdown = IncrementalMarkdown::new();
+    let first = markdown.update("# A\n\nparagraph one\n\npara\n", false);
+    assert_eq!(html(&first.finished), "<h1>A</h1><p>paragraph one</p>");
+    assert_eq!(html(&first.open), "<p>para</p>");
+    let second = markdown.update("# A\n\nparagraph one\n\npara\ngraph two", false);
+    assert_eq!(html(&second.finished), "", "nothing new is finished");
+    assert_eq!(html(&second.open), "<p>para\ngraph two</p>");
+    assert!(!second.restart);
+}
+
+#[test]
+fn a_block_that_starts_on_a_partial_line_finishes_nothing() {
+    // "|" alone is a paragraph, but it may become a table row: the table stays open.
+    let mut markdown = IncrementalMarkdown::new();
+    let update = markdown.update("| a |\n|---|\n|", false);
+    assert_eq!(html(&update.finished), "");
+    let update = markdown.update("| a |\n|---|\n| 1 |\n\nnext\n", false);
+    assert_eq!(
+        html(&update.finished),
+        "<div class=\"cw-md-table\"><table><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table></div>"
+    );
+}
+
+#[test]
+fn an_open_code_fence_shows_as_code_while_it_streams() {
+    let mut markdown = IncrementalMarkdown::new();
+    let update = markdown.update("Look:\n\n```js\nconsole.log(1)", false);
+    assert_eq!(
+        html(&update.open),
+        "<code-block js>console.log(1)</code-block>"
+    );
+}
