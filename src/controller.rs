@@ -137,6 +137,9 @@ impl ChatController {
     }
 
     fn request(&self) {
+        // One request at a time: whatever was still reading (a reply that ended in an error, say)
+        // is cancelled first.
+        self.abort_in_flight();
         let request = self.config.with_value(|config| {
             config.request(self.conversation.with_value(Conversation::history))
         });
@@ -159,12 +162,20 @@ impl ChatController {
                 if this.generation.try_get_value() != Some(generation) {
                     return; // stopped, superseded or unmounted
                 }
-                this.conversation.update_value(|conversation| match item {
-                    Ok(event) => conversation.apply(event),
-                    Err(TransportError::Aborted) => conversation.stop(),
-                    Err(error) => conversation.fail(ChatError::Transport(error)),
+                let busy = this.conversation.try_update_value(|conversation| {
+                    match item {
+                        Ok(event) => conversation.apply(event),
+                        Err(TransportError::Aborted) => conversation.stop(),
+                        Err(error) => conversation.fail(ChatError::Transport(error)),
+                    }
+                    conversation.is_busy()
                 });
                 this.sync();
+                if busy != Some(true) {
+                    // The turn is over (`[DONE]`, or an error in the stream): stop reading.
+                    this.abort_in_flight();
+                    return;
+                }
             }
             if this.generation.try_get_value() == Some(generation) {
                 this.conversation.update_value(Conversation::end);

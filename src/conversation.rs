@@ -266,7 +266,13 @@ impl Conversation {
 
     /// The turn failed. The reply keeps what it received, marked as failed; an empty reply is
     /// removed. The person's message always stays.
+    ///
+    /// An error that arrives when no reply is in flight (after `[DONE]`, after Stop, or after an
+    /// earlier error) changes nothing: the turn already ended and its outcome stands.
     pub fn fail(&mut self, error: ChatError) {
+        if self.reply.is_none() {
+            return;
+        }
         let status = Status::Error(error);
         match self.reply_index() {
             Some(index) if self.messages[index].text.is_empty() && self.tool_calls.is_empty() => {
@@ -275,7 +281,10 @@ impl Conversation {
                 self.status = status;
             }
             Some(_) => self.close_reply(MessageStatus::Error, status),
-            None => self.status = status,
+            None => {
+                self.reply = None;
+                self.status = status;
+            }
         }
     }
 

@@ -13,6 +13,7 @@ use futures_channel::mpsc::{self, UnboundedSender};
 use futures_util::StreamExt;
 use leptos::task::tick;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit};
 
@@ -54,6 +55,11 @@ impl Scripted {
             .last()
             .expect("a request was sent")
             .unbounded_send(event);
+    }
+
+    /// Sends an event on the reply of request `index` (0 is the first).
+    fn push_to(&self, index: usize, event: Result<StreamEvent, TransportError>) {
+        let _ = self.senders.borrow()[index].unbounded_send(event);
     }
 
     /// Ends the latest request's reply.
@@ -155,7 +161,7 @@ impl Fixture {
     async fn send(&self, text: &str) {
         self.type_text(text);
         self.press_enter(false, false);
-        tick().await;
+        settle().await;
     }
 
     /// `(data-role, data-status, text)` of every message, in order.
@@ -188,6 +194,18 @@ impl Drop for Fixture {
         self.widget.unmount();
         self.root.remove();
     }
+}
+
+/// Lets the widget catch up: its reactive work, then one animation frame (Markdown replies render
+/// once per frame), then whatever that frame scheduled.
+async fn settle() {
+    tick().await;
+    let frame = js_sys::Promise::new(&mut |resolve, _| {
+        let window = web_sys::window().expect("a window");
+        window.request_animation_frame(&resolve).expect("a frame");
+    });
+    JsFuture::from(frame).await.expect("the frame came");
+    tick().await;
 }
 
 fn fresh_element() -> HtmlElement {
@@ -241,9 +259,9 @@ async fn typing_and_pressing_enter_shows_the_message_and_sends_it() {
 async fn the_send_button_sends_too() {
     let chat = Fixture::new();
     chat.type_text("Via the button");
-    tick().await;
+    settle().await;
     chat.click("Send");
-    tick().await;
+    settle().await;
     assert_eq!(chat.transport.request_count(), 1);
     assert_eq!(
         chat.messages()[0],
@@ -256,7 +274,7 @@ async fn a_streamed_reply_updates_the_page_while_streaming_then_is_done() {
     let chat = Fixture::new();
     chat.send("Hi").await;
     chat.transport.push(content("Hel"));
-    tick().await;
+    settle().await;
     assert_eq!(chat.messages()[1], message("assistant", "streaming", "Hel"));
     assert_eq!(
         chat.query("[role='log']")
@@ -266,7 +284,7 @@ async fn a_streamed_reply_updates_the_page_while_streaming_then_is_done() {
     );
     chat.transport
         .push(content("lo, how can I help?\nAsk away."));
-    tick().await;
+    settle().await;
     assert_eq!(
         chat.messages()[1],
         message(
@@ -279,7 +297,7 @@ async fn a_streamed_reply_updates_the_page_while_streaming_then_is_done() {
         .push(Ok(StreamEvent::Finish(FinishReason::Stop)));
     chat.transport.push(Ok(StreamEvent::Done));
     chat.transport.close();
-    tick().await;
+    settle().await;
     assert_eq!(
         chat.messages()[1],
         message("assistant", "done", "Hello, how can I help?\nAsk away.")
@@ -298,16 +316,16 @@ async fn stop_aborts_the_request_and_keeps_the_partial_reply() {
     let chat = Fixture::new();
     chat.send("Tell me a long story").await;
     chat.transport.push(content("Once upon a time"));
-    tick().await;
+    settle().await;
     chat.click("Stop");
-    tick().await;
+    settle().await;
     assert_eq!(
         *chat.transport.aborted.borrow(),
         1,
         "the request was aborted"
     );
     chat.transport.push(content(", late words"));
-    tick().await;
+    settle().await;
     assert_eq!(
         chat.messages()[1],
         message("assistant", "stopped", "Once upon a time")
@@ -332,7 +350,7 @@ async fn an_http_error_shows_the_provider_message_and_the_text_can_be_sent_again
         retry_after: None,
     }));
     chat.transport.close();
-    tick().await;
+    settle().await;
     let alert = chat.alert().expect("an alert");
     assert!(
         alert.contains("This request requires a valid API key."),
@@ -345,7 +363,7 @@ async fn an_http_error_shows_the_provider_message_and_the_text_can_be_sent_again
         "the typed message stays"
     );
     chat.click("Retry");
-    tick().await;
+    settle().await;
     assert!(chat.alert().is_none());
     let requests = chat.transport.requests.borrow();
     assert_eq!(requests.len(), 2);
@@ -363,7 +381,7 @@ async fn a_midstream_provider_error_keeps_the_text_and_says_what_happened() {
     chat.transport.push(content("Partial"));
     chat.transport
         .push(Ok(StreamEvent::Error(ApiError::new("upstream overloaded"))));
-    tick().await;
+    settle().await;
     assert_eq!(chat.messages()[1], message("assistant", "error", "Partial"));
     assert!(chat
         .alert()
@@ -377,7 +395,7 @@ async fn a_reply_cut_off_without_finishing_is_marked_and_explained() {
     chat.send("Hello").await;
     chat.transport.push(content("Half"));
     chat.transport.close();
-    tick().await;
+    settle().await;
     assert_eq!(chat.messages()[1], message("assistant", "error", "Half"));
     assert!(chat.alert().expect("an alert").contains("cut off"));
 }
@@ -387,7 +405,7 @@ async fn enter_during_an_ime_composition_does_not_send() {
     let chat = Fixture::new();
     chat.type_text("にほん");
     chat.press_enter(false, true);
-    tick().await;
+    settle().await;
     assert_eq!(chat.transport.request_count(), 0);
     assert!(chat.messages().is_empty());
     assert_eq!(chat.textarea().value(), "にほん");
@@ -398,7 +416,7 @@ async fn shift_enter_does_not_send() {
     let chat = Fixture::new();
     chat.type_text("first line");
     chat.press_enter(true, false);
-    tick().await;
+    settle().await;
     assert_eq!(chat.transport.request_count(), 0);
 }
 
@@ -442,12 +460,12 @@ async fn unmount_aborts_the_request_and_removes_the_chat_box() {
     let mut chat = Fixture::new();
     chat.send("Hello").await;
     chat.widget.unmount();
-    tick().await;
+    settle().await;
     assert_eq!(*chat.transport.aborted.borrow(), 1);
     assert_eq!(chat.root.child_element_count(), 0);
     // Events after unmount go nowhere and break nothing.
     chat.transport.push(content("late"));
-    tick().await;
+    settle().await;
 }
 
 #[wasm_bindgen_test]
@@ -455,7 +473,7 @@ async fn mount_from_javascript_takes_a_json_config_and_refuses_a_bad_one() {
     let root = fresh_element();
     let mut widget =
         mount(root.clone(), JsValue::from_str(r#"{"title": "From JS"}"#)).expect("mounted");
-    tick().await;
+    settle().await;
     assert_eq!(
         root.query_selector("h2")
             .ok()
@@ -478,4 +496,295 @@ async fn mount_from_javascript_takes_a_json_config_and_refuses_a_bad_one() {
         .unwrap_or_default();
     assert!(message.contains("temperature"), "{message}");
     root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn events_of_a_stopped_request_never_reach_the_next_reply() {
+    let chat = Fixture::new();
+    chat.send("First").await;
+    chat.transport.push(content("first answer"));
+    settle().await;
+    chat.click("Stop");
+    settle().await;
+    chat.send("Second").await;
+    chat.transport
+        .push_to(0, content(" LATE WORDS FROM THE FIRST REQUEST"));
+    chat.transport.push_to(0, Ok(StreamEvent::Done));
+    chat.transport.push(content("second answer"));
+    settle().await;
+    assert_eq!(
+        chat.messages()[1],
+        message("assistant", "stopped", "first answer")
+    );
+    assert_eq!(
+        chat.messages()[3],
+        message("assistant", "streaming", "second answer")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_markdown_reply_becomes_elements_with_a_working_copy_button() {
+    let chat = Fixture::new();
+    chat.send("Show me").await;
+    let reply = "# Title\n\n- **one**\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```rust\nfn main() {}\n```\n\nSee [docs](https://example.com).";
+    for piece in reply.as_bytes().chunks(4) {
+        chat.transport
+            .push(content(std::str::from_utf8(piece).expect("ASCII")));
+    }
+    chat.transport
+        .push(Ok(StreamEvent::Finish(FinishReason::Stop)));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    let markdown = chat
+        .query("[data-role='assistant'] .cw-markdown")
+        .expect("rendered Markdown");
+    let one = |selector: &str| markdown.query_selector(selector).expect("valid selector");
+    assert_eq!(
+        one("h1").and_then(|h| h.text_content()).as_deref(),
+        Some("Title")
+    );
+    assert_eq!(
+        markdown
+            .query_selector_all("ul > li")
+            .expect("valid")
+            .length(),
+        2
+    );
+    assert_eq!(
+        one("li strong").and_then(|s| s.text_content()).as_deref(),
+        Some("one")
+    );
+    assert_eq!(
+        markdown
+            .query_selector_all("table th")
+            .expect("valid")
+            .length(),
+        2
+    );
+    assert_eq!(
+        one(".cw-code__language")
+            .and_then(|l| l.text_content())
+            .as_deref(),
+        Some("rust")
+    );
+    assert_eq!(
+        one("pre code").and_then(|c| c.text_content()).as_deref(),
+        Some("fn main() {}\n")
+    );
+    let link = one("a").expect("a link");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://example.com")
+    );
+    assert_eq!(
+        link.get_attribute("rel").as_deref(),
+        Some("noopener noreferrer nofollow")
+    );
+    assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
+
+    let copy: HtmlElement = one("button.cw-code__copy")
+        .expect("a copy button")
+        .unchecked_into();
+    copy.click();
+    // The Clipboard API may be refused in a headless browser; either way the button says so.
+    for _ in 0..20 {
+        if copy.has_attribute("data-copied") {
+            break;
+        }
+        settle().await;
+    }
+    let state = copy
+        .get_attribute("data-copied")
+        .expect("the button shows the outcome");
+    let label = copy.text_content().unwrap_or_default();
+    if state == "true" {
+        assert_eq!(label, "Copied");
+    } else {
+        assert_eq!(label, "Press Ctrl+C to copy");
+        let selection = web_sys::window()
+            .and_then(|w| w.get_selection().ok().flatten())
+            .expect("a selection");
+        let selected = String::from(selection.to_string());
+        assert_eq!(
+            selected.trim_end(),
+            "fn main() {}",
+            "the code is selected for copying"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn while_streaming_an_unclosed_code_fence_shows_as_code() {
+    let chat = Fixture::new();
+    chat.send("Code please").await;
+    chat.transport
+        .push(content("Here:\n\n```python\nprint('hi')\n"));
+    settle().await;
+    let code = chat
+        .query("[data-role='assistant'] pre code")
+        .expect("code while streaming");
+    assert_eq!(code.text_content().as_deref(), Some("print('hi')\n"));
+}
+
+/// Replies that try to run script or load something: none may, whatever the spelling.
+const XSS_VECTORS: [&str; 60] = [
+    "<script>window.__xss=1</script>",
+    "<img src=x onerror=\"window.__xss=1\">",
+    "<svg onload=\"window.__xss=1\">",
+    "<svg><script>window.__xss=1</script></svg>",
+    "<math><mtext><script>window.__xss=1</script></mtext></math>",
+    "<iframe src=\"javascript:window.__xss=1\"></iframe>",
+    "<body onload=window.__xss=1>",
+    "<a href=\"javascript:window.__xss=1\">x</a>",
+    "[x](javascript:window.__xss=1)",
+    "[x](JaVaScRiPt:window.__xss=1)",
+    "[x](&#106;avascript:window.__xss=1)",
+    "[x](&#x6A;avascript:window.__xss=1)",
+    "[x](javascript&colon;window.__xss=1)",
+    "[x]( javascript:window.__xss=1)",
+    "[x](<javascript:window.__xss=1>)",
+    "[x](<java\tscript:window.__xss=1>)",
+    "[x](data:text/html;base64,PHNjcmlwdD53aW5kb3cuX194c3M9MTwvc2NyaXB0Pg==)",
+    "[x](vbscript:msgbox(1))",
+    "[x](VBSCRIPT:msgbox(1))",
+    "[x](livescript:window.__xss=1)",
+    "<javascript:window.__xss=1>",
+    "<JAVASCRIPT:window.__xss=1>",
+    "![x](javascript:window.__xss=1)",
+    "![x](x\" onerror=\"window.__xss=1)",
+    "![x](https://example.com/a.png\" onerror=\"window.__xss=1)",
+    "![x](https://example.com/a.png)",
+    "<img src=\"x\" onerror=window.__xss=1//",
+    "[x][ref]\n\n[ref]: javascript:window.__xss=1",
+    "<details open ontoggle=window.__xss=1>",
+    "<input autofocus onfocus=window.__xss=1>",
+    "<video><source onerror=window.__xss=1></video>",
+    "<audio src=x onerror=window.__xss=1>",
+    "<object data=\"javascript:window.__xss=1\">",
+    "<embed src=\"javascript:window.__xss=1\">",
+    "<form action=\"javascript:window.__xss=1\"><button>x</button></form>",
+    "<marquee onstart=window.__xss=1>",
+    "<style>@import 'javascript:window.__xss=1';</style>",
+    "<link rel=stylesheet href=\"javascript:window.__xss=1\">",
+    "<meta http-equiv=\"refresh\" content=\"0;url=javascript:window.__xss=1\">",
+    "<base href=\"javascript:window.__xss=1//\">",
+    "<svg><a xlink:href=\"javascript:window.__xss=1\"><text>x</text></a></svg>",
+    "<svg><animate onbegin=window.__xss=1 attributeName=x dur=1s>",
+    "<math href=\"javascript:window.__xss=1\">x</math>",
+    "<table background=\"javascript:window.__xss=1\">",
+    "<div style=\"background:url(javascript:window.__xss=1)\">",
+    "\"><script>window.__xss=1</script>",
+    "`<script>window.__xss=1</script>`",
+    "```html\n<script>window.__xss=1</script>\n```",
+    "[x](https://example.com \"t\\\" onmouseover=\\\"window.__xss=1\")",
+    "[<img src=x onerror=window.__xss=1>](https://example.com)",
+    "[x](javascript:window.__xss=1 \"t\")",
+    "<a href=\"&#x6A;avascript:window.__xss=1\">x</a>",
+    "[x](\u{0}javascript:window.__xss=1)",
+    "<noscript><p title=\"</noscript><img src=x onerror=window.__xss=1>\">",
+    "<template><script>window.__xss=1</script></template>",
+    "<iframe srcdoc=\"<script>parent.__xss=1</script>\">",
+    "[x](https://example.com/\"onmouseover=\"window.__xss=1)",
+    "| a |\n|---|\n| <img src=x onerror=window.__xss=1> |",
+    "- [ ] <script>window.__xss=1</script>\n> <svg onload=window.__xss=1>",
+    "[x](jav&#x09;ascript:window.__xss=1)",
+];
+
+const ALLOWED_TAGS: [&str; 26] = [
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "div",
+    "span",
+    "a",
+    "hr",
+    "br",
+    "input",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+];
+const MORE_ALLOWED_TAGS: [&str; 3] = ["th", "td", "button"];
+const ALLOWED_ATTRIBUTES: [&str; 12] = [
+    "class",
+    "href",
+    "target",
+    "rel",
+    "title",
+    "start",
+    "type",
+    "disabled",
+    "checked",
+    "aria-label",
+    "tabindex",
+    "data-language",
+];
+
+#[wasm_bindgen_test]
+async fn no_xss_vector_runs_or_reaches_the_dom() {
+    let chat = Fixture::new();
+    for (n, vector) in XSS_VECTORS.iter().enumerate() {
+        chat.send(&format!("vector {n}")).await;
+        let chars: Vec<char> = vector.chars().collect();
+        for piece in chars.chunks(3) {
+            chat.transport
+                .push(content(&piece.iter().collect::<String>()));
+        }
+        chat.transport.push(Ok(StreamEvent::Done));
+        settle().await;
+    }
+    // Give any handler that slipped through the time to run.
+    for _ in 0..5 {
+        settle().await;
+    }
+    let window = web_sys::window().expect("a window");
+    let flag = js_sys::Reflect::get(&window, &"__xss".into()).expect("readable");
+    assert!(flag.is_undefined(), "a vector ran script");
+    let replies = chat.query_all("[data-role='assistant'] .cw-markdown");
+    assert_eq!(replies.len(), XSS_VECTORS.len());
+    for (reply, vector) in replies.iter().zip(XSS_VECTORS) {
+        let elements = reply.query_selector_all("*").expect("valid");
+        for i in 0..elements.length() {
+            let element: web_sys::Element = elements.item(i).expect("an element").unchecked_into();
+            let tag = element.local_name();
+            assert!(
+                ALLOWED_TAGS.contains(&tag.as_str()) || MORE_ALLOWED_TAGS.contains(&tag.as_str()),
+                "{vector:?} put a <{tag}> in the page"
+            );
+            let names = element.get_attribute_names();
+            for j in 0..names.length() {
+                let name = names.get(j).as_string().unwrap_or_default();
+                assert!(
+                    !name.starts_with("on"),
+                    "{vector:?} put an {name} attribute in the page"
+                );
+                assert!(
+                    ALLOWED_ATTRIBUTES.contains(&name.as_str()),
+                    "{vector:?} put a {name} attribute in the page"
+                );
+                if name == "href" {
+                    let href = element.get_attribute("href").unwrap_or_default();
+                    let url = web_sys::Url::new(&href).expect("an absolute URL");
+                    assert!(
+                        ["http:", "https:", "mailto:"].contains(&url.protocol().as_str()),
+                        "{vector:?} put href={href:?} in the page"
+                    );
+                }
+            }
+        }
+    }
 }

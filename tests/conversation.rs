@@ -301,3 +301,36 @@ fn http_errors_read_as_sentences_with_the_wait() {
         "The API key was refused (HTTP 401): This request requires a valid API key."
     );
 }
+
+#[test]
+fn an_error_after_the_turn_ended_changes_nothing() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Hello").expect("accepted");
+    conversation.apply(content("Complete answer"));
+    conversation.apply(StreamEvent::Done);
+    conversation.fail(ChatError::Transport(TransportError::Network(
+        "connection reset".into(),
+    )));
+    assert_eq!(conversation.status(), &Status::Ready);
+    assert_eq!(conversation.messages()[1].status, MessageStatus::Done);
+    assert_eq!(
+        conversation.retry(),
+        None,
+        "a finished reply is never thrown away by Retry"
+    );
+}
+
+#[test]
+fn the_first_error_of_a_turn_is_the_one_reported() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Hello").expect("accepted");
+    conversation.apply(content("Partial"));
+    conversation.apply(StreamEvent::Error(ApiError::new("upstream overloaded")));
+    conversation.fail(ChatError::Transport(TransportError::Network(
+        "connection reset".into(),
+    )));
+    let Status::Error(error) = conversation.status() else {
+        panic!("not failed")
+    };
+    assert_eq!(error.provider_message(), Some("upstream overloaded"));
+}

@@ -60,7 +60,13 @@ impl Drop for Server {
 }
 
 async fn serve(router: Router) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    serve_on(
+        TcpListener::bind("127.0.0.1:0").await.expect("a free port"),
+        router,
+    )
+}
+
+fn serve_on(listener: TcpListener, router: Router) -> Server {
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
@@ -84,8 +90,11 @@ impl Browser {
             static_dir: dist(),
             ..Config::demo()
         };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let mut config = config;
+        config.accept_local_origins(listener.local_addr().expect("bound"));
         let (router, stats) = chat_relay::router(config);
-        let relay = serve(router).await;
+        let relay = serve_on(listener, router);
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
             probe.local_addr().expect("bound").port()
@@ -247,7 +256,7 @@ async fn stop_keeps_the_partial_reply_and_the_relay_stops_generating() {
         .await;
     let stopped = browser.reply_text().await;
     assert!(
-        stopped.starts_with("Hello! I am the **demo model**"),
+        stopped.starts_with("Hello! I am the demo model"),
         "{stopped}"
     );
     let stats = browser.stats.clone();

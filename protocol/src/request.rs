@@ -17,8 +17,10 @@ pub const DEFAULT_MODEL: &str = "gemini-1.5-pro";
 /// Bias per token id, from -100 (ban) to 100 (force). Keys are token ids; JSON carries them as strings.
 pub type LogitBias = BTreeMap<u32, f64>;
 
-/// A chat-completions request body.
+/// A chat-completions request body. Parsing refuses fields the API does not document, naming them,
+/// rather than dropping them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChatRequest {
     /// The model id, for example `gemini-1.5-pro`.
     pub model: String,

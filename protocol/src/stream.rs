@@ -125,9 +125,11 @@ fn decode_event(event: SseEvent, out: &mut Vec<StreamEvent>) {
                 .ok()
                 .as_ref()
                 .and_then(ApiError::from_json);
-            out.push(StreamEvent::Error(
-                error.unwrap_or_else(|| ApiError::new(data)),
-            ));
+            let error = error.unwrap_or_else(|| match data {
+                "" => ApiError::new("The provider reported an error without a message."),
+                text => ApiError::new(text),
+            });
+            out.push(StreamEvent::Error(error));
             return;
         }
         "message" => {}
@@ -150,8 +152,13 @@ fn decode_event(event: SseEvent, out: &mut Vec<StreamEvent>) {
             return;
         }
     };
-    if value.get("error").is_some() {
-        out.extend(ApiError::from_json(&value).map(StreamEvent::Error));
+    // Some providers send `"error": null` in ordinary chunks.
+    if let Some(error) = value
+        .get("error")
+        .filter(|error| !error.is_null())
+        .and_then(|_| ApiError::from_json(&value))
+    {
+        out.push(StreamEvent::Error(error));
         return;
     }
     let chunk: ChatChunk = match serde_json::from_value(value) {
@@ -189,8 +196,9 @@ fn decode_event(event: SseEvent, out: &mut Vec<StreamEvent>) {
 
 /// Joins streamed tool-call pieces into whole calls.
 ///
-/// A piece joins the call with the same `index`; without an index (Gemini leaves it out), the call
-/// with the same `id`; without either, the last call. Anything else starts a new call.
+/// A piece joins the call with the same `index` (unless it brings a different `id`: some providers
+/// number every parallel call 0); without an index (Gemini leaves it out), the call with the same
+/// `id`; without either, the last call. Anything else starts a new call.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ToolCallBuilder {
     calls: Vec<(Option<u32>, ToolCall)>,
@@ -206,7 +214,11 @@ impl ToolCallBuilder {
     pub fn push(&mut self, delta: ToolCallDelta) {
         let id = delta.id.filter(|id| !id.is_empty());
         let slot = match (delta.index, &id) {
-            (Some(index), _) => self.calls.iter().position(|(at, _)| *at == Some(index)),
+            // Some providers number every parallel call 0: a new id is a new call.
+            (Some(index), Some(id)) => self.calls.iter().position(|(at, call)| {
+                *at == Some(index) && (call.id.is_empty() || call.id == *id)
+            }),
+            (Some(index), None) => self.calls.iter().rposition(|(at, _)| *at == Some(index)),
             (None, Some(id)) => self.calls.iter().position(|(_, call)| call.id == *id),
             (None, None) => self.calls.len().checked_sub(1),
         };

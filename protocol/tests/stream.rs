@@ -242,3 +242,46 @@ fn a_whole_body_with_an_error_or_garbage_gives_one_error() {
         ]
     );
 }
+
+#[test]
+fn parallel_calls_that_all_say_index_0_stay_apart_by_id() {
+    let piece = |id: Option<&str>, name: Option<&str>, arguments: &str| {
+        StreamEvent::ToolCall(ToolCallDelta {
+            index: Some(0),
+            id: id.map(Into::into),
+            function: Some(chat_protocol::FunctionCallDelta {
+                name: name.map(Into::into),
+                arguments: Some(arguments.into()),
+            }),
+        })
+    };
+    let events = [
+        piece(Some("a"), Some("first"), "{\"x\":"),
+        piece(None, None, "1}"),
+        piece(Some("b"), Some("second"), "{"),
+        piece(None, None, "}"),
+    ];
+    assert_eq!(
+        tool_calls(&events),
+        [call("a", "first", "{\"x\":1}"), call("b", "second", "{}")]
+    );
+}
+
+#[test]
+fn chunks_with_a_null_error_field_are_ordinary_chunks() {
+    let mut decoder = StreamDecoder::new();
+    let events = decoder.push(
+        b"data: {\"error\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n",
+    );
+    assert_eq!(events, [StreamEvent::Content("hi".into())]);
+}
+
+#[test]
+fn an_error_event_without_data_still_says_something() {
+    let mut decoder = StreamDecoder::new();
+    let events = decoder.push(b"event: error\ndata:\n\n");
+    let [StreamEvent::Error(error)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert!(!error.message.is_empty());
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header::{HOST, ORIGIN, RETRY_AFTER};
+use axum::http::header::{ORIGIN, RETRY_AFTER};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -83,6 +83,8 @@ pub fn router(config: Config) -> (Router, Arc<Stats>) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        // A stream that sends nothing for this long has stalled; the browser gets its end.
+        .read_timeout(Duration::from_secs(120))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new());
     let stats = Arc::new(Stats::default());
@@ -192,16 +194,10 @@ async fn chat_completions(
     }
 }
 
-/// The API's default when `max_tokens` is not set.
-const API_DEFAULT_MAX_TOKENS: u32 = 512;
-
-/// Lowers `max_tokens` to the ceiling; sets it when the API's default would exceed the ceiling.
+/// Lowers `max_tokens` to the ceiling, and sets it to the ceiling when the request leaves it out
+/// (an upstream's own default may be the model's maximum).
 fn capped_max_tokens(requested: Option<u32>, ceiling: u32) -> Option<u32> {
-    match requested {
-        Some(max) => Some(max.min(ceiling)),
-        None if ceiling < API_DEFAULT_MAX_TOKENS => Some(ceiling),
-        None => None,
-    }
+    Some(requested.unwrap_or(ceiling).min(ceiling))
 }
 
 async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -224,20 +220,12 @@ async fn check_origin(State(state): State<AppState>, request: Request, next: Nex
         return next.run(request).await;
     };
     let origin = origin.to_str().unwrap_or_default();
-    let host = request
-        .headers()
-        .get(HOST)
-        .and_then(|host| host.to_str().ok())
-        .unwrap_or_default();
-    let same_origin = origin
-        .split_once("://")
-        .is_some_and(|(_, authority)| !host.is_empty() && authority == host);
-    if same_origin
-        || state
-            .config
-            .allowed_origins
-            .iter()
-            .any(|allowed| allowed == origin)
+    let config = &state.config;
+    if config
+        .public_origins
+        .iter()
+        .chain(&config.allowed_origins)
+        .any(|allowed| allowed == origin)
     {
         return next.run(request).await;
     }
@@ -290,7 +278,6 @@ mod tests {
     fn max_tokens_is_capped() {
         assert_eq!(capped_max_tokens(Some(10_000), 4096), Some(4096));
         assert_eq!(capped_max_tokens(Some(100), 4096), Some(100));
-        assert_eq!(capped_max_tokens(None, 4096), None);
-        assert_eq!(capped_max_tokens(None, 256), Some(256));
+        assert_eq!(capped_max_tokens(None, 4096), Some(4096));
     }
 }

@@ -12,6 +12,16 @@ use clap::Parser;
 /// its built-in demo model.
 pub const API_KEY_VAR: &str = "CHAT_RELAY_API_KEY";
 
+/// Defaults, shared by the command line and [`Config::demo`].
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_UPSTREAM: &str = "https://api.aimlapi.com/v1";
+const DEFAULT_STATIC_DIR: &str = "dist";
+const DEFAULT_MAX_TOKENS: u32 = 4096;
+const DEFAULT_RATE_PER_MINUTE: u32 = 30;
+const DEFAULT_RATE_BURST: u32 = 10;
+const DEFAULT_BODY_LIMIT: u64 = 6 * 1024 * 1024;
+const DEFAULT_DEMO_PACE_MS: u64 = 30;
+
 /// The relay's command line.
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -26,16 +36,22 @@ pub const API_KEY_VAR: &str = "CHAT_RELAY_API_KEY";
 )]
 pub struct Args {
     /// Address to listen on (port 0 picks a free one).
-    #[arg(long, env = "CHAT_RELAY_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "CHAT_RELAY_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
     /// Base URL of the OpenAI-compatible API; requests go to <URL>/chat/completions.
-    #[arg(long, env = "CHAT_RELAY_UPSTREAM", default_value = "https://api.aimlapi.com/v1", value_parser = parse_base_url)]
+    #[arg(long, env = "CHAT_RELAY_UPSTREAM", default_value = DEFAULT_UPSTREAM, value_parser = parse_base_url)]
     pub upstream: String,
 
     /// Directory of the built widget to serve at / (trunk's dist/).
-    #[arg(long, env = "CHAT_RELAY_STATIC_DIR", default_value = "dist")]
+    #[arg(long, env = "CHAT_RELAY_STATIC_DIR", default_value = DEFAULT_STATIC_DIR)]
     pub static_dir: PathBuf,
+
+    /// The origin the relay's own pages are served at, when not the address it listens on (say,
+    /// https://chat.example.com behind a reverse proxy). Repeat, or separate with commas. The
+    /// loopback origins of the listening port are always the relay's own.
+    #[arg(long = "public-origin", env = "CHAT_RELAY_PUBLIC_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub public_origins: Vec<String>,
 
     /// An origin (scheme://host[:port]) whose pages may call the relay, besides the relay's own.
     /// Repeat the flag, or separate origins with commas in the variable.
@@ -51,23 +67,23 @@ pub struct Args {
     pub allowed_models: Vec<String>,
 
     /// The largest max_tokens a request may ask for; larger values are lowered to it.
-    #[arg(long, env = "CHAT_RELAY_MAX_TOKENS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "CHAT_RELAY_MAX_TOKENS", default_value_t = DEFAULT_MAX_TOKENS, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_tokens: u32,
 
     /// Chat requests allowed per client IP per minute, on average.
-    #[arg(long, env = "CHAT_RELAY_RATE_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    #[arg(long, env = "CHAT_RELAY_RATE_PER_MINUTE", default_value_t = DEFAULT_RATE_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..=60_000))]
     pub rate_per_minute: u32,
 
     /// Chat requests a client IP may make in a burst before the per-minute rate applies.
-    #[arg(long, env = "CHAT_RELAY_RATE_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "CHAT_RELAY_RATE_BURST", default_value_t = DEFAULT_RATE_BURST, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_burst: u32,
 
     /// The largest request body, in bytes (images are sent inline, so leave room for them).
-    #[arg(long, env = "CHAT_RELAY_BODY_LIMIT", default_value_t = 6 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
+    #[arg(long, env = "CHAT_RELAY_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT, value_parser = clap::value_parser!(u64).range(1024..))]
     pub body_limit: u64,
 
     /// Milliseconds between the demo model's tokens.
-    #[arg(long, env = "CHAT_RELAY_DEMO_PACE_MS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    #[arg(long, env = "CHAT_RELAY_DEMO_PACE_MS", default_value_t = DEFAULT_DEMO_PACE_MS, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub demo_pace_ms: u64,
 
     /// Answer with the demo model even when an API key is set.
@@ -130,6 +146,9 @@ pub struct Config {
     pub mode: Mode,
     /// The built widget.
     pub static_dir: PathBuf,
+    /// The origins of the relay's own pages. `Host` is not trusted for this: a page of another
+    /// origin can rebind its name to the relay's address and send its own name as `Host`.
+    pub public_origins: Vec<String>,
     /// Origins allowed besides the relay's own.
     pub allowed_origins: Vec<String>,
     /// Models accepted; empty accepts all.
@@ -159,6 +178,7 @@ impl Config {
         Config {
             mode,
             static_dir: args.static_dir.clone(),
+            public_origins: args.public_origins.clone(),
             allowed_origins: args.allowed_origins.clone(),
             allowed_models: args.allowed_models.clone(),
             max_tokens: args.max_tokens,
@@ -168,9 +188,41 @@ impl Config {
         }
     }
 
-    /// A demo-mode configuration with the defaults, for tests and embedding.
+    /// A demo-mode configuration with the defaults (whatever the environment says), for tests
+    /// and embedding.
     pub fn demo() -> Self {
-        Config::new(&Args::parse_from(["chat-relay"]), None)
+        Config {
+            mode: Mode::Demo {
+                pace: Duration::from_millis(DEFAULT_DEMO_PACE_MS),
+            },
+            static_dir: PathBuf::from(DEFAULT_STATIC_DIR),
+            public_origins: Vec::new(),
+            allowed_origins: Vec::new(),
+            allowed_models: Vec::new(),
+            max_tokens: DEFAULT_MAX_TOKENS,
+            rate_per_minute: DEFAULT_RATE_PER_MINUTE,
+            rate_burst: DEFAULT_RATE_BURST,
+            body_limit: usize::try_from(DEFAULT_BODY_LIMIT).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// Counts the loopback origins of `address`'s port (and its own IP, when it listens on one)
+    /// as the relay's own.
+    pub fn accept_local_origins(&mut self, address: SocketAddr) {
+        let port = address.port();
+        let mut origins = vec![
+            format!("http://127.0.0.1:{port}"),
+            format!("http://localhost:{port}"),
+            format!("http://[::1]:{port}"),
+        ];
+        if !address.ip().is_unspecified() {
+            origins.push(format!("http://{address}"));
+        }
+        for origin in origins {
+            if !self.public_origins.contains(&origin) {
+                self.public_origins.push(origin);
+            }
+        }
     }
 }
 

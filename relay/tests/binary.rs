@@ -24,6 +24,7 @@ fn help_documents_every_option_and_its_variable() {
         "--upstream",
         "CHAT_RELAY_UPSTREAM",
         "--static-dir",
+        "--public-origin",
         "--allowed-origin",
         "CHAT_RELAY_ALLOWED_ORIGINS",
         "--allowed-model",
@@ -52,6 +53,7 @@ fn a_bad_value_stops_start_up_naming_it() {
         (
             &["--allowed-origin", "https://shop.example/path"],
             &[],
+            "--public-origin",
             "--allowed-origin",
         ),
         (

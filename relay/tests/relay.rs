@@ -30,7 +30,13 @@ impl Drop for Server {
 }
 
 async fn serve(router: Router) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    serve_on(
+        TcpListener::bind("127.0.0.1:0").await.expect("a free port"),
+        router,
+    )
+}
+
+fn serve_on(listener: TcpListener, router: Router) -> Server {
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
@@ -39,9 +45,11 @@ async fn serve(router: Router) -> Server {
     Server { url, task }
 }
 
-async fn relay(config: Config) -> (Server, Arc<Stats>) {
+async fn relay(mut config: Config) -> (Server, Arc<Stats>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    config.accept_local_origins(listener.local_addr().expect("bound"));
     let (router, stats) = chat_relay::router(config);
-    (serve(router).await, stats)
+    (serve_on(listener, router), stats)
 }
 
 fn demo() -> Config {
@@ -284,6 +292,22 @@ async fn foreign_origins_get_403_and_allowed_ones_get_cors() {
 }
 
 #[tokio::test]
+async fn a_rebound_name_is_not_the_relays_own_origin() {
+    // A page of evil.example that rebinds its name to 127.0.0.1 sends its own name as Host.
+    let (relay, _) = relay(demo()).await;
+    let port = relay.url.rsplit(':').next().expect("a port");
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", relay.url))
+        .header("origin", format!("http://evil.example:{port}"))
+        .header("host", format!("evil.example:{port}"))
+        .json(&hello(json!({})))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn the_rate_limit_answers_429_with_retry_after() {
     let (relay, _) = relay(Config {
         rate_per_minute: 1,
@@ -348,7 +372,7 @@ async fn forwarding_swaps_the_key_drops_cookies_and_caps_max_tokens() {
         .post(format!("{}/v1/chat/completions", relay.url))
         .header("authorization", "Bearer browser-key")
         .header("cookie", "session=abc")
-        .json(&hello(json!({"max_tokens": 5000, "unknown_field": true})))
+        .json(&hello(json!({"max_tokens": 5000})))
         .send()
         .await
         .expect("answer");
@@ -357,12 +381,25 @@ async fn forwarding_swaps_the_key_drops_cookies_and_caps_max_tokens() {
     let headers = seen.headers.lock().expect("lock")[0].clone();
     assert_eq!(headers["authorization"], "Bearer server-key");
     assert!(headers.get("cookie").is_none());
-    let body = seen.bodies.lock().expect("lock")[0].clone();
-    assert_eq!(body["max_tokens"], 100);
+    assert_eq!(seen.bodies.lock().expect("lock")[0]["max_tokens"], 100);
+
+    // Left out, max_tokens is the ceiling too: an upstream's default may be the model's maximum.
+    let response = ask(&relay.url, &hello(json!({}))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(seen.bodies.lock().expect("lock")[1]["max_tokens"], 100);
+
+    // A parameter the API does not document is refused, named, and never sent.
+    let (status, body) =
+        error_of(ask(&relay.url, &hello(json!({"unknown_field": true}))).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        body.get("unknown_field").is_none(),
-        "only known parameters go upstream"
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("unknown_field"),
+        "{body}"
     );
+    assert_eq!(seen.bodies.lock().expect("lock").len(), 2);
 }
 
 async fn events_of_json(response: reqwest::Response) -> String {
