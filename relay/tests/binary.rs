@@ -53,7 +53,6 @@ fn a_bad_value_stops_start_up_naming_it() {
         (
             &["--allowed-origin", "https://shop.example/path"],
             &[],
-            "--public-origin",
             "--allowed-origin",
         ),
         (
