@@ -788,3 +788,49 @@ async fn no_xss_vector_runs_or_reaches_the_dom() {
         }
     }
 }
+
+#[wasm_bindgen_test]
+async fn images_load_only_from_configured_origins() {
+    let config =
+        ChatConfig::from_json(r#"{"image_origins": ["https://img.example"]}"#).expect("valid");
+    let chat = Fixture::with_config(config);
+    chat.send("Pictures").await;
+    chat.transport.push(content(
+        "![a cat](https://img.example/cat.png) and ![a dog](https://other.example/dog.png)",
+    ));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    let images = chat.query_all("[data-role='assistant'] img");
+    assert_eq!(images.len(), 1);
+    assert_eq!(
+        images[0].get_attribute("src").as_deref(),
+        Some("https://img.example/cat.png")
+    );
+    assert_eq!(images[0].get_attribute("alt").as_deref(), Some("a cat"));
+    assert_eq!(
+        images[0].get_attribute("referrerpolicy").as_deref(),
+        Some("no-referrer")
+    );
+    let link = chat
+        .query("[data-role='assistant'] a.cw-md-image-link")
+        .expect("the other image is a link");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://other.example/dog.png")
+    );
+    assert!(link.text_content().unwrap_or_default().contains("a dog"));
+}
+
+#[wasm_bindgen_test]
+async fn user_messages_stay_plain_text_with_their_line_breaks() {
+    let chat = Fixture::new();
+    chat.send("# not a heading\n**not bold**").await;
+    let user = chat
+        .query("[data-role='user'] .cw-message__text")
+        .expect("the message");
+    assert_eq!(
+        user.text_content().as_deref(),
+        Some("# not a heading\n**not bold**")
+    );
+    assert_eq!(user.child_element_count(), 0, "no elements, only text");
+}
