@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use chat_protocol::{ChatRequest, LogitBias, Message, Stop, ValidationError, DEFAULT_MODEL};
+use chat_protocol::{
+    ChatRequest, LogitBias, Message, Stop, Tool, ToolChoice, ValidationError, DEFAULT_MODEL,
+};
 use serde::Deserialize;
 
 /// The relay's endpoint on the page's own origin: the default, so no key is ever in the page.
@@ -43,6 +45,11 @@ pub struct ChatConfig {
     pub logit_bias: LogitBias,
     /// Up to four stop sequences.
     pub stop: Stop,
+    /// Whether the model may (`auto`), must (`required`, or one named function) or must not
+    /// (`none`) call the registered tools. Sent only when tools are registered.
+    pub tool_choice: Option<ToolChoice>,
+    /// The most rounds of tool calls in one turn before the widget stops asking again.
+    pub max_tool_rounds: usize,
     /// The heading of the chat box.
     pub title: String,
     /// The composer's placeholder text.
@@ -67,6 +74,8 @@ impl Default for ChatConfig {
             presence_penalty: None,
             logit_bias: LogitBias::new(),
             stop: Stop::None,
+            tool_choice: None,
+            max_tool_rounds: 5,
             title: "Chat".to_owned(),
             placeholder: "Type a message…".to_owned(),
             image_origins: Vec::new(),
@@ -102,13 +111,19 @@ impl ChatConfig {
         if self.endpoint.trim().is_empty() {
             return Err(ConfigError::NoEndpoint);
         }
-        self.request(vec![Message::user("check")]).validate()?;
+        self.request(vec![Message::user("check")], Vec::new())
+            .validate()?;
         Ok(())
     }
 
     /// The request for `history`: the system prompt first, then the history, with every parameter
-    /// that is set.
-    pub fn request(&self, history: Vec<Message>) -> ChatRequest {
+    /// that is set, and `tools` (with `tool_choice`) when there are any.
+    pub fn request(&self, history: Vec<Message>, tools: Vec<Tool>) -> ChatRequest {
+        let tool_choice = if tools.is_empty() {
+            None
+        } else {
+            self.tool_choice.clone()
+        };
         let system = self
             .system_prompt
             .iter()
@@ -125,8 +140,8 @@ impl ChatConfig {
             logit_bias: self.logit_bias.clone(),
             stop: self.stop.clone(),
             stream: Some(self.stream),
-            tools: Vec::new(),
-            tool_choice: None,
+            tools,
+            tool_choice,
         }
     }
 }

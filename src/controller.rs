@@ -2,6 +2,7 @@
 //! transport, applies their events, and mirrors the conversation into signals, one set per message,
 //! so a new token touches one message's text and nothing else.
 
+use chat_protocol::{ToolCall, Usage};
 use futures_util::StreamExt;
 use leptos::prelude::*;
 use leptos::reactive::owner::WeakOwner;
@@ -10,6 +11,7 @@ use leptos::task::spawn_local;
 use crate::config::ChatConfig;
 use crate::conversation::{Conversation, MessageId, MessageStatus, Role, Status};
 use crate::error::ChatError;
+use crate::tools::{output_text, Toolbox};
 use crate::transport::{AbortHandle, SharedTransport, TransportError};
 
 /// The reactive mirror of one message.
@@ -23,6 +25,12 @@ pub struct MessageView {
     pub text: RwSignal<String>,
     /// Where it is in its life.
     pub status: RwSignal<MessageStatus>,
+    /// The tools an assistant message called (set when it completes).
+    pub tool_calls: RwSignal<Vec<ToolCall>>,
+    /// Token counts, when the provider reported them.
+    pub usage: RwSignal<Option<Usage>>,
+    /// For a tool's output: the tool's name.
+    pub tool_name: StoredValue<Option<String>>,
 }
 
 /// Runs one chat box: its conversation, the request in flight, and the composer's draft.
@@ -31,6 +39,7 @@ pub struct ChatController {
     conversation: StoredValue<Conversation>,
     config: StoredValue<ChatConfig>,
     transport: StoredValue<SharedTransport, LocalStorage>,
+    toolbox: StoredValue<Toolbox, LocalStorage>,
     /// The chat box's owner: message signals are created under it, whatever code runs `sync`
     /// (an event handler, the reply's task), so they live exactly as long as the chat box.
     /// A weak handle: the chat box's owner owns the controller, not the reverse.
@@ -46,11 +55,12 @@ pub struct ChatController {
 impl ChatController {
     /// A controller for a new, empty conversation. Aborts its request when its owner is cleaned up
     /// (the chat box unmounts).
-    pub fn new(config: ChatConfig, transport: SharedTransport) -> Self {
+    pub fn new(config: ChatConfig, transport: SharedTransport, toolbox: Toolbox) -> Self {
         let controller = ChatController {
             conversation: StoredValue::new(Conversation::new()),
             config: StoredValue::new(config),
             transport: StoredValue::new_local(transport),
+            toolbox: StoredValue::new_local(toolbox),
             owner: StoredValue::new(Owner::current().unwrap_or_default().downgrade()),
             in_flight: StoredValue::new_local(None),
             generation: StoredValue::new(0),
@@ -140,8 +150,9 @@ impl ChatController {
         // One request at a time: whatever was still reading (a reply that ended in an error, say)
         // is cancelled first.
         self.abort_in_flight();
+        let tools = self.toolbox.with_value(Toolbox::definitions);
         let request = self.config.with_value(|config| {
-            config.request(self.conversation.with_value(Conversation::history))
+            config.request(self.conversation.with_value(Conversation::history), tools)
         });
         if let Err(error) = request.validate() {
             self.conversation
@@ -162,25 +173,73 @@ impl ChatController {
                 if this.generation.try_get_value() != Some(generation) {
                     return; // stopped, superseded or unmounted
                 }
-                let busy = this.conversation.try_update_value(|conversation| {
+                let status = this.conversation.try_update_value(|conversation| {
                     match item {
                         Ok(event) => conversation.apply(event),
                         Err(TransportError::Aborted) => conversation.stop(),
                         Err(error) => conversation.fail(ChatError::Transport(error)),
                     }
-                    conversation.is_busy()
+                    conversation.status().clone()
                 });
                 this.sync();
-                if busy != Some(true) {
-                    // The turn is over (`[DONE]`, or an error in the stream): stop reading.
-                    this.abort_in_flight();
-                    return;
+                match status {
+                    Some(Status::Submitted | Status::Streaming) => {}
+                    // The reply is over (`[DONE]`, an error in the stream, tool calls): stop reading.
+                    Some(Status::RunningTools) => {
+                        this.abort_in_flight();
+                        this.run_tools();
+                        return;
+                    }
+                    _ => {
+                        this.abort_in_flight();
+                        return;
+                    }
                 }
             }
             if this.generation.try_get_value() == Some(generation) {
                 this.conversation.update_value(Conversation::end);
                 this.in_flight.set_value(None);
                 this.sync();
+                if this.status.get_untracked() == Status::RunningTools {
+                    this.run_tools();
+                }
+            }
+        });
+    }
+
+    /// Runs the handlers of the reply's tool calls, all at once; each output is shown as it
+    /// arrives. When all have answered, asks the model again with their outputs.
+    fn run_tools(&self) {
+        let generation = self.generation.get_value();
+        let calls = self.conversation.with_value(Conversation::running_tools);
+        let toolbox = self.toolbox.with_value(Toolbox::clone);
+        let this = *self;
+        spawn_local(async move {
+            let runs = calls.into_iter().map(|(id, call)| {
+                let toolbox = toolbox.clone();
+                async move {
+                    let result = toolbox.call(&call).await;
+                    if this.generation.try_get_value() != Some(generation) {
+                        return; // stopped or unmounted
+                    }
+                    this.conversation.update_value(|conversation| {
+                        conversation.finish_tool(id, output_text(&result), result.is_ok())
+                    });
+                    this.sync();
+                }
+            });
+            futures_util::future::join_all(runs).await;
+            if this.generation.try_get_value() != Some(generation) {
+                return;
+            }
+            let max_rounds = this.config.with_value(|config| config.max_tool_rounds);
+            let next = this
+                .conversation
+                .try_update_value(|conversation| conversation.continue_after_tools(max_rounds))
+                .flatten();
+            this.sync();
+            if next.is_some() {
+                this.request();
             }
         });
     }
@@ -213,6 +272,11 @@ impl ChatController {
                                     role: message.role,
                                     text: RwSignal::new(String::new()),
                                     status: RwSignal::new(message.status),
+                                    tool_calls: RwSignal::new(Vec::new()),
+                                    usage: RwSignal::new(None),
+                                    tool_name: StoredValue::new(
+                                        message.tool_call.as_ref().map(|(_, name)| name.clone()),
+                                    ),
                                 }),
                             },
                         )
@@ -232,6 +296,12 @@ impl ChatController {
                     }
                     if view.status.get_untracked() != message.status {
                         view.status.set(message.status);
+                    }
+                    if view.tool_calls.with_untracked(Vec::len) != message.tool_calls.len() {
+                        view.tool_calls.set(message.tool_calls.clone());
+                    }
+                    if view.usage.get_untracked() != message.usage {
+                        view.usage.set(message.usage);
                     }
                 }
             });

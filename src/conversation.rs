@@ -86,6 +86,8 @@ pub struct ChatMessage {
     pub finish_reason: Option<FinishReason>,
     /// Token counts, when the provider reported them.
     pub usage: Option<Usage>,
+    /// For a tool's output: the call it answers and the tool's name.
+    pub tool_call: Option<(String, String)>,
 }
 
 /// The state of the current turn.
@@ -98,6 +100,8 @@ pub enum Status {
     Submitted,
     /// A reply is arriving.
     Streaming,
+    /// The model called tools; their handlers are running.
+    RunningTools,
     /// The last turn failed; a message can be sent, or the turn retried.
     Error(ChatError),
 }
@@ -148,7 +152,10 @@ impl Conversation {
 
     /// Whether a request is in flight.
     pub fn is_busy(&self) -> bool {
-        matches!(self.status, Status::Submitted | Status::Streaming)
+        matches!(
+            self.status,
+            Status::Submitted | Status::Streaming | Status::RunningTools
+        )
     }
 
     /// The message with this id.
@@ -192,25 +199,120 @@ impl Conversation {
         Some(self.start_reply())
     }
 
-    /// The history to send: every message with something in it, except the reply in flight.
+    /// The history to send: every message with something in it, except the reply in flight and
+    /// tools still running. A tool call goes with its result, or not at all (the API refuses a call
+    /// without one, as after Stop).
     pub fn history(&self) -> Vec<Message> {
+        let answered = |message: &ChatMessage| {
+            matches!(message.status, MessageStatus::Done | MessageStatus::Error)
+        };
+        let has_output = |id: &str| {
+            self.messages.iter().any(|message| {
+                message
+                    .tool_call
+                    .as_ref()
+                    .is_some_and(|(call, _)| call == id)
+                    && answered(message)
+            })
+        };
         self.messages
             .iter()
-            .filter(|message| Some(message.id) != self.reply)
+            .filter(|message| Some(message.id) != self.reply && !message.status.is_open())
             .filter_map(|message| match message.role {
                 Role::System => Some(Message::system(&message.text)),
                 Role::User => Some(Message::user(&message.text)),
-                Role::Assistant if !message.text.is_empty() || !message.tool_calls.is_empty() => {
-                    Some(Message::Assistant {
-                        content: (!message.text.is_empty())
-                            .then(|| chat_protocol::Content::Text(message.text.clone())),
-                        name: None,
-                        tool_calls: message.tool_calls.clone(),
+                Role::Assistant => {
+                    let tool_calls: Vec<ToolCall> = message
+                        .tool_calls
+                        .iter()
+                        .filter(|call| has_output(&call.id))
+                        .cloned()
+                        .collect();
+                    (!message.text.is_empty() || !tool_calls.is_empty()).then(|| {
+                        Message::Assistant {
+                            content: (!message.text.is_empty())
+                                .then(|| chat_protocol::Content::Text(message.text.clone())),
+                            name: None,
+                            tool_calls,
+                        }
                     })
                 }
-                Role::Assistant | Role::Tool => None,
+                Role::Tool if !answered(message) => None,
+                Role::Tool => message
+                    .tool_call
+                    .as_ref()
+                    .map(|(call, name)| Message::Tool {
+                        content: chat_protocol::Content::Text(message.text.clone()),
+                        tool_call_id: call.clone(),
+                        name: Some(name.clone()),
+                    }),
             })
             .collect()
+    }
+
+    /// The tool calls waiting for their handlers: each with the id of its (pending) tool message.
+    pub fn running_tools(&self) -> Vec<(MessageId, ToolCall)> {
+        let Some(reply) = self
+            .messages
+            .iter()
+            .rev()
+            .find(|message| message.role == Role::Assistant)
+        else {
+            return Vec::new();
+        };
+        self.messages
+            .iter()
+            .filter(|message| {
+                message.role == Role::Tool && message.status == MessageStatus::Pending
+            })
+            .filter_map(|message| {
+                let (id, _) = message.tool_call.as_ref()?;
+                let call = reply.tool_calls.iter().find(|call| call.id == *id)?;
+                Some((message.id, call.clone()))
+            })
+            .collect()
+    }
+
+    /// A tool's output (or its error, for the model to read) arrived.
+    pub fn finish_tool(&mut self, id: MessageId, output: String, ok: bool) {
+        if self.status != Status::RunningTools {
+            return;
+        }
+        if let Some(message) = self
+            .messages
+            .iter_mut()
+            .find(|message| message.id == id && message.status.is_open())
+        {
+            message.text = output;
+            message.status = if ok {
+                MessageStatus::Done
+            } else {
+                MessageStatus::Error
+            };
+        }
+    }
+
+    /// Once every tool has answered, asks the model again with their outputs. After `max_rounds`
+    /// rounds of tool calls in one turn, fails instead, so a model that keeps calling tools
+    /// cannot loop for ever. Returns the new reply's id.
+    pub fn continue_after_tools(&mut self, max_rounds: usize) -> Option<MessageId> {
+        if self.status != Status::RunningTools || !self.running_tools().is_empty() {
+            return None;
+        }
+        let turn_start = self
+            .messages
+            .iter()
+            .rposition(|message| message.role == Role::User)
+            .unwrap_or(0);
+        let rounds = self.messages[turn_start..]
+            .iter()
+            .filter(|message| message.role == Role::Assistant && !message.tool_calls.is_empty())
+            .count();
+        if rounds >= max_rounds {
+            self.status = Status::Error(ChatError::ToolRounds(max_rounds));
+            return None;
+        }
+        Some(self.start_reply())
     }
 
     /// Applies one event of the reply in flight. Events that arrive when no reply is in flight
@@ -259,8 +361,18 @@ impl Conversation {
         }
     }
 
-    /// The person stopped the reply: the text so far is kept, marked as stopped.
+    /// The person stopped the reply: the text so far is kept, marked as stopped. Tools still
+    /// running are stopped too; their outputs will be ignored.
     pub fn stop(&mut self) {
+        if self.status == Status::RunningTools {
+            for message in &mut self.messages {
+                if message.role == Role::Tool && message.status.is_open() {
+                    message.status = MessageStatus::Stopped;
+                }
+            }
+            self.status = Status::Ready;
+            return;
+        }
         self.close_reply(MessageStatus::Stopped, Status::Ready);
     }
 
@@ -307,6 +419,7 @@ impl Conversation {
             status,
             finish_reason: None,
             usage: None,
+            tool_call: None,
         });
         id
     }
@@ -339,5 +452,16 @@ impl Conversation {
         reply.tool_calls = std::mem::take(&mut self.tool_calls).finish();
         self.reply = None;
         self.status = status;
+        // A complete reply that calls tools waits for them: one pending tool message per call.
+        let calls = self.messages[index].tool_calls.clone();
+        if message_status == MessageStatus::Done && !calls.is_empty() {
+            for call in calls {
+                let id = self.push(Role::Tool, String::new(), MessageStatus::Pending);
+                if let Some(message) = self.messages.last_mut().filter(|message| message.id == id) {
+                    message.tool_call = Some((call.id, call.function.name));
+                }
+            }
+            self.status = Status::RunningTools;
+        }
     }
 }

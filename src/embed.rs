@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
 use crate::config::{ChatConfig, ConfigError};
+use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport};
 use crate::view::ChatBox;
 
@@ -44,15 +45,16 @@ impl ChatWidget {
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, config: JsValue) -> Result<ChatWidget, JsError> {
     let config = config_from_js(&config).map_err(|error| JsError::new(&error.to_string()))?;
-    Ok(mount_with(element, config, None))
+    Ok(mount_with(element, config, None, Toolbox::new()))
 }
 
 /// Mounts a chat box into `element`, with `transport` or, by default, `fetch` to the config's
-/// endpoint.
+/// endpoint, and the tools of `toolbox`.
 pub fn mount_with(
     element: HtmlElement,
     config: ChatConfig,
     transport: Option<SharedTransport>,
+    toolbox: Toolbox,
 ) -> ChatWidget {
     let transport = transport.unwrap_or_else(|| {
         Rc::new(FetchTransport::new(
@@ -61,7 +63,7 @@ pub fn mount_with(
         ))
     });
     let handle = mount_to(element, move || {
-        view! { <ChatBox config=config transport=transport /> }.into_any()
+        view! { <ChatBox config=config transport=transport toolbox=toolbox /> }.into_any()
     });
     ChatWidget {
         handle: Some(handle),
@@ -89,7 +91,7 @@ pub fn mount_all() {
         };
         match config {
             // Auto-mounted widgets live as long as the page.
-            Ok(config) => std::mem::forget(mount_with(element, config, None)),
+            Ok(config) => std::mem::forget(mount_with(element, config, None, Toolbox::new())),
             Err(error) => {
                 web_sys::console::error_1(&error.to_string().into());
                 element.set_text_content(Some(&error.to_string()));

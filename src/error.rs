@@ -19,6 +19,11 @@ pub enum ChatError {
     /// The reply stopped before the provider said it was complete.
     #[error("The reply was cut off before it finished.")]
     Interrupted,
+    /// The model kept calling tools without answering.
+    #[error(
+        "The assistant called tools {0} times in a row without answering, so it was stopped there."
+    )]
+    ToolRounds(usize),
 }
 
 impl ChatError {

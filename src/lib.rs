@@ -15,6 +15,7 @@ pub mod conversation;
 pub mod embed;
 pub mod error;
 pub mod markdown;
+pub mod tools;
 pub mod transport;
 pub mod view;
 
@@ -24,6 +25,7 @@ pub use controller::ChatController;
 pub use conversation::{ChatMessage, Conversation, MessageId, MessageStatus, Role, Status};
 pub use embed::{mount, mount_all, mount_with, ChatWidget};
 pub use error::ChatError;
+pub use tools::{ToolResult, Toolbox};
 pub use transport::{
     AbortHandle, FetchTransport, Reply, SharedTransport, Transport, TransportError,
 };

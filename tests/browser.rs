@@ -7,7 +7,8 @@ use std::rc::Rc;
 
 use chat_protocol::{ApiError, ChatRequest, FinishReason, Message, StreamEvent};
 use chat_widget::{
-    mount, mount_with, AbortHandle, ChatConfig, ChatWidget, Reply, Transport, TransportError,
+    mount, mount_with, AbortHandle, ChatConfig, ChatWidget, Reply, Toolbox, Transport,
+    TransportError,
 };
 use futures_channel::mpsc::{self, UnboundedSender};
 use futures_util::StreamExt;
@@ -89,12 +90,17 @@ impl Fixture {
     }
 
     fn with_config(config: ChatConfig) -> Self {
+        Self::with_tools(config, Toolbox::new())
+    }
+
+    fn with_tools(config: ChatConfig, toolbox: Toolbox) -> Self {
         let root = fresh_element();
         let transport = Rc::new(Scripted::default());
         let widget = mount_with(
             root.clone(),
             config,
             Some(Rc::new(Shared(transport.clone()))),
+            toolbox,
         );
         Fixture {
             root,
@@ -833,4 +839,206 @@ async fn user_messages_stay_plain_text_with_their_line_breaks() {
         Some("# not a heading\n**not bold**")
     );
     assert_eq!(user.child_element_count(), 0, "no elements, only text");
+}
+
+fn tool_call(
+    index: u32,
+    id: &str,
+    name: &str,
+    arguments: &str,
+) -> Result<StreamEvent, TransportError> {
+    Ok(StreamEvent::ToolCall(chat_protocol::ToolCallDelta {
+        index: Some(index),
+        id: Some(id.into()),
+        function: Some(chat_protocol::FunctionCallDelta {
+            name: Some(name.into()),
+            arguments: Some(arguments.into()),
+        }),
+    }))
+}
+
+fn example_tools() -> Toolbox {
+    let mut toolbox = Toolbox::new();
+    let object = serde_json::json!({"type": "object", "properties": {"tz": {"type": "string"}}});
+    toolbox.register(
+        "get_time",
+        "The time in a time zone",
+        object.clone(),
+        |arguments| async move { Ok(serde_json::json!({"tz": arguments["tz"], "time": "12:00"})) },
+    );
+    toolbox.register("read_page", "The page's title", object.clone(), |_| async {
+        Ok("The demo page".into())
+    });
+    toolbox.register("explode", "Always fails", object, |_| async {
+        Err("the handler broke".to_owned())
+    });
+    toolbox
+}
+
+/// Ends the latest reply as a round of tool calls.
+fn finish_with_tools(chat: &Fixture) {
+    chat.transport
+        .push(Ok(StreamEvent::Finish(FinishReason::ToolCalls)));
+    chat.transport.push(Ok(StreamEvent::Done));
+}
+
+async fn settle_a_while() {
+    for _ in 0..4 {
+        settle().await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn parallel_tool_calls_run_and_the_model_is_asked_again_with_their_outputs() {
+    let chat = Fixture::with_tools(ChatConfig::default(), example_tools());
+    chat.send("What time is it in Tokyo, and what page is this?")
+        .await;
+    chat.transport.push(tool_call(
+        0,
+        "call_a",
+        "get_time",
+        "{\"tz\":\"Asia/Tokyo\"}",
+    ));
+    chat.transport
+        .push(tool_call(1, "call_b", "read_page", "{}"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    assert_eq!(
+        chat.transport.request_count(),
+        2,
+        "asked again once both tools answered"
+    );
+    {
+        let requests = chat.transport.requests.borrow();
+        let names: Vec<_> = requests[0]
+            .tools
+            .iter()
+            .map(|tool| tool.function.name.as_str())
+            .collect();
+        assert_eq!(names, ["get_time", "read_page", "explode"]);
+        let second = &requests[1].messages;
+        assert_eq!(
+            second.len(),
+            4,
+            "user, assistant with calls, two tool outputs: {second:?}"
+        );
+        assert!(
+            matches!(&second[1], Message::Assistant { tool_calls, .. } if tool_calls.len() == 2)
+        );
+        assert_eq!(
+            second[2],
+            Message::Tool {
+                content: chat_protocol::Content::Text(
+                    "{\"time\":\"12:00\",\"tz\":\"Asia/Tokyo\"}".into()
+                ),
+                tool_call_id: "call_a".into(),
+                name: Some("get_time".into()),
+            }
+        );
+        assert_eq!(
+            second[3],
+            Message::Tool {
+                content: chat_protocol::Content::Text("The demo page".into()),
+                tool_call_id: "call_b".into(),
+                name: Some("read_page".into()),
+            }
+        );
+    }
+    let tools = chat.query_all("[data-role='tool']");
+    assert_eq!(tools.len(), 2);
+    assert!(tools
+        .iter()
+        .all(|tool| tool.get_attribute("data-status").as_deref() == Some("done")));
+    assert_eq!(
+        tools[0].get_attribute("data-tool").as_deref(),
+        Some("get_time")
+    );
+    assert_eq!(
+        chat.query_all("[data-role='assistant'] .cw-message__calls li")
+            .len(),
+        2,
+        "the calls are shown"
+    );
+    chat.transport
+        .push(content("It is noon in Tokyo, on the demo page."));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    assert_eq!(
+        chat.messages().last().expect("a reply").2,
+        "It is noon in Tokyo, on the demo page."
+    );
+    assert!(chat.alert().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_failing_handler_an_unknown_tool_and_bad_arguments_are_reported_to_the_model_and_shown() {
+    let chat = Fixture::with_tools(ChatConfig::default(), example_tools());
+    chat.send("Try everything").await;
+    chat.transport.push(tool_call(0, "c1", "explode", "{}"));
+    chat.transport
+        .push(tool_call(1, "c2", "no_such_tool", "{}"));
+    chat.transport
+        .push(tool_call(2, "c3", "get_time", "{not json"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    let tools = chat.query_all("[data-role='tool']");
+    assert_eq!(tools.len(), 3);
+    for tool in &tools {
+        assert_eq!(tool.get_attribute("data-status").as_deref(), Some("error"));
+    }
+    let requests = chat.transport.requests.borrow();
+    assert_eq!(requests.len(), 2);
+    let outputs: Vec<String> = requests[1]
+        .messages
+        .iter()
+        .filter_map(|message| match message {
+            Message::Tool {
+                content: chat_protocol::Content::Text(text),
+                ..
+            } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outputs[0], "Error: the handler broke");
+    assert_eq!(outputs[1], "Error: there is no tool named \"no_such_tool\"");
+    assert!(
+        outputs[2].starts_with("Error: the arguments are not valid JSON"),
+        "{}",
+        outputs[2]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_round_limit_stops_a_model_that_keeps_calling_tools() {
+    let config = ChatConfig::from_json(r#"{"max_tool_rounds": 2}"#).expect("valid");
+    let chat = Fixture::with_tools(config, example_tools());
+    chat.send("Loop forever").await;
+    for round in 0..3 {
+        chat.transport
+            .push(tool_call(0, &format!("call_{round}"), "read_page", "{}"));
+        finish_with_tools(&chat);
+        settle_a_while().await;
+    }
+    assert_eq!(chat.transport.request_count(), 2);
+    let alert = chat.alert().expect("an alert");
+    assert!(alert.contains("called tools 2 times in a row"), "{alert}");
+}
+
+#[wasm_bindgen_test]
+async fn a_whole_answer_with_usage_takes_the_same_path_and_shows_the_usage() {
+    let config = ChatConfig::from_json(r#"{"stream": false}"#).expect("valid");
+    let chat = Fixture::with_config(config);
+    chat.send("Hello").await;
+    assert!(!chat.transport.requests.borrow()[0].is_streaming());
+    let body = r#"{"choices":[{"message":{"content":"Hi **there**"},"finish_reason":"stop"}],
+        "usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}"#;
+    for event in StreamEvent::from_body(body) {
+        chat.transport.push(Ok(event));
+    }
+    settle().await;
+    assert_eq!(chat.messages()[1], message("assistant", "done", "Hi there"));
+    let usage = chat
+        .query("[data-role='assistant'] .cw-message__usage")
+        .expect("usage shown");
+    assert_eq!(usage.text_content().as_deref(), Some("9 tokens in, 3 out"));
 }

@@ -22,7 +22,7 @@ fn the_request_has_the_system_prompt_first_and_only_set_parameters() {
         r#"{"system_prompt": "Answer in French.", "temperature": 0.3, "max_tokens": 256, "stop": ["\n\n"]}"#,
     )
     .expect("valid");
-    let request = config.request(vec![Message::user("Hello")]);
+    let request = config.request(vec![Message::user("Hello")], Vec::new());
     assert_eq!(
         serde_json::to_value(&request).expect("serializes"),
         json!({
@@ -43,7 +43,8 @@ fn the_request_has_the_system_prompt_first_and_only_set_parameters() {
 fn non_streaming_config_sends_stream_false() {
     let config = ChatConfig::from_json(r#"{"stream": false}"#).expect("valid");
     assert_eq!(
-        serde_json::to_value(config.request(vec![Message::user("x")])).expect("json")["stream"],
+        serde_json::to_value(config.request(vec![Message::user("x")], Vec::new())).expect("json")
+            ["stream"],
         false
     );
 }

@@ -245,6 +245,8 @@ fn tool_call_pieces_become_the_replys_tool_calls() {
         reply.tool_calls[0].function.arguments,
         "{\"tz\":\"Europe/Paris\"}"
     );
+    let (tool, _) = conversation.running_tools()[0].clone();
+    conversation.finish_tool(tool, "14:00".into(), true);
     let history = conversation.history();
     assert!(
         matches!(&history[1], Message::Assistant { content: None, tool_calls, .. } if tool_calls.len() == 1)
@@ -333,4 +335,93 @@ fn the_first_error_of_a_turn_is_the_one_reported() {
         panic!("not failed")
     };
     assert_eq!(error.provider_message(), Some("upstream overloaded"));
+}
+
+fn tool_delta(index: u32, id: &str, name: &str, arguments: &str) -> StreamEvent {
+    StreamEvent::ToolCall(ToolCallDelta {
+        index: Some(index),
+        id: Some(id.into()),
+        function: Some(FunctionCallDelta {
+            name: Some(name.into()),
+            arguments: Some(arguments.into()),
+        }),
+    })
+}
+
+#[test]
+fn a_reply_that_calls_tools_waits_for_them_then_asks_again() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Time in Paris?").expect("accepted");
+    conversation.apply(tool_delta(0, "a", "get_time", "{}"));
+    conversation.apply(tool_delta(1, "b", "read_page", "{}"));
+    conversation.apply(StreamEvent::Done);
+    assert_eq!(conversation.status(), &Status::RunningTools);
+    assert!(conversation.is_busy());
+    let running = conversation.running_tools();
+    assert_eq!(running.len(), 2);
+    assert_eq!(
+        conversation.continue_after_tools(5),
+        None,
+        "not before every tool answered"
+    );
+    assert_eq!(
+        conversation.history(),
+        [Message::user("Time in Paris?")],
+        "unanswered calls are not history"
+    );
+    conversation.finish_tool(running[0].0, "12:00".into(), true);
+    conversation.finish_tool(running[1].0, "Error: broke".into(), false);
+    let next = conversation.continue_after_tools(5).expect("asks again");
+    assert_eq!(conversation.status(), &Status::Submitted);
+    let history = conversation.history();
+    assert_eq!(history.len(), 4);
+    assert_eq!(
+        history[2],
+        Message::Tool {
+            content: chat_protocol::Content::Text("12:00".into()),
+            tool_call_id: "a".into(),
+            name: Some("get_time".into()),
+        }
+    );
+    assert_eq!(
+        conversation.messages().last().map(|message| message.id),
+        Some(next)
+    );
+}
+
+#[test]
+fn stop_while_tools_run_drops_their_calls_from_the_history() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Do it").expect("accepted");
+    conversation.apply(tool_delta(0, "a", "slow", "{}"));
+    conversation.apply(StreamEvent::Done);
+    let running = conversation.running_tools();
+    conversation.stop();
+    assert_eq!(conversation.status(), &Status::Ready);
+    conversation.finish_tool(running[0].0, "late".into(), true);
+    assert_eq!(conversation.messages()[2].status, MessageStatus::Stopped);
+    assert_eq!(
+        conversation.history(),
+        [Message::user("Do it")],
+        "a call without an output is never sent"
+    );
+}
+
+#[test]
+fn the_round_limit_fails_the_turn() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Loop").expect("accepted");
+    for round in 0..2 {
+        conversation.apply(tool_delta(0, &format!("c{round}"), "again", "{}"));
+        conversation.apply(StreamEvent::Done);
+        for (id, _) in conversation.running_tools() {
+            conversation.finish_tool(id, "more".into(), true);
+        }
+        let next = conversation.continue_after_tools(2);
+        assert_eq!(next.is_some(), round == 0, "round {round}");
+    }
+    assert_eq!(
+        conversation.status(),
+        &Status::Error(ChatError::ToolRounds(2))
+    );
 }

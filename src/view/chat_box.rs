@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use super::{Composer, ErrorAlert, MessageList};
 use crate::config::ChatConfig;
 use crate::controller::ChatController;
+use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport};
 
 /// A complete chat box: a header, the message log, the error alert and the composer.
@@ -15,6 +16,9 @@ pub fn ChatBox(
     /// Where requests go. By default, `fetch` to `config.endpoint`.
     #[prop(optional)]
     transport: Option<SharedTransport>,
+    /// Tools the model may call, with their handlers. By default, none.
+    #[prop(optional)]
+    toolbox: Toolbox,
 ) -> impl IntoView {
     let transport = transport.unwrap_or_else(|| {
         Rc::new(FetchTransport::new(
@@ -25,7 +29,7 @@ pub fn ChatBox(
     let title = config.title.clone();
     let label = title.clone();
     let placeholder = config.placeholder.clone();
-    let controller = ChatController::new(config, transport);
+    let controller = ChatController::new(config, transport, toolbox);
     view! {
         <section class="cw-chat" aria-label=label>
             <header class="cw-chat__header">

@@ -28,17 +28,61 @@ pub fn MessageItem(
     } else {
         view! { <PlainText text=message.text /> }.into_any()
     };
+    let tool_name = message.tool_name.get_value();
+    let tool_label = tool_name.clone().map(|name| {
+        view! {
+            <span class="cw-message__tool">
+                "Tool " <code>{name}</code>
+            </span>
+        }
+    });
+    let calls = move || {
+        message.tool_calls.with(|calls| {
+            (!calls.is_empty()).then(|| {
+                let items = calls
+                    .iter()
+                    .map(|call| {
+                        let summary =
+                            format!("{}({})", call.function.name, call.function.arguments);
+                        view! {
+                            <li data-tool=call.function.name.clone()>
+                                <code>{summary}</code>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <ul class="cw-message__calls" aria-label="Tool calls">
+                        {items}
+                    </ul>
+                }
+            })
+        })
+    };
+    let usage = move || {
+        message.usage.get().map(|usage| {
+            let text = format!(
+                "{} tokens in, {} out",
+                usage.prompt_tokens, usage.completion_tokens
+            );
+            view! { <span class="cw-message__usage">{text}</span> }
+        })
+    };
     view! {
         <div
             class=format!("cw-message cw-message--{role}")
             data-role=role
             data-status=move || message.status.get().as_str()
+            data-tool=tool_name
         >
             <span class="cw-visually-hidden">{speaker(message.role)}</span>
+            {tool_label}
             {body}
-            {move || note(message.status.get()).map(|(kind, text)| {
+            {calls}
+            {move || note(message.role, message.status.get()).map(|(kind, text)| {
                 view! { <span class=format!("cw-message__note cw-message__note--{kind}")>{text}</span> }
             })}
+            {usage}
         </div>
     }
 }
@@ -91,8 +135,10 @@ fn speaker(role: Role) -> &'static str {
     }
 }
 
-fn note(status: MessageStatus) -> Option<(&'static str, &'static str)> {
+fn note(role: Role, status: MessageStatus) -> Option<(&'static str, &'static str)> {
     match status {
+        MessageStatus::Pending if role == Role::Tool => Some(("pending", "Running…")),
+        MessageStatus::Error if role == Role::Tool => Some(("error", "Failed")),
         MessageStatus::Pending => Some(("pending", "Thinking…")),
         MessageStatus::Stopped => Some(("stopped", "Stopped")),
         MessageStatus::Error => Some(("error", "Did not finish")),

@@ -1,0 +1,97 @@
+//! Tools the model may call, with the handlers that run them in the browser.
+
+use std::fmt;
+use std::future::Future;
+use std::rc::Rc;
+
+use chat_protocol::{Tool, ToolCall};
+use futures_util::future::LocalBoxFuture;
+use futures_util::FutureExt;
+use serde_json::Value;
+
+/// What a handler returns: a JSON value for the model, or an error message for the model (and the
+/// person) to read.
+pub type ToolResult = Result<Value, String>;
+
+type Handler = Rc<dyn Fn(Value) -> LocalBoxFuture<'static, ToolResult>>;
+
+/// The registered tools. Cloning shares the handlers.
+#[derive(Clone, Default)]
+pub struct Toolbox {
+    tools: Vec<(Tool, Handler)>,
+}
+
+impl fmt::Debug for Toolbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.tools.iter().map(|(tool, _)| &tool.function.name))
+            .finish()
+    }
+}
+
+impl Toolbox {
+    /// No tools.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a tool: its name (`a-z`, `A-Z`, `0-9`, `_`, `-`), what it does, the JSON schema of
+    /// its arguments, and an async handler that gets the parsed arguments. A tool registered again
+    /// under the same name replaces the earlier one.
+    pub fn register<F, Fut>(
+        &mut self,
+        name: &str,
+        description: &str,
+        parameters: Value,
+        handler: F,
+    ) -> &mut Self
+    where
+        F: Fn(Value) -> Fut + 'static,
+        Fut: Future<Output = ToolResult> + 'static,
+    {
+        self.tools.retain(|(tool, _)| tool.function.name != name);
+        let handler: Handler = Rc::new(move |arguments| handler(arguments).boxed_local());
+        self.tools
+            .push((Tool::function(name, description, parameters), handler));
+        self
+    }
+
+    /// Whether no tool is registered.
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+
+    /// The tools as the request lists them.
+    pub fn definitions(&self) -> Vec<Tool> {
+        self.tools.iter().map(|(tool, _)| tool.clone()).collect()
+    }
+
+    /// Runs one call. Arguments that are not a JSON object, an unknown tool and a failing handler
+    /// all give `Err` with a message that says which.
+    pub async fn call(&self, call: &ToolCall) -> ToolResult {
+        let name = &call.function.name;
+        let Some((_, handler)) = self
+            .tools
+            .iter()
+            .find(|(tool, _)| tool.function.name == *name)
+        else {
+            return Err(format!("there is no tool named {name:?}"));
+        };
+        let arguments: Value = match serde_json::from_str(&call.function.arguments) {
+            Ok(value @ Value::Object(_)) => value,
+            Ok(_) => return Err("the arguments must be a JSON object".to_owned()),
+            Err(error) => return Err(format!("the arguments are not valid JSON ({error})")),
+        };
+        handler(arguments).await
+    }
+}
+
+/// The text a tool message carries: a string result as it is, anything else as JSON, and an error
+/// as `Error: <message>` so the model knows the call failed.
+pub fn output_text(result: &ToolResult) -> String {
+    match result {
+        Ok(Value::String(text)) => text.clone(),
+        Ok(value) => value.to_string(),
+        Err(message) => format!("Error: {message}"),
+    }
+}
