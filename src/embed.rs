@@ -40,12 +40,14 @@ impl ChatWidget {
 }
 
 /// Mounts a chat box into `element`. `config` is a JSON string, a plain object, or `undefined` for
-/// the defaults (relay mode against `/v1/chat/completions`). A bad config throws an `Error` that
-/// names the problem.
+/// the defaults (relay mode against `/v1/chat/completions`). In an object, `tools` lists tools the
+/// model may call: `{name, description, parameters, handler}`, where `handler(arguments)` returns a
+/// value or a Promise. A bad config throws an `Error` that names the problem.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, config: JsValue) -> Result<ChatWidget, JsError> {
-    let config = config_from_js(&config).map_err(|error| JsError::new(&error.to_string()))?;
-    Ok(mount_with(element, config, None, Toolbox::new()))
+    let (config, toolbox) =
+        config_from_js(&config).map_err(|error| JsError::new(&error.to_string()))?;
+    Ok(mount_with(element, config, None, toolbox))
 }
 
 /// Mounts a chat box into `element`, with `transport` or, by default, `fetch` to the config's
@@ -70,9 +72,10 @@ pub fn mount_with(
     }
 }
 
-/// Mounts a chat box on every element that has a `data-chat-widget` attribute. An element whose
-/// config is refused shows why instead, and the reason goes to the console.
-pub fn mount_all() {
+/// Mounts a chat box on every element that has a `data-chat-widget` attribute, each with the
+/// tools of `toolbox`. An element whose config is refused shows why instead, and the reason goes
+/// to the console.
+pub fn mount_all(toolbox: &Toolbox) {
     let Ok(elements) = document().query_selector_all(&format!("[{MOUNT_ATTRIBUTE}]")) else {
         return;
     };
@@ -91,7 +94,7 @@ pub fn mount_all() {
         };
         match config {
             // Auto-mounted widgets live as long as the page.
-            Ok(config) => std::mem::forget(mount_with(element, config, None, Toolbox::new())),
+            Ok(config) => std::mem::forget(mount_with(element, config, None, toolbox.clone())),
             Err(error) => {
                 web_sys::console::error_1(&error.to_string().into());
                 element.set_text_content(Some(&error.to_string()));
@@ -100,9 +103,11 @@ pub fn mount_all() {
     }
 }
 
-fn config_from_js(value: &JsValue) -> Result<ChatConfig, ConfigError> {
+/// The config from `mount`'s argument: a JSON string, a plain object (whose `tools` may carry
+/// handler functions), or nothing.
+fn config_from_js(value: &JsValue) -> Result<(ChatConfig, Toolbox), ConfigError> {
     if value.is_undefined() || value.is_null() {
-        return Ok(ChatConfig::default());
+        return Ok((ChatConfig::default(), Toolbox::new()));
     }
     let json = match value.as_string() {
         Some(json) => json,
@@ -111,5 +116,83 @@ fn config_from_js(value: &JsValue) -> Result<ChatConfig, ConfigError> {
             .and_then(|json| json.as_string())
             .ok_or_else(|| ConfigError::Json("it cannot be read as JSON".to_owned()))?,
     };
-    ChatConfig::from_json(&json)
+    let mut object: serde_json::Value =
+        serde_json::from_str(&json).map_err(|error| ConfigError::Json(error.to_string()))?;
+    let toolbox = match object
+        .as_object_mut()
+        .and_then(|object| object.remove("tools"))
+    {
+        Some(_) => js_tools(value)?,
+        None => Toolbox::new(),
+    };
+    Ok((ChatConfig::from_json(&object.to_string())?, toolbox))
+}
+
+/// `tools: [{name, description, parameters, handler}]` from a JS config: each handler gets the
+/// arguments as an object and returns a value or a Promise of one; a throw or a rejection is the
+/// tool's error.
+fn js_tools(config: &JsValue) -> Result<Toolbox, ConfigError> {
+    let refused = |why: String| ConfigError::Json(format!("`tools`: {why}"));
+    let tools = js_sys::Reflect::get(config, &"tools".into())
+        .map_err(|_| refused("cannot be read".into()))?;
+    let tools: js_sys::Array = tools
+        .dyn_into()
+        .map_err(|_| refused("must be an array".into()))?;
+    let mut toolbox = Toolbox::new();
+    for (index, tool) in tools.iter().enumerate() {
+        let field =
+            |name: &str| js_sys::Reflect::get(&tool, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let name = field("name")
+            .as_string()
+            .ok_or_else(|| refused(format!("tools[{index}] needs a `name`")))?;
+        let description = field("description").as_string().unwrap_or_default();
+        let parameters = js_sys::JSON::stringify(&field("parameters"))
+            .ok()
+            .and_then(|json| json.as_string())
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
+        let handler: js_sys::Function = field("handler").dyn_into().map_err(|_| {
+            refused(format!(
+                "tools[{index}] ({name}) needs a `handler` function"
+            ))
+        })?;
+        toolbox.register(&name, &description, parameters, move |arguments| {
+            let handler = handler.clone();
+            async move { call_js_handler(&handler, &arguments).await }
+        });
+    }
+    Ok(toolbox)
+}
+
+async fn call_js_handler(
+    handler: &js_sys::Function,
+    arguments: &serde_json::Value,
+) -> crate::tools::ToolResult {
+    let describe = |error: JsValue| {
+        error
+            .dyn_ref::<js_sys::Error>()
+            .map(|error| String::from(error.message()))
+            .or_else(|| error.as_string())
+            .unwrap_or_else(|| "the handler failed".to_owned())
+    };
+    let arguments = js_sys::JSON::parse(&arguments.to_string()).map_err(describe)?;
+    let mut result = handler
+        .call1(&JsValue::NULL, &arguments)
+        .map_err(describe)?;
+    if let Some(promise) = result.dyn_ref::<js_sys::Promise>() {
+        result = wasm_bindgen_futures::JsFuture::from(promise.clone())
+            .await
+            .map_err(describe)?;
+    }
+    if let Some(text) = result.as_string() {
+        return Ok(serde_json::Value::String(text));
+    }
+    if result.is_undefined() {
+        return Ok(serde_json::Value::Null);
+    }
+    let json = js_sys::JSON::stringify(&result)
+        .ok()
+        .and_then(|json| json.as_string())
+        .unwrap_or_default();
+    Ok(serde_json::from_str(&json).unwrap_or(serde_json::Value::Null))
 }

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod controller;
 pub mod conversation;
+pub mod demo;
 pub mod embed;
 pub mod error;
 pub mod markdown;

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_protocol::{
     AssistantMessage, ChatChunk, ChatCompletion, ChatRequest, Choice, ChunkChoice, Content,
-    ContentPart, Delta, FinishReason, Message, Usage,
+    ContentPart, Delta, FinishReason, FunctionCall, FunctionCallDelta, Message, ToolCall,
+    ToolCallDelta, ToolChoice, Usage,
 };
 use futures_util::{stream, StreamExt};
 
@@ -30,13 +31,28 @@ pub struct DemoReply {
     pub finish_reason: FinishReason,
     /// Estimated prompt tokens.
     pub prompt_tokens: u32,
+    /// The tool the demo model calls instead of answering, when the request offers one that the
+    /// person's words name.
+    pub tool_call: Option<ToolCall>,
 }
 
 impl DemoReply {
     /// The answer to `request`.
     pub fn new(request: &ChatRequest) -> Self {
         let prompt = last_user_text(request);
-        let mut text = compose(&prompt);
+        let prompt_tokens = estimate_prompt_tokens(request);
+        if let Some(call) = tool_to_call(request, &prompt) {
+            return DemoReply {
+                tokens: Vec::new(),
+                finish_reason: FinishReason::ToolCalls,
+                prompt_tokens,
+                tool_call: Some(call),
+            };
+        }
+        let mut text = match tool_outputs(request) {
+            outputs if !outputs.is_empty() => answer_with_tools(&outputs),
+            _ => compose(&prompt),
+        };
         let mut finish_reason = FinishReason::Stop;
         let cut = request
             .stop
@@ -55,15 +71,11 @@ impl DemoReply {
             tokens.truncate(limit);
             finish_reason = FinishReason::Length;
         }
-        let prompt_chars: usize = request
-            .messages
-            .iter()
-            .map(|message| text_of(message).len())
-            .sum();
         DemoReply {
             tokens,
             finish_reason,
-            prompt_tokens: u32::try_from(prompt_chars / 4 + 1).unwrap_or(u32::MAX),
+            prompt_tokens,
+            tool_call: None,
         }
     }
 
@@ -95,7 +107,8 @@ pub fn respond(state: &AppState, request: &ChatRequest, pace: Duration) -> Respo
             choices: vec![Choice {
                 index: 0,
                 message: AssistantMessage {
-                    content: Some(reply.text()),
+                    content: reply.tool_call.is_none().then(|| reply.text()),
+                    tool_calls: reply.tool_call.iter().cloned().collect(),
                     ..Default::default()
                 },
                 finish_reason: Some(reply.finish_reason.clone()),
@@ -157,6 +170,39 @@ fn frames(reply: &DemoReply, id: &str, model: &str) -> Vec<Bytes> {
             None,
         )
     }));
+    if let Some(call) = &reply.tool_call {
+        // The call's name first, then its arguments in two pieces, as providers stream them.
+        let arguments = &call.function.arguments;
+        let middle = (0..=arguments.len() / 2)
+            .rev()
+            .find(|&at| arguments.is_char_boundary(at))
+            .unwrap_or(0);
+        let pieces = [
+            (
+                Some(call.id.clone()),
+                Some(call.function.name.clone()),
+                String::new(),
+            ),
+            (None, None, arguments[..middle].to_owned()),
+            (None, None, arguments[middle..].to_owned()),
+        ];
+        chunks.extend(pieces.into_iter().map(|(id, name, arguments)| {
+            chunk(
+                Delta {
+                    tool_calls: vec![ToolCallDelta {
+                        index: Some(0),
+                        id,
+                        function: Some(FunctionCallDelta {
+                            name,
+                            arguments: Some(arguments),
+                        }),
+                    }],
+                    ..Default::default()
+                },
+                None,
+            )
+        }));
+    }
     chunks.push(chunk(Delta::default(), Some(reply.finish_reason.clone())));
     chunks.push(ChatChunk {
         choices: Vec::new(),
@@ -174,6 +220,148 @@ fn frames(reply: &DemoReply, id: &str, model: &str) -> Vec<Bytes> {
         .collect();
     frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
     frames
+}
+
+fn estimate_prompt_tokens(request: &ChatRequest) -> u32 {
+    let chars: usize = request
+        .messages
+        .iter()
+        .map(|message| text_of(message).len())
+        .sum();
+    u32::try_from(chars / 4 + 1).unwrap_or(u32::MAX)
+}
+
+/// The tool the person's words name, among those offered, with plausible arguments; `None` when
+/// the request offers none, forbids calling, or already carries tool outputs for this turn.
+fn tool_to_call(request: &ChatRequest, prompt: &str) -> Option<ToolCall> {
+    if request.tools.is_empty()
+        || request.tool_choice == Some(ToolChoice::None)
+        || matches!(request.messages.last(), Some(Message::Tool { .. }))
+    {
+        return None;
+    }
+    let words: Vec<String> = prompt
+        .split(|character: char| !character.is_alphanumeric())
+        .filter(|word| word.len() >= 4)
+        .map(str::to_lowercase)
+        .collect();
+    let named = |tool: &&chat_protocol::Tool| {
+        tool.function
+            .name
+            .split(['_', '-'])
+            .filter(|part| part.len() >= 4)
+            .any(|part| words.iter().any(|word| *word == part.to_lowercase()))
+    };
+    let tool = match &request.tool_choice {
+        Some(ToolChoice::Function(name)) => request
+            .tools
+            .iter()
+            .find(|tool| tool.function.name == *name),
+        Some(ToolChoice::Required) => request.tools.iter().find(named).or(request.tools.first()),
+        _ => request.tools.iter().find(named),
+    }?;
+    let mut arguments = serde_json::Map::new();
+    let properties = tool
+        .function
+        .parameters
+        .as_ref()
+        .and_then(|schema| schema.get("properties"));
+    for (name, schema) in properties
+        .and_then(|properties| properties.as_object())
+        .into_iter()
+        .flatten()
+    {
+        let value = match schema.get("type").and_then(|kind| kind.as_str()) {
+            _ if name.contains("tz") || name.contains("zone") => time_zone(prompt).into(),
+            Some("number" | "integer") => 1.into(),
+            Some("boolean") => true.into(),
+            _ => prompt.chars().take(80).collect::<String>().into(),
+        };
+        arguments.insert(name.clone(), value);
+    }
+    Some(ToolCall {
+        id: format!("call_demo_{}", request.messages.len()),
+        kind: "function".into(),
+        function: FunctionCall {
+            name: tool.function.name.clone(),
+            arguments: serde_json::Value::Object(arguments).to_string(),
+        },
+    })
+}
+
+/// A time zone for the place the person names, or UTC.
+fn time_zone(prompt: &str) -> String {
+    const PLACES: [(&str, &str); 8] = [
+        ("tokyo", "Asia/Tokyo"),
+        ("paris", "Europe/Paris"),
+        ("london", "Europe/London"),
+        ("berlin", "Europe/Berlin"),
+        ("york", "America/New_York"),
+        ("angeles", "America/Los_Angeles"),
+        ("sydney", "Australia/Sydney"),
+        ("delhi", "Asia/Kolkata"),
+    ];
+    if let Some(zone) = prompt.split_whitespace().find(|word| word.contains('/')) {
+        return zone
+            .trim_matches(|character: char| {
+                !character.is_alphanumeric() && character != '/' && character != '_'
+            })
+            .to_owned();
+    }
+    let lower = prompt.to_lowercase();
+    PLACES
+        .iter()
+        .find(|(place, _)| lower.contains(place))
+        .map_or("UTC", |(_, zone)| zone)
+        .to_owned()
+}
+
+/// The outputs of the tools called in this turn: `(tool name, output)`.
+fn tool_outputs(request: &ChatRequest) -> Vec<(String, String)> {
+    request
+        .messages
+        .iter()
+        .rev()
+        .take_while(|message| matches!(message, Message::Tool { .. }))
+        .filter_map(|message| match message {
+            Message::Tool {
+                content,
+                name,
+                tool_call_id,
+            } => Some((
+                name.clone().unwrap_or_else(|| tool_call_id.clone()),
+                text_of(&Message::Tool {
+                    content: content.clone(),
+                    tool_call_id: tool_call_id.clone(),
+                    name: None,
+                }),
+            )),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
+}
+
+fn answer_with_tools(outputs: &[(String, String)]) -> String {
+    let mut text =
+        String::from("I am the **demo model**. I called the page's tools, and they answered:\n\n");
+    for (name, output) in outputs {
+        let output = serde_json::from_str::<serde_json::Value>(output)
+            .ok()
+            .and_then(|value| serde_json::to_string_pretty(&value).ok())
+            .unwrap_or_else(|| output.clone());
+        let _ = write!(
+            text,
+            "- `{name}`:\n\n  ```json\n  {}\n  ```\n",
+            output.replace('\n', "\n  ")
+        );
+    }
+    text.push_str(
+        "\nA real model would now answer in its own words; I only show that the tool loop works.",
+    );
+    text
 }
 
 fn seconds_now() -> u64 {
@@ -345,6 +533,67 @@ mod tests {
         request.stop = Stop::Many(vec!["table".into(), "list".into()]);
         let text = DemoReply::new(&request).text();
         assert!(text.ends_with("as a "), "{text}");
+    }
+
+    fn with_tools(text: &str) -> ChatRequest {
+        let mut request = ask(text);
+        request.tools = vec![
+            chat_protocol::Tool::function(
+                "get_time",
+                "The time",
+                serde_json::json!({"type": "object", "properties": {"tz": {"type": "string"}}}),
+            ),
+            chat_protocol::Tool::function(
+                "read_page",
+                "The page",
+                serde_json::json!({"type": "object"}),
+            ),
+        ];
+        request
+    }
+
+    #[test]
+    fn a_tool_the_words_name_is_called_with_plausible_arguments() {
+        let reply = DemoReply::new(&with_tools("What time is it in Tokyo?"));
+        let call = reply.tool_call.expect("a call");
+        assert_eq!(call.function.name, "get_time");
+        assert_eq!(call.function.arguments, r#"{"tz":"Asia/Tokyo"}"#);
+        assert_eq!(reply.finish_reason, FinishReason::ToolCalls);
+        assert!(DemoReply::new(&with_tools("Tell me a story"))
+            .tool_call
+            .is_none());
+        let mut forbidden = with_tools("What time is it?");
+        forbidden.tool_choice = Some(ToolChoice::None);
+        assert!(DemoReply::new(&forbidden).tool_call.is_none());
+    }
+
+    #[test]
+    fn after_the_tools_answered_the_reply_uses_their_output() {
+        let mut request = with_tools("What page is this?");
+        request.messages.push(Message::Assistant {
+            content: None,
+            name: None,
+            tool_calls: vec![ToolCall {
+                id: "c".into(),
+                kind: "function".into(),
+                function: FunctionCall {
+                    name: "read_page".into(),
+                    arguments: "{}".into(),
+                },
+            }],
+        });
+        request.messages.push(Message::Tool {
+            content: Content::Text(r#"{"title":"Demo"}"#.into()),
+            tool_call_id: "c".into(),
+            name: Some("read_page".into()),
+        });
+        let reply = DemoReply::new(&request);
+        assert!(reply.tool_call.is_none());
+        let text = reply.text();
+        assert!(
+            text.contains("`read_page`") && text.contains("\"title\": \"Demo\""),
+            "{text}"
+        );
     }
 
     #[test]
