@@ -533,9 +533,17 @@ async fn a_markdown_reply_becomes_elements_with_a_working_copy_button() {
     let chat = Fixture::new();
     chat.send("Show me").await;
     let reply = "# Title\n\n- **one**\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```rust\nfn main() {}\n```\n\nSee [docs](https://example.com).";
+    // Frame by frame, so finished blocks are kept and the open block rebuilt as the reply grows.
+    let mut heading = None;
+    let mut sent = 0;
     for piece in reply.as_bytes().chunks(4) {
         chat.transport
             .push(content(std::str::from_utf8(piece).expect("ASCII")));
+        sent += piece.len();
+        settle().await;
+        if heading.is_none() && sent > reply.find("| 1 |").expect("a table") {
+            heading = chat.query("[data-role='assistant'] h1");
+        }
     }
     chat.transport
         .push(Ok(StreamEvent::Finish(FinishReason::Stop)));
@@ -746,9 +754,12 @@ async fn no_xss_vector_runs_or_reaches_the_dom() {
     for (n, vector) in XSS_VECTORS.iter().enumerate() {
         chat.send(&format!("vector {n}")).await;
         let chars: Vec<char> = vector.chars().collect();
-        for piece in chars.chunks(3) {
+        for (n, piece) in chars.chunks(3).enumerate() {
             chat.transport
                 .push(content(&piece.iter().collect::<String>()));
+            if n % 4 == 3 {
+                settle().await;
+            }
         }
         chat.transport.push(Ok(StreamEvent::Done));
         settle().await;
@@ -763,6 +774,8 @@ async fn no_xss_vector_runs_or_reaches_the_dom() {
     let replies = chat.query_all("[data-role='assistant'] .cw-markdown");
     assert_eq!(replies.len(), XSS_VECTORS.len());
     for (reply, vector) in replies.iter().zip(XSS_VECTORS) {
+        let shown = reply.text_content().unwrap_or_default();
+        assert!(!shown.trim().is_empty(), "{vector:?} showed nothing at all");
         let elements = reply.query_selector_all("*").expect("valid");
         for i in 0..elements.length() {
             let element: web_sys::Element = elements.item(i).expect("an element").unchecked_into();

@@ -159,16 +159,30 @@ async fn upstream_401_and_429_reach_the_page_as_readable_alerts() {
 async fn the_demo_model_calls_a_page_tool_and_answers_with_its_output() {
     let browser = Browser::open(demo(5)).await;
     browser.send("What time is it in Tokyo?").await;
-    let tool = browser.find("[data-role='tool'][data-tool='get_time'][data-status='done']").await;
+    let tool = browser
+        .find("[data-role='tool'][data-tool='get_time'][data-status='done']")
+        .await;
     let output = tool.text().await.expect("text");
     assert!(output.contains("Asia/Tokyo"), "{output}");
-    eventually("the answer after the tool", Duration::from_secs(10), async || {
-        let replies = browser.client.find_all(fantoccini::Locator::Css("[data-role='assistant'][data-status='done']")).await;
-        replies.is_ok_and(|replies| replies.len() == 2)
-    })
+    eventually(
+        "the answer after the tool",
+        Duration::from_secs(10),
+        async || {
+            let replies = browser
+                .client
+                .find_all(fantoccini::Locator::Css(
+                    "[data-role='assistant'][data-status='done']",
+                ))
+                .await;
+            replies.is_ok_and(|replies| replies.len() == 2)
+        },
+    )
     .await;
     let answer = browser.reply_text().await;
-    assert!(answer.contains("get_time") && answer.contains("Asia/Tokyo"), "{answer}");
+    assert!(
+        answer.contains("get_time") && answer.contains("Asia/Tokyo"),
+        "{answer}"
+    );
     browser.save_screenshot("tool-call").await;
     browser.close().await;
 }

@@ -1,13 +1,15 @@
 //! Rendering a growing Markdown text in time linear in its length.
 //!
-//! A top-level block is finished once the next top-level block has started on a complete line: in
-//! CommonMark, that line has closed every open block before it, so later text cannot change them.
+//! A top-level block is finished once the next top-level block has started on a complete line that
+//! is followed by another complete line: in CommonMark, that line has closed every open block
+//! before it, so later text cannot change them. (The line after it must be complete too, because a
+//! table header interrupts a paragraph only when the next line is a matching delimiter row.)
 //! Finished blocks are rendered once and handed out as [`Update::finished`]; only the text from the
 //! start of the last (open) block is parsed again on the next update. When the text is complete,
 //! every block is finished, and the nodes handed out, in order, are exactly those of a one-shot
 //! [`render`](super::render) of the whole text (link reference definitions, the one construct whose
-//! later lines change earlier blocks, are resolved by re-rendering at the end when the text has
-//! any).
+//! later lines change earlier blocks, are resolved by rendering the whole text once at the end
+//! when the parser found any).
 
 use std::ops::Range;
 
@@ -20,6 +22,8 @@ use super::tree::{options, render, render_events, Node};
 pub struct IncrementalMarkdown {
     /// Bytes of the text that belong to finished blocks.
     finished_len: usize,
+    /// Whether the parser has found a link reference definition in the text.
+    definitions: bool,
 }
 
 /// What changed since the last update.
@@ -46,10 +50,15 @@ impl IncrementalMarkdown {
         let mut restart = false;
         if text.len() < self.finished_len || !text.is_char_boundary(self.finished_len) {
             // Not a continuation of what was rendered: start over.
-            self.finished_len = 0;
+            *self = Self::default();
             restart = true;
         }
-        if complete && self.finished_len > 0 && has_link_definition(text) {
+        let tail = &text[self.finished_len..];
+        let parser = Parser::new_ext(tail, options()).into_offset_iter();
+        // The first pass has already run: any definition in the text is known now.
+        self.definitions |= parser.reference_definitions().iter().next().is_some();
+        if complete && self.definitions && self.finished_len > 0 {
+            // Blocks handed out before a definition was seen may hold links it defines.
             self.finished_len = text.len();
             return Update {
                 finished: render(text),
@@ -57,21 +66,22 @@ impl IncrementalMarkdown {
                 restart: true,
             };
         }
-        let tail = &text[self.finished_len..];
-        let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(tail, options())
-            .into_offset_iter()
-            .collect();
+        let events: Vec<(Event<'_>, Range<usize>)> = parser.collect();
         let split = if complete {
             self.finished_len = text.len();
             events.len()
         } else {
-            // Only a block that starts on a complete line proves the blocks before it finished: the
-            // meaning of a partial line can still change ("|" is a paragraph, "| 1 |" a table row).
-            let complete_lines = tail.rfind('\n').map_or(0, |newline| newline + 1);
+            // Only a block that starts on a complete line, followed by another complete line,
+            // proves the blocks before it finished: a partial line can still change meaning ("|"
+            // is a paragraph, "| 1 |" a table row), and so can the line before it (a table header
+            // interrupts a paragraph only when a matching delimiter row follows).
+            let last_complete = tail[..tail.rfind('\n').unwrap_or(0)]
+                .rfind('\n')
+                .map_or(0, |newline| newline + 1);
             let open = block_starts(&events)
                 .into_iter()
                 .rev()
-                .find(|&(_, offset)| offset < complete_lines);
+                .find(|&(_, offset)| offset < last_complete);
             match open {
                 Some((index, offset)) => {
                     self.finished_len += line_start(tail, offset);
@@ -117,12 +127,4 @@ fn line_start(text: &str, offset: usize) -> usize {
     text[..offset]
         .rfind(['\n', '\r'])
         .map_or(0, |newline| newline + 1)
-}
-
-/// Whether the text may define a link reference (`[label]: destination` at a line start).
-fn has_link_definition(text: &str) -> bool {
-    text.lines().any(|line| {
-        let line = line.trim_start_matches([' ', '>']);
-        line.starts_with('[') && line.contains("]:")
-    })
 }

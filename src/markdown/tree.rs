@@ -29,7 +29,8 @@ pub enum Node {
     Text(String),
     /// A code block, shown with its language and a copy button.
     CodeBlock {
-        /// The first word of the fence's info string; may be empty.
+        /// The first word of the fence's info string when it looks like a language name
+        /// (`[A-Za-z0-9+#._-]`, at most 32); otherwise empty.
         language: String,
         /// The code.
         code: String,
@@ -144,11 +145,7 @@ impl Builder {
             Tag::BlockQuote(_) => element("blockquote"),
             Tag::CodeBlock(kind) => Frame::Code {
                 language: match kind {
-                    CodeBlockKind::Fenced(info) => info
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
+                    CodeBlockKind::Fenced(info) => language_of(&info),
                     CodeBlockKind::Indented => String::new(),
                 },
                 code: String::new(),
@@ -339,6 +336,21 @@ impl Builder {
             self.close_frame();
         }
         self.out
+    }
+}
+
+/// A fence's language: the first word of its info string, if it looks like a language name (it
+/// becomes a label and a `data-language` attribute).
+fn language_of(info: &str) -> String {
+    let word = info.split_whitespace().next().unwrap_or_default();
+    let plausible = word.len() <= 32
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+#._-".contains(c));
+    if plausible {
+        word.to_owned()
+    } else {
+        String::new()
     }
 }
 

@@ -17,7 +17,7 @@ const COPIED_FOR: Duration = Duration::from_secs(2);
 /// grows. Code blocks get a working copy button.
 #[component]
 pub fn MarkdownView(
-    /// The text so far. It only ever grows, except when replaced outright.
+    /// The text so far. It only ever grows (see `Conversation`).
     #[prop(into)]
     text: Signal<String>,
     /// Whether the text is complete (the last block is then final too).
@@ -115,37 +115,41 @@ fn on_click(event: MouseEvent) {
     else {
         return;
     };
+    let text = code.text_content().unwrap_or_default();
+    let navigator = window().navigator();
+    let has_clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into())
+        .is_ok_and(|clipboard| !clipboard.is_undefined());
+    if !has_clipboard {
+        // No Clipboard API (a page not served over HTTPS): the older command works only within
+        // the click itself, so it runs now.
+        let copied = select_and_copy(&code);
+        show_outcome(button, copied);
+        return;
+    }
     leptos::task::spawn_local(async move {
-        let copied = write_to_clipboard(&code.text_content().unwrap_or_default()).await
-            || select_and_copy(&code);
-        // Without a clipboard, the code stays selected for the person to copy.
-        button.set_text_content(Some(if copied {
-            "Copied"
-        } else {
-            "Press Ctrl+C to copy"
-        }));
-        let _ = button.set_attribute("data-copied", if copied { "true" } else { "false" });
-        set_timeout(
-            move || {
-                button.set_text_content(Some("Copy"));
-                let _ = button.remove_attribute("data-copied");
-            },
-            COPIED_FOR,
-        );
+        let written =
+            wasm_bindgen_futures::JsFuture::from(navigator.clipboard().write_text(&text)).await;
+        let copied = written.is_ok() || select_and_copy(&code);
+        show_outcome(button, copied);
     });
 }
 
-/// The Clipboard API; false when it is missing (an insecure page) or refuses.
-async fn write_to_clipboard(text: &str) -> bool {
-    let navigator = window().navigator();
-    let available = js_sys::Reflect::get(&navigator, &"clipboard".into())
-        .is_ok_and(|clipboard| !clipboard.is_undefined());
-    if !available {
-        return false;
-    }
-    wasm_bindgen_futures::JsFuture::from(navigator.clipboard().write_text(text))
-        .await
-        .is_ok()
+/// "Copied", or, when copying was refused, "Press Ctrl+C to copy" with the code selected; back to
+/// "Copy" after a moment.
+fn show_outcome(button: Element, copied: bool) {
+    button.set_text_content(Some(if copied {
+        "Copied"
+    } else {
+        "Press Ctrl+C to copy"
+    }));
+    let _ = button.set_attribute("data-copied", if copied { "true" } else { "false" });
+    set_timeout(
+        move || {
+            button.set_text_content(Some("Copy"));
+            let _ = button.remove_attribute("data-copied");
+        },
+        COPIED_FOR,
+    );
 }
 
 /// The fallback: select the code and try the older copy command.

@@ -90,7 +90,7 @@ pub fn MessageItem(
 /// Text with its line breaks, grown by appending to one text node.
 #[component]
 fn PlainText(
-    /// The text; it only ever grows, except when replaced outright.
+    /// The text; it only ever grows (see `Conversation`).
     text: RwSignal<String>,
 ) -> impl IntoView {
     let body = NodeRef::<html::P>::new();
