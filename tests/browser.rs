@@ -557,6 +557,8 @@ async fn a_markdown_reply_becomes_elements_with_a_working_copy_button() {
         one("h1").and_then(|h| h.text_content()).as_deref(),
         Some("Title")
     );
+    let heading = heading.expect("the heading was on screen while the reply streamed");
+    assert!(heading.is_connected(), "a finished block is never rebuilt");
     assert_eq!(
         markdown
             .query_selector_all("ul > li")
