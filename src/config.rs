@@ -57,6 +57,10 @@ pub struct ChatConfig {
     /// Origins (`https://host[:port]`) whose images a reply may show. Images from anywhere else are
     /// shown as links: loading them would tell their server what the page shows.
     pub image_origins: Vec<String>,
+    /// Tells this chat box's saved settings apart from another's on the same site.
+    pub id: String,
+    /// Whether the header offers the settings panel.
+    pub show_settings: bool,
 }
 
 impl Default for ChatConfig {
@@ -79,6 +83,8 @@ impl Default for ChatConfig {
             title: "Chat".to_owned(),
             placeholder: "Type a message…".to_owned(),
             image_origins: Vec::new(),
+            id: "chat".to_owned(),
+            show_settings: true,
         }
     }
 }

@@ -11,6 +11,8 @@ use leptos::task::spawn_local;
 use crate::config::ChatConfig;
 use crate::conversation::{Conversation, MessageId, MessageStatus, Role, Status};
 use crate::error::ChatError;
+use crate::settings::Settings;
+use crate::storage;
 use crate::tools::{output_text, Toolbox};
 use crate::transport::{AbortHandle, SharedTransport, TransportError};
 
@@ -50,6 +52,10 @@ pub struct ChatController {
     messages: RwSignal<Vec<MessageView>>,
     status: RwSignal<Status>,
     draft: RwSignal<String>,
+    /// The settings panel's values; they replace the config's parameters.
+    settings: RwSignal<Settings>,
+    /// Why the last Send was refused before anything was sent (a setting out of range).
+    notice: RwSignal<Option<String>>,
 }
 
 impl ChatController {
@@ -67,7 +73,20 @@ impl ChatController {
             messages: RwSignal::new(Vec::new()),
             status: RwSignal::new(Status::Ready),
             draft: RwSignal::new(String::new()),
+            settings: RwSignal::new(Settings::default()),
+            notice: RwSignal::new(None),
         };
+        let id = controller.config.with_value(|config| config.id.clone());
+        let base = controller.config.with_value(Settings::from_config);
+        controller
+            .settings
+            .set(storage::load_settings(&id, &base).unwrap_or_else(|| base.clone()));
+        // Settings survive a reload: they are saved whenever they change.
+        Effect::new(move |_| {
+            controller
+                .settings
+                .with(|settings| storage::save_settings(&id, &base, settings))
+        });
         on_cleanup(move || controller.abort_in_flight());
         controller
     }
@@ -92,6 +111,48 @@ impl ChatController {
         self.draft
     }
 
+    /// The settings panel's values.
+    pub fn settings(&self) -> RwSignal<Settings> {
+        self.settings
+    }
+
+    /// Why the last Send was refused, if it was.
+    pub fn notice(&self) -> ReadSignal<Option<String>> {
+        self.notice.read_only()
+    }
+
+    /// The names of the registered tools.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.toolbox.with_value(|toolbox| {
+            toolbox
+                .definitions()
+                .into_iter()
+                .map(|tool| tool.function.name)
+                .collect()
+        })
+    }
+
+    /// The settings back to the config's values.
+    pub fn reset_settings(&self) {
+        self.settings
+            .set(self.config.with_value(Settings::from_config));
+    }
+
+    /// The config with the settings applied, or the first problem with them.
+    fn effective_config(&self) -> Result<ChatConfig, String> {
+        let tools = self.tool_names();
+        let config = self.config.with_value(Clone::clone);
+        self.settings
+            .with_untracked(|settings| settings.apply(&config, &tools))
+            .map_err(|problems| {
+                problems
+                    .into_iter()
+                    .next()
+                    .map(|(_, problem)| problem)
+                    .unwrap_or_default()
+            })
+    }
+
     /// Whether a request is in flight.
     pub fn is_busy(&self) -> bool {
         self.status
@@ -101,6 +162,13 @@ impl ChatController {
     /// Sends the draft. Does nothing while a reply is arriving or when the draft is blank; the
     /// draft is cleared only once the message is in the conversation.
     pub fn send(&self) {
+        if let Err(problem) = self.effective_config() {
+            // Nothing is sent and the draft stays.
+            self.notice
+                .set(Some(format!("Not sent: fix the settings first. {problem}")));
+            return;
+        }
+        self.notice.set(None);
         let text = self.draft.get_untracked();
         let submitted = self
             .conversation
@@ -151,9 +219,16 @@ impl ChatController {
         // is cancelled first.
         self.abort_in_flight();
         let tools = self.toolbox.with_value(Toolbox::definitions);
-        let request = self.config.with_value(|config| {
-            config.request(self.conversation.with_value(Conversation::history), tools)
-        });
+        let config = match self.effective_config() {
+            Ok(config) => config,
+            Err(problem) => {
+                self.conversation
+                    .update_value(|conversation| conversation.fail(ChatError::Settings(problem)));
+                self.sync();
+                return;
+            }
+        };
+        let request = config.request(self.conversation.with_value(Conversation::history), tools);
         if let Err(error) = request.validate() {
             self.conversation
                 .update_value(|conversation| conversation.fail(ChatError::Invalid(error)));

@@ -10,6 +10,9 @@ pub enum ChatError {
     /// The request was refused before it was sent.
     #[error("Not sent: {0}.")]
     Invalid(ValidationError),
+    /// A setting is not valid.
+    #[error("Not sent: fix the settings first ({0})")]
+    Settings(String),
     /// The request failed on its way or the server refused it.
     #[error(transparent)]
     Transport(TransportError),

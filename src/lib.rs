@@ -16,6 +16,8 @@ pub mod demo;
 pub mod embed;
 pub mod error;
 pub mod markdown;
+pub mod settings;
+pub mod storage;
 pub mod tools;
 pub mod transport;
 pub mod view;

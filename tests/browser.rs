@@ -77,6 +77,8 @@ impl Scripted {
     }
 }
 
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A chat box in a fresh element, with its scripted transport.
 struct Fixture {
     root: HtmlElement,
@@ -93,7 +95,14 @@ impl Fixture {
         Self::with_tools(config, Toolbox::new())
     }
 
-    fn with_tools(config: ChatConfig, toolbox: Toolbox) -> Self {
+    fn with_tools(mut config: ChatConfig, toolbox: Toolbox) -> Self {
+        // Saved settings are per widget id: each test gets its own unless it chose one.
+        if config.id == ChatConfig::default().id {
+            config.id = format!(
+                "test-{}",
+                NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            );
+        }
         let root = fresh_element();
         let transport = Rc::new(Scripted::default());
         let widget = mount_with(
@@ -1056,4 +1065,189 @@ async fn a_whole_answer_with_usage_takes_the_same_path_and_shows_the_usage() {
         .query("[data-role='assistant'] .cw-message__usage")
         .expect("usage shown");
     assert_eq!(usage.text_content().as_deref(), Some("9 tokens in, 3 out"));
+}
+
+impl Fixture {
+    fn open_settings(&self) {
+        self.click("Settings");
+    }
+
+    fn setting(&self, name: &str) -> web_sys::HtmlInputElement {
+        self.query(&format!("[data-setting='{name}']"))
+            .unwrap_or_else(|| panic!("no {name} setting"))
+            .unchecked_into()
+    }
+
+    fn set_setting(&self, name: &str, value: &str) {
+        let input = self.setting(name);
+        input.set_value(value);
+        input
+            .dispatch_event(&web_sys::InputEvent::new("input").expect("event"))
+            .expect("dispatched");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_out_of_range_setting_is_refused_at_its_control_and_nothing_is_sent() {
+    let chat = Fixture::new();
+    let toggle = chat.button("Settings").expect("a Settings button");
+    assert_eq!(
+        toggle.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    chat.open_settings();
+    settle().await;
+    assert_eq!(
+        toggle.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    chat.set_setting("temperature", "3");
+    settle().await;
+    let temperature = chat.setting("temperature");
+    assert_eq!(
+        temperature.get_attribute("aria-invalid").as_deref(),
+        Some("true")
+    );
+    let problem = chat
+        .query("[data-setting='temperature'] ~ .cw-field__problem")
+        .and_then(|p| p.text_content())
+        .unwrap_or_default();
+    assert!(problem.contains("from 0 to 2"), "{problem}");
+    chat.send("Hello").await;
+    assert_eq!(chat.transport.request_count(), 0, "nothing is sent");
+    assert_eq!(chat.textarea().value(), "Hello", "the typed message stays");
+    let notice = chat
+        .query(".cw-composer__notice")
+        .and_then(|n| n.text_content())
+        .unwrap_or_default();
+    assert!(
+        notice.contains("fix the settings") && notice.contains("0 to 2"),
+        "{notice}"
+    );
+
+    chat.set_setting("temperature", "0.5");
+    settle().await;
+    assert_eq!(
+        chat.setting("temperature")
+            .get_attribute("aria-invalid")
+            .as_deref(),
+        Some("false")
+    );
+    chat.press_enter(false, false);
+    settle().await;
+    assert_eq!(chat.transport.requests.borrow()[0].temperature, Some(0.5));
+    assert!(chat.query(".cw-composer__notice").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn not_set_is_not_sent_and_every_control_reaches_the_request() {
+    let chat = Fixture::with_tools(
+        ChatConfig::from_json(r#"{"temperature": 0.7}"#).expect("valid"),
+        example_tools(),
+    );
+    chat.open_settings();
+    settle().await;
+    chat.set_setting("temperature", "");
+    chat.set_setting("top_p", "0.8");
+    chat.set_setting("max_tokens", "100");
+    chat.set_setting("frequency_penalty", "1");
+    chat.set_setting("presence_penalty", "-1");
+    chat.set_setting("stop-0", "END");
+    chat.set_setting("system_prompt", "Be brief.");
+    chat.click("Add a token bias");
+    settle().await;
+    chat.set_setting("bias-token", "42");
+    chat.set_setting("bias-value", "-50");
+    chat.setting("stream").click();
+    let choice: web_sys::HtmlSelectElement = chat
+        .query("[data-setting='tool_choice']")
+        .expect("select")
+        .unchecked_into();
+    choice.set_value("get_time");
+    choice
+        .dispatch_event(&web_sys::Event::new("change").expect("event"))
+        .expect("dispatched");
+    settle().await;
+    chat.send("Hello").await;
+    let requests = chat.transport.requests.borrow();
+    let body = serde_json::to_value(&requests[0]).expect("json");
+    assert!(
+        body.get("temperature").is_none(),
+        "an emptied field is not sent: {body}"
+    );
+    assert_eq!(body["top_p"], 0.8);
+    assert_eq!(body["max_tokens"], 100);
+    assert_eq!(body["frequency_penalty"], 1.0);
+    assert_eq!(body["presence_penalty"], -1.0);
+    assert_eq!(body["stop"], serde_json::json!(["END"]));
+    assert_eq!(body["logit_bias"], serde_json::json!({"42": -50.0}));
+    assert_eq!(body["stream"], false);
+    assert_eq!(
+        body["tool_choice"],
+        serde_json::json!({"type": "function", "function": {"name": "get_time"}})
+    );
+    assert_eq!(
+        body["messages"][0],
+        serde_json::json!({"role": "system", "content": "Be brief."})
+    );
+}
+
+#[wasm_bindgen_test]
+async fn settings_survive_a_remount_and_escape_closes_the_panel() {
+    let config = ChatConfig::from_json(r#"{"id": "survives"}"#).expect("valid");
+    let first = Fixture::with_config(config.clone());
+    first.open_settings();
+    settle().await;
+    first.set_setting("temperature", "1.25");
+    settle().await;
+    let input = first.setting("temperature");
+    let escape = KeyboardEventInit::new();
+    escape.set_key("Escape");
+    escape.set_bubbles(true);
+    input
+        .dispatch_event(
+            &KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &escape).expect("event"),
+        )
+        .expect("dispatched");
+    settle().await;
+    settle().await;
+    assert!(
+        first.query(".cw-settings").is_none(),
+        "Esc closed the panel"
+    );
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element());
+    assert_eq!(
+        active.and_then(|a| a.text_content()).as_deref(),
+        Some("Settings"),
+        "focus went back to the button"
+    );
+    drop(first);
+
+    let second = Fixture::with_config(config);
+    second.send("Hi").await;
+    assert_eq!(
+        second.transport.requests.borrow()[0].temperature,
+        Some(1.25)
+    );
+    let stored = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .expect("storage");
+    let saved = stored
+        .get_item("chat-widget.v1.settings.survives")
+        .ok()
+        .flatten()
+        .expect("saved");
+    assert!(saved.contains("1.25"));
+    stored
+        .remove_item("chat-widget.v1.settings.survives")
+        .expect("removed");
+}
+
+#[wasm_bindgen_test]
+async fn an_embedder_can_hide_the_settings() {
+    let chat =
+        Fixture::with_config(ChatConfig::from_json(r#"{"show_settings": false}"#).expect("valid"));
+    assert!(chat.button("Settings").is_none());
 }

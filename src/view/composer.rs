@@ -38,7 +38,14 @@ pub fn Composer(
         }
     };
     let blank = move || draft.with(|text| text.trim().is_empty());
+    let notice = move || {
+        controller
+            .notice()
+            .get()
+            .map(|notice| view! { <p class="cw-composer__notice" role="alert">{notice}</p> })
+    };
     view! {
+        {notice}
         <form class="cw-composer" on:submit=on_submit>
             <textarea
                 class="cw-composer__input"

@@ -7,6 +7,7 @@ mod error_alert;
 mod markdown_view;
 mod message_item;
 mod message_list;
+mod settings_panel;
 
 pub use chat_box::ChatBox;
 pub use composer::Composer;
@@ -14,3 +15,4 @@ pub use error_alert::ErrorAlert;
 pub use markdown_view::MarkdownView;
 pub use message_item::MessageItem;
 pub use message_list::MessageList;
+pub use settings_panel::SettingsPanel;

@@ -1,0 +1,241 @@
+//! The settings panel's values: what a person typed, where empty means "not set", checked field by
+//! field against the API's ranges before anything is sent. Plain data, tested natively.
+
+use chat_protocol::{LogitBias, Message, Stop, ToolChoice};
+use serde::{Deserialize, Serialize};
+
+use crate::config::ChatConfig;
+
+/// How many stop sequences the API takes.
+pub const MAX_STOPS: usize = 4;
+
+/// The settings as typed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The model id.
+    pub model: String,
+    /// Instructions sent first.
+    pub system_prompt: String,
+    /// 0 to 2, or empty.
+    pub temperature: String,
+    /// 0.1 to 1, or empty.
+    pub top_p: String,
+    /// At least 1, or empty.
+    pub max_tokens: String,
+    /// -2 to 2, or empty.
+    pub frequency_penalty: String,
+    /// -2 to 2, or empty.
+    pub presence_penalty: String,
+    /// Rows of token id and bias (-100 to 100).
+    pub logit_bias: Vec<(String, String)>,
+    /// Up to four stop sequences; empty ones are ignored.
+    pub stop: Vec<String>,
+    /// Whether replies stream.
+    pub stream: bool,
+    /// `""` (not set), `none`, `auto`, `required`, or a tool's name.
+    pub tool_choice: String,
+}
+
+/// A field of the settings, for attaching a problem to its control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The model id.
+    Model,
+    /// Temperature.
+    Temperature,
+    /// Top p.
+    TopP,
+    /// Max tokens.
+    MaxTokens,
+    /// Frequency penalty.
+    FrequencyPenalty,
+    /// Presence penalty.
+    PresencePenalty,
+    /// A row of logit bias.
+    LogitBias(usize),
+    /// A stop sequence.
+    Stop(usize),
+    /// Tool choice.
+    ToolChoice,
+}
+
+impl Settings {
+    /// The settings a config starts with.
+    pub fn from_config(config: &ChatConfig) -> Self {
+        let number = |value: Option<f64>| value.map(|value| value.to_string()).unwrap_or_default();
+        Settings {
+            model: config.model.clone(),
+            system_prompt: config.system_prompt.clone().unwrap_or_default(),
+            temperature: number(config.temperature),
+            top_p: number(config.top_p),
+            max_tokens: config
+                .max_tokens
+                .map(|max| max.to_string())
+                .unwrap_or_default(),
+            frequency_penalty: number(config.frequency_penalty),
+            presence_penalty: number(config.presence_penalty),
+            logit_bias: config
+                .logit_bias
+                .iter()
+                .map(|(token, bias)| (token.to_string(), bias.to_string()))
+                .collect(),
+            stop: config.stop.sequences().to_vec(),
+            stream: config.stream,
+            tool_choice: match &config.tool_choice {
+                None => String::new(),
+                Some(ToolChoice::Function(name)) => name.clone(),
+                Some(choice) => choice.to_string(),
+            },
+        }
+    }
+
+    /// The config with these settings in place of its own, or every problem, each with its field.
+    /// `tools` are the names of the registered tools (a named tool choice must be one of them).
+    pub fn apply(
+        &self,
+        config: &ChatConfig,
+        tools: &[String],
+    ) -> Result<ChatConfig, Vec<(Field, String)>> {
+        let mut problems = Vec::new();
+        let mut config = config.clone();
+        if self.model.trim().is_empty() {
+            problems.push((Field::Model, "Enter a model id.".to_owned()));
+        }
+        config.model = self.model.trim().to_owned();
+        config.system_prompt =
+            Some(self.system_prompt.clone()).filter(|prompt| !prompt.trim().is_empty());
+        config.temperature = number(
+            &self.temperature,
+            Field::Temperature,
+            0.0,
+            2.0,
+            &mut problems,
+        );
+        config.top_p = number(&self.top_p, Field::TopP, 0.1, 1.0, &mut problems);
+        config.frequency_penalty = number(
+            &self.frequency_penalty,
+            Field::FrequencyPenalty,
+            -2.0,
+            2.0,
+            &mut problems,
+        );
+        config.presence_penalty = number(
+            &self.presence_penalty,
+            Field::PresencePenalty,
+            -2.0,
+            2.0,
+            &mut problems,
+        );
+        config.max_tokens = match self.max_tokens.trim() {
+            "" => None,
+            text => match text.parse::<u32>() {
+                Ok(max) if max >= 1 => Some(max),
+                _ => {
+                    problems.push((
+                        Field::MaxTokens,
+                        "Enter a whole number of at least 1, or leave it empty.".into(),
+                    ));
+                    None
+                }
+            },
+        };
+        config.logit_bias = LogitBias::new();
+        for (row, (token, bias)) in self.logit_bias.iter().enumerate() {
+            if token.trim().is_empty() && bias.trim().is_empty() {
+                continue;
+            }
+            let Ok(token) = token.trim().parse::<u32>() else {
+                problems.push((
+                    Field::LogitBias(row),
+                    "The token id is a whole number, such as 50256.".into(),
+                ));
+                continue;
+            };
+            if let Some(bias) = number(bias, Field::LogitBias(row), -100.0, 100.0, &mut problems) {
+                config.logit_bias.insert(token, bias);
+            }
+        }
+        let stops: Vec<String> = self
+            .stop
+            .iter()
+            .filter(|stop| !stop.is_empty())
+            .cloned()
+            .collect();
+        if stops.len() > MAX_STOPS {
+            problems.push((
+                Field::Stop(MAX_STOPS),
+                format!("At most {MAX_STOPS} stop sequences."),
+            ));
+        }
+        config.stop = if stops.is_empty() {
+            Stop::None
+        } else {
+            Stop::Many(stops)
+        };
+        config.stream = self.stream;
+        config.tool_choice = match self.tool_choice.trim() {
+            "" => None,
+            "none" => Some(ToolChoice::None),
+            "auto" => Some(ToolChoice::Auto),
+            "required" => Some(ToolChoice::Required),
+            name if tools.iter().any(|tool| tool == name) => {
+                Some(ToolChoice::Function(name.to_owned()))
+            }
+            name => {
+                problems.push((
+                    Field::ToolChoice,
+                    format!("There is no tool named {name:?}."),
+                ));
+                None
+            }
+        };
+        if problems.is_empty() {
+            // Whatever the fields allow, the request as a whole must pass too.
+            if let Err(error) = config
+                .request(vec![Message::user("check")], Vec::new())
+                .validate()
+            {
+                problems.push((Field::Model, error.to_string()));
+            }
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The problem with one field, if it has one.
+    pub fn problem(&self, field: Field, config: &ChatConfig, tools: &[String]) -> Option<String> {
+        self.apply(config, tools)
+            .err()?
+            .into_iter()
+            .find(|(at, _)| *at == field)
+            .map(|(_, problem)| problem)
+    }
+}
+
+/// A number in `min..=max`, or `None` when empty; a problem for `field` otherwise.
+fn number(
+    text: &str,
+    field: Field,
+    min: f64,
+    max: f64,
+    problems: &mut Vec<(Field, String)>,
+) -> Option<f64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match text.replace(',', ".").parse::<f64>() {
+        Ok(value) if (min..=max).contains(&value) => Some(value),
+        _ => {
+            problems.push((
+                field,
+                format!("Enter a number from {min} to {max}, or leave it empty."),
+            ));
+            None
+        }
+    }
+}

@@ -1,0 +1,258 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use leptos::ev::KeyboardEvent;
+use leptos::prelude::*;
+
+use crate::controller::ChatController;
+use crate::settings::{Field, Settings, MAX_STOPS};
+
+/// Numbers the panels on a page, so each control's id is unique.
+static PANELS: AtomicUsize = AtomicUsize::new(0);
+
+/// Every request parameter, editable: each control shows its documented range, an empty field is
+/// "not set" (and not sent), and a value out of range is refused at the control with the reason.
+/// Esc closes the panel.
+#[component]
+pub fn SettingsPanel(
+    /// The chat box's controller.
+    controller: ChatController,
+    /// Whether the panel is open; closing it is setting this to false.
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    let settings = controller.settings();
+    let prefix = format!("cw-settings-{}", PANELS.fetch_add(1, Ordering::Relaxed));
+    let tools = controller.tool_names();
+    let config = controller.config().with_value(Clone::clone);
+    let checked_tools = tools.clone();
+    let problems = Memo::new(move |_| {
+        settings.with(|settings| {
+            settings
+                .apply(&config, &checked_tools)
+                .err()
+                .unwrap_or_default()
+        })
+    });
+    let problem = move |field: Field| {
+        problems.with(|problems| {
+            problems
+                .iter()
+                .find(|(at, _)| *at == field)
+                .map(|(_, problem)| problem.clone())
+        })
+    };
+    let field_prefix = prefix.clone();
+    let text_field = move |field: Field,
+                           name: &'static str,
+                           label: &'static str,
+                           hint: &'static str,
+                           get: fn(&Settings) -> String,
+                           set: fn(&mut Settings, String)| {
+        let id = format!("{field_prefix}-{name}");
+        let hint_id = format!("{id}-hint");
+        let problem_id = format!("{id}-problem");
+        let described = format!("{hint_id} {problem_id}");
+        view! {
+            <div class="cw-field">
+                <label class="cw-field__label" for=id.clone()>{label}</label>
+                <input
+                    id=id
+                    class="cw-field__input"
+                    type="text"
+                    inputmode="decimal"
+                    autocomplete="off"
+                    placeholder="not set"
+                    data-setting=name
+                    aria-describedby=described
+                    aria-invalid=move || problem(field).is_some().to_string()
+                    prop:value=move || settings.with(get)
+                    on:input=move |event| settings.update(|settings| set(settings, event_target_value(&event)))
+                />
+                <span class="cw-field__hint" id=hint_id>{hint}</span>
+                <span class="cw-field__problem" id=problem_id aria-live="polite">{move || problem(field)}</span>
+            </div>
+        }
+    };
+    let stops = (0..MAX_STOPS)
+        .map(|index| {
+            let id = format!("{prefix}-stop-{index}");
+            view! {
+                <input
+                    id=id
+                    class="cw-field__input"
+                    type="text"
+                    autocomplete="off"
+                    placeholder="not set"
+                    aria-label=format!("Stop sequence {}", index + 1)
+                    data-setting=format!("stop-{index}")
+                    prop:value=move || settings.with(|settings| settings.stop.get(index).cloned().unwrap_or_default())
+                    on:input=move |event| {
+                        let value = event_target_value(&event);
+                        settings.update(|settings| {
+                            settings.stop.resize(MAX_STOPS.max(settings.stop.len()), String::new());
+                            settings.stop[index] = value;
+                        });
+                    }
+                />
+            }
+        })
+        .collect_view();
+    let bias_rows = move || {
+        let rows = settings.with(|settings| settings.logit_bias.len());
+        (0..rows)
+            .map(|row| {
+                let cell = move |get: fn(&(String, String)) -> &String| {
+                    settings.with(|settings| settings.logit_bias.get(row).map(get).cloned().unwrap_or_default())
+                };
+                view! {
+                    <div class="cw-bias" data-bias-row=row>
+                        <input
+                            class="cw-field__input"
+                            type="text"
+                            inputmode="numeric"
+                            aria-label=format!("Token id, row {}", row + 1)
+                            data-setting="bias-token"
+                            aria-invalid=move || problem(Field::LogitBias(row)).is_some().to_string()
+                            prop:value=move || cell(|(token, _)| token)
+                            on:input=move |event| {
+                                let value = event_target_value(&event);
+                                settings.update(|settings| {
+                                    if let Some(pair) = settings.logit_bias.get_mut(row) {
+                                        pair.0 = value;
+                                    }
+                                });
+                            }
+                        />
+                        <input
+                            class="cw-field__input"
+                            type="text"
+                            inputmode="decimal"
+                            aria-label=format!("Bias, -100 to 100, row {}", row + 1)
+                            data-setting="bias-value"
+                            aria-invalid=move || problem(Field::LogitBias(row)).is_some().to_string()
+                            prop:value=move || cell(|(_, bias)| bias)
+                            on:input=move |event| {
+                                let value = event_target_value(&event);
+                                settings.update(|settings| {
+                                    if let Some(pair) = settings.logit_bias.get_mut(row) {
+                                        pair.1 = value;
+                                    }
+                                });
+                            }
+                        />
+                        <button
+                            type="button"
+                            class="cw-button cw-button--quiet"
+                            aria-label=format!("Remove row {}", row + 1)
+                            on:click=move |_| settings.update(|settings| {
+                                if row < settings.logit_bias.len() {
+                                    settings.logit_bias.remove(row);
+                                }
+                            })
+                        >
+                            "Remove"
+                        </button>
+                        <span class="cw-field__problem" aria-live="polite">{move || problem(Field::LogitBias(row))}</span>
+                    </div>
+                }
+            })
+            .collect_view()
+    };
+    let tool_options = tools
+        .iter()
+        .map(|name| view! { <option value=name.clone()>{format!("call {name}")}</option> })
+        .collect_view();
+    let has_tools = !tools.is_empty();
+    let on_keydown = move |event: KeyboardEvent| {
+        if event.key() == "Escape" {
+            event.prevent_default();
+            open.set(false);
+        }
+    };
+    view! {
+        <form class="cw-settings" aria-label="Settings" on:keydown=on_keydown on:submit=|event| event.prevent_default()>
+            <div class="cw-field">
+                <label class="cw-field__label" for=format!("{prefix}-model")>"Model"</label>
+                <input
+                    id=format!("{prefix}-model")
+                    class="cw-field__input"
+                    type="text"
+                    autocomplete="off"
+                    data-setting="model"
+                    aria-invalid=move || problem(Field::Model).is_some().to_string()
+                    prop:value=move || settings.with(|settings| settings.model.clone())
+                    on:input=move |event| settings.update(|settings| settings.model = event_target_value(&event))
+                />
+                <span class="cw-field__problem" aria-live="polite">{move || problem(Field::Model)}</span>
+            </div>
+            <div class="cw-field cw-field--wide">
+                <label class="cw-field__label" for=format!("{prefix}-system")>"System prompt"</label>
+                <textarea
+                    id=format!("{prefix}-system")
+                    class="cw-field__input"
+                    rows="2"
+                    placeholder="not set"
+                    data-setting="system_prompt"
+                    prop:value=move || settings.with(|settings| settings.system_prompt.clone())
+                    on:input=move |event| settings.update(|settings| settings.system_prompt = event_target_value(&event))
+                ></textarea>
+            </div>
+            {text_field(Field::Temperature, "temperature", "Temperature", "0 to 2", |s| s.temperature.clone(), |s, v| s.temperature = v)}
+            {text_field(Field::TopP, "top_p", "Top p", "0.1 to 1", |s| s.top_p.clone(), |s, v| s.top_p = v)}
+            {text_field(Field::MaxTokens, "max_tokens", "Max tokens", "1 or more (the API's default is 512)", |s| s.max_tokens.clone(), |s, v| s.max_tokens = v)}
+            {text_field(Field::FrequencyPenalty, "frequency_penalty", "Frequency penalty", "-2 to 2", |s| s.frequency_penalty.clone(), |s, v| s.frequency_penalty = v)}
+            {text_field(Field::PresencePenalty, "presence_penalty", "Presence penalty", "-2 to 2", |s| s.presence_penalty.clone(), |s, v| s.presence_penalty = v)}
+            <fieldset class="cw-field cw-field--wide">
+                <legend class="cw-field__label">"Stop sequences (up to 4)"</legend>
+                <div class="cw-stops">{stops}</div>
+            </fieldset>
+            <fieldset class="cw-field cw-field--wide">
+                <legend class="cw-field__label">"Logit bias (token id: -100 to 100)"</legend>
+                {bias_rows}
+                <button
+                    type="button"
+                    class="cw-button cw-button--quiet"
+                    on:click=move |_| settings.update(|settings| settings.logit_bias.push((String::new(), String::new())))
+                >
+                    "Add a token bias"
+                </button>
+            </fieldset>
+            <div class="cw-field">
+                <label class="cw-field__check">
+                    <input
+                        type="checkbox"
+                        data-setting="stream"
+                        prop:checked=move || settings.with(|settings| settings.stream)
+                        on:change=move |event| settings.update(|settings| settings.stream = event_target_checked(&event))
+                    />
+                    " Stream replies"
+                </label>
+            </div>
+            <div class="cw-field">
+                <label class="cw-field__label" for=format!("{prefix}-tool-choice")>"Tool choice"</label>
+                <select
+                    id=format!("{prefix}-tool-choice")
+                    class="cw-field__input"
+                    data-setting="tool_choice"
+                    disabled=!has_tools
+                    prop:value=move || settings.with(|settings| settings.tool_choice.clone())
+                    on:change=move |event| settings.update(|settings| settings.tool_choice = event_target_value(&event))
+                >
+                    <option value="">"not set"</option>
+                    <option value="auto">"auto"</option>
+                    <option value="none">"none"</option>
+                    <option value="required">"required"</option>
+                    {tool_options}
+                </select>
+                <span class="cw-field__problem" aria-live="polite">{move || problem(Field::ToolChoice)}</span>
+            </div>
+            <div class="cw-settings__actions">
+                <button type="button" class="cw-button cw-button--quiet" on:click=move |_| controller.reset_settings()>
+                    "Reset to defaults"
+                </button>
+                <button type="button" class="cw-button" on:click=move |_| open.set(false)>
+                    "Done"
+                </button>
+            </div>
+        </form>
+    }
+}

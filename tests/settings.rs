@@ -1,0 +1,141 @@
+//! The settings panel's values, natively: not set is distinct from any value, and every refusal
+//! names the field and the reason.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use chat_protocol::{Message, Stop, ToolChoice};
+use chat_widget::settings::{Field, Settings};
+use chat_widget::ChatConfig;
+use serde_json::json;
+
+/// Changes one setting.
+type Edit = fn(&mut Settings);
+
+fn body(settings: &Settings) -> serde_json::Value {
+    let config = settings
+        .apply(&ChatConfig::default(), &["get_time".into()])
+        .expect("valid");
+    serde_json::to_value(config.request(vec![Message::user("hi")], Vec::new())).expect("json")
+}
+
+#[test]
+fn settings_start_from_the_config_and_empty_fields_are_not_sent() {
+    let config = ChatConfig::from_json(r#"{"temperature": 0.3, "stop": ["END"], "stream": false}"#)
+        .expect("valid");
+    let settings = Settings::from_config(&config);
+    assert_eq!(settings.temperature, "0.3");
+    assert_eq!(settings.stop, ["END"]);
+    assert!(!settings.stream);
+    assert_eq!(settings.apply(&config, &[]).expect("valid"), config);
+    let defaults = Settings::from_config(&ChatConfig::default());
+    assert_eq!(
+        body(&defaults),
+        json!({"model": "gemini-1.5-pro", "messages": [{"role": "user", "content": "hi"}], "stream": true})
+    );
+}
+
+#[test]
+fn every_parameter_set_from_the_panel_reaches_the_request() {
+    let settings = Settings {
+        model: " gemini-1.5-flash ".into(),
+        system_prompt: "Be brief.".into(),
+        temperature: "1,5".into(),
+        top_p: "0.9".into(),
+        max_tokens: "256".into(),
+        frequency_penalty: "-1".into(),
+        presence_penalty: "0.5".into(),
+        logit_bias: vec![
+            ("50256".into(), "-100".into()),
+            (String::new(), String::new()),
+        ],
+        stop: vec!["END".into(), String::new(), "###".into()],
+        stream: false,
+        tool_choice: "get_time".into(),
+    };
+    let config = settings
+        .apply(&ChatConfig::default(), &["get_time".into()])
+        .expect("valid");
+    assert_eq!(config.model, "gemini-1.5-flash");
+    assert_eq!(config.temperature, Some(1.5), "a decimal comma is read too");
+    assert_eq!(config.stop, Stop::Many(vec!["END".into(), "###".into()]));
+    assert_eq!(
+        config.tool_choice,
+        Some(ToolChoice::Function("get_time".into()))
+    );
+    assert_eq!(
+        body(&settings),
+        json!({
+            "model": "gemini-1.5-flash",
+            "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
+            "temperature": 1.5, "top_p": 0.9, "max_tokens": 256, "frequency_penalty": -1.0,
+            "presence_penalty": 0.5, "logit_bias": {"50256": -100.0}, "stop": ["END", "###"], "stream": false
+        }),
+        "tool_choice is sent only with tools"
+    );
+}
+
+#[test]
+fn each_bad_value_is_refused_at_its_field_with_the_reason() {
+    let cases: Vec<(Edit, Field, &str)> = vec![
+        (|s| s.model = " ".into(), Field::Model, "Enter a model id"),
+        (
+            |s| s.temperature = "3".into(),
+            Field::Temperature,
+            "from 0 to 2",
+        ),
+        (
+            |s| s.temperature = "hot".into(),
+            Field::Temperature,
+            "from 0 to 2",
+        ),
+        (|s| s.top_p = "0".into(), Field::TopP, "from 0.1 to 1"),
+        (
+            |s| s.max_tokens = "0".into(),
+            Field::MaxTokens,
+            "at least 1",
+        ),
+        (
+            |s| s.max_tokens = "1.5".into(),
+            Field::MaxTokens,
+            "whole number",
+        ),
+        (
+            |s| s.frequency_penalty = "-2.5".into(),
+            Field::FrequencyPenalty,
+            "from -2 to 2",
+        ),
+        (
+            |s| s.presence_penalty = "NaN".into(),
+            Field::PresencePenalty,
+            "from -2 to 2",
+        ),
+        (
+            |s| s.logit_bias = vec![("abc".into(), "1".into())],
+            Field::LogitBias(0),
+            "whole number",
+        ),
+        (
+            |s| s.logit_bias = vec![("1".into(), "101".into())],
+            Field::LogitBias(0),
+            "from -100 to 100",
+        ),
+        (
+            |s| s.stop = vec!["a".into(), "b".into(), "c".into(), "d".into(), "e".into()],
+            Field::Stop(4),
+            "At most 4",
+        ),
+        (
+            |s| s.tool_choice = "missing".into(),
+            Field::ToolChoice,
+            "no tool named",
+        ),
+    ];
+    for (break_it, field, reason) in cases {
+        let mut settings = Settings::from_config(&ChatConfig::default());
+        break_it(&mut settings);
+        let problem = settings
+            .problem(field, &ChatConfig::default(), &[])
+            .unwrap_or_else(|| panic!("{field:?} not refused"));
+        assert!(problem.contains(reason), "{field:?}: {problem}");
+    }
+}
