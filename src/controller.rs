@@ -199,6 +199,12 @@ impl ChatController {
         }
     }
 
+    /// Asks again without `parameter`, which the provider refused: it is left not set from now on.
+    pub fn resend_without(&self, parameter: &str) {
+        self.settings.update(|settings| settings.clear(parameter));
+        self.retry();
+    }
+
     /// Hides the error of a failed turn.
     pub fn dismiss_error(&self) {
         self.conversation.update_value(Conversation::dismiss_error);

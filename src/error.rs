@@ -29,7 +29,40 @@ pub enum ChatError {
     ToolRounds(usize),
 }
 
+/// The request parameters a person can leave out from the settings.
+pub const OPTIONAL_PARAMETERS: [&str; 8] = [
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stop",
+    "tool_choice",
+];
+
 impl ChatError {
+    /// The optional parameter a provider refused, when its 400 names one (in `param`, or in its
+    /// message, as Gemini's endpoint does: `Unknown name "frequency_penalty"`).
+    pub fn rejected_parameter(&self) -> Option<&'static str> {
+        let ChatError::Transport(TransportError::Http {
+            status: 400, error, ..
+        }) = self
+        else {
+            return None;
+        };
+        let named = |text: &str| {
+            OPTIONAL_PARAMETERS
+                .into_iter()
+                .find(|parameter| text.contains(parameter))
+        };
+        error
+            .param
+            .as_deref()
+            .and_then(named)
+            .or_else(|| named(&error.message))
+    }
+
     /// The provider's own message, when the provider sent one.
     pub fn provider_message(&self) -> Option<&str> {
         match self {

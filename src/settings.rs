@@ -206,6 +206,21 @@ impl Settings {
         }
     }
 
+    /// Leaves `parameter` (as the API names it) not set.
+    pub fn clear(&mut self, parameter: &str) {
+        match parameter {
+            "temperature" => self.temperature.clear(),
+            "top_p" => self.top_p.clear(),
+            "max_tokens" => self.max_tokens.clear(),
+            "frequency_penalty" => self.frequency_penalty.clear(),
+            "presence_penalty" => self.presence_penalty.clear(),
+            "logit_bias" => self.logit_bias.clear(),
+            "stop" => self.stop.clear(),
+            "tool_choice" => self.tool_choice.clear(),
+            _ => {}
+        }
+    }
+
     /// The problem with one field, if it has one.
     pub fn problem(&self, field: Field, config: &ChatConfig, tools: &[String]) -> Option<String> {
         self.apply(config, tools)

@@ -1251,3 +1251,32 @@ async fn an_embedder_can_hide_the_settings() {
         Fixture::with_config(ChatConfig::from_json(r#"{"show_settings": false}"#).expect("valid"));
     assert!(chat.button("Settings").is_none());
 }
+
+#[wasm_bindgen_test]
+async fn a_refused_parameter_is_named_and_the_message_can_be_sent_without_it() {
+    let config =
+        ChatConfig::from_json(r#"{"frequency_penalty": 1, "temperature": 0.5}"#).expect("valid");
+    let chat = Fixture::with_config(config);
+    chat.send("Hello").await;
+    chat.transport.push(Err(TransportError::Http {
+        status: 400,
+        error: ApiError::new(
+            "Invalid JSON payload received. Unknown name \"frequency_penalty\": Cannot find field.",
+        ),
+        retry_after: None,
+    }));
+    settle().await;
+    let alert = chat.alert().expect("an alert");
+    assert!(
+        alert.contains("does not accept frequency_penalty"),
+        "{alert}"
+    );
+    chat.click("Send without frequency_penalty");
+    settle().await;
+    let requests = chat.transport.requests.borrow();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].frequency_penalty, Some(1.0));
+    assert_eq!(requests[1].frequency_penalty, None, "left out");
+    assert_eq!(requests[1].temperature, Some(0.5), "the rest stays");
+    assert_eq!(requests[1].messages, [Message::user("Hello")]);
+}

@@ -425,3 +425,30 @@ fn the_round_limit_fails_the_turn() {
         &Status::Error(ChatError::ToolRounds(2))
     );
 }
+
+#[test]
+fn a_400_that_names_an_optional_parameter_says_which() {
+    let rejected = |error: ApiError| {
+        ChatError::Transport(TransportError::Http {
+            status: 400,
+            error,
+            retry_after: None,
+        })
+        .rejected_parameter()
+    };
+    let gemini = ApiError::new(
+        "Invalid JSON payload received. Unknown name \"frequency_penalty\": Cannot find field.",
+    );
+    assert_eq!(rejected(gemini.clone()), Some("frequency_penalty"));
+    assert_eq!(
+        rejected(ApiError::new("bad").with_param("top_p")),
+        Some("top_p")
+    );
+    assert_eq!(rejected(ApiError::new("The model is overloaded")), None);
+    let not_400 = ChatError::Transport(TransportError::Http {
+        status: 500,
+        error: gemini,
+        retry_after: None,
+    });
+    assert_eq!(not_400.rejected_parameter(), None);
+}
