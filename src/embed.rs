@@ -105,7 +105,7 @@ pub fn mount_all(toolbox: &Toolbox) {
 
 /// The config from `mount`'s argument: a JSON string, a plain object (whose `tools` may carry
 /// handler functions), or nothing.
-fn config_from_js(value: &JsValue) -> Result<(ChatConfig, Toolbox), ConfigError> {
+pub fn config_from_js(value: &JsValue) -> Result<(ChatConfig, Toolbox), ConfigError> {
     if value.is_undefined() || value.is_null() {
         return Ok((ChatConfig::default(), Toolbox::new()));
     }

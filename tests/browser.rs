@@ -1280,3 +1280,58 @@ async fn a_refused_parameter_is_named_and_the_message_can_be_sent_without_it() {
     assert_eq!(requests[1].temperature, Some(0.5), "the rest stays");
     assert_eq!(requests[1].messages, [Message::user("Hello")]);
 }
+
+#[wasm_bindgen_test]
+async fn tools_from_a_javascript_config_run_their_handlers() {
+    let config = js_sys::eval(
+        r#"({
+            title: "With tools",
+            tools: [
+                { name: "add", description: "Adds", parameters: { type: "object" }, handler: ({ a, b }) => a + b },
+                { name: "later", handler: async ({ word }) => "hello " + word },
+                { name: "throws", handler: () => { throw new Error("no such order") } },
+                { name: "rejects", handler: () => Promise.reject(new Error("offline")) },
+            ],
+        })"#,
+    )
+    .expect("a config object");
+    let (config, toolbox) = chat_widget::embed::config_from_js(&config).expect("accepted");
+    assert_eq!(config.title, "With tools");
+    let names: Vec<_> = toolbox
+        .definitions()
+        .into_iter()
+        .map(|tool| tool.function.name)
+        .collect();
+    assert_eq!(names, ["add", "later", "throws", "rejects"]);
+    let call = |name: &str, arguments: &str| chat_protocol::ToolCall {
+        id: "c".into(),
+        kind: "function".into(),
+        function: chat_protocol::FunctionCall {
+            name: name.into(),
+            arguments: arguments.into(),
+        },
+    };
+    assert_eq!(
+        toolbox.call(&call("add", r#"{"a": 2, "b": 3}"#)).await,
+        Ok(serde_json::json!(5))
+    );
+    assert_eq!(
+        toolbox.call(&call("later", r#"{"word": "there"}"#)).await,
+        Ok(serde_json::json!("hello there"))
+    );
+    assert_eq!(
+        toolbox.call(&call("throws", "{}")).await,
+        Err("no such order".into())
+    );
+    assert_eq!(
+        toolbox.call(&call("rejects", "{}")).await,
+        Err("offline".into())
+    );
+
+    let missing_handler = js_sys::eval(r#"({ tools: [{ name: "x" }] })"#).expect("object");
+    let error = chat_widget::embed::config_from_js(&missing_handler).expect_err("refused");
+    assert!(
+        error.to_string().contains("needs a `handler` function"),
+        "{error}"
+    );
+}
