@@ -186,3 +186,79 @@ async fn the_demo_model_calls_a_page_tool_and_answers_with_its_output() {
     browser.save_screenshot("tool-call").await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn with_streaming_off_in_the_settings_a_whole_answer_shows_for_200_and_201() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let saw_stream_false = Arc::new(AtomicUsize::new(0));
+    let (counter, streams) = (calls.clone(), saw_stream_false.clone());
+    let upstream = serve(Router::new().route(
+        "/chat/completions",
+        post(move |body: String| {
+            let call = counter.fetch_add(1, Ordering::SeqCst);
+            if body.contains("\"stream\":false") {
+                streams.fetch_add(1, Ordering::SeqCst);
+            }
+            async move {
+                let status = if call == 0 { StatusCode::OK } else { StatusCode::CREATED };
+                let body = format!(
+                    r#"{{"choices":[{{"index":0,"message":{{"role":"assistant","content":"Answer with **{}**"}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}}}"#,
+                    status.as_u16()
+                );
+                (status, [("content-type", "application/json")], body).into_response()
+            }
+        }),
+    ))
+    .await;
+    let mode = Mode::Upstream {
+        base_url: upstream.url.clone(),
+        key: ApiKey::new("test-key"),
+    };
+    let browser = Browser::open(mode).await;
+    browser.click("Settings").await;
+    browser
+        .find("[data-setting='stream']")
+        .await
+        .click()
+        .await
+        .expect("stream off");
+    browser
+        .find("[data-setting='temperature']")
+        .await
+        .send_keys("0.4")
+        .await
+        .expect("typed");
+    browser.save_screenshot("settings-panel").await;
+    browser.click("Done").await;
+    for (n, status) in [(1, "200"), (2, "201")] {
+        browser.send(&format!("Question {n}")).await;
+        eventually("the whole answer", Duration::from_secs(10), async || {
+            let done = browser
+                .client
+                .find_all(fantoccini::Locator::Css(
+                    "[data-role='assistant'][data-status='done']",
+                ))
+                .await;
+            done.is_ok_and(|done| done.len() == n)
+        })
+        .await;
+        let answer = browser.reply_text().await;
+        assert!(
+            answer.contains(&format!("Answer with {status}")),
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        saw_stream_false.load(Ordering::SeqCst),
+        2,
+        "both requests asked for a whole answer"
+    );
+    let usage = browser
+        .find("[data-role='assistant'] .cw-message__usage")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(usage, "5 tokens in, 3 out");
+    browser.close().await;
+}

@@ -85,7 +85,11 @@ impl DemoReply {
     }
 
     fn usage(&self) -> Usage {
-        let completion_tokens = u32::try_from(self.tokens.len()).unwrap_or(u32::MAX);
+        // A tool call costs about a token per four characters of its name and arguments.
+        let call = self.tool_call.as_ref().map_or(0, |call| {
+            (call.function.name.len() + call.function.arguments.len()) / 4 + 1
+        });
+        let completion_tokens = u32::try_from(self.tokens.len() + call).unwrap_or(u32::MAX);
         Usage {
             prompt_tokens: self.prompt_tokens,
             completion_tokens,
