@@ -2,7 +2,7 @@
 //! transport, applies their events, and mirrors the conversation into signals, one set per message,
 //! so a new token touches one message's text and nothing else.
 
-use chat_protocol::{ToolCall, Usage};
+use chat_protocol::{Message, ToolCall, ToolChoice, Usage};
 use futures_util::StreamExt;
 use leptos::prelude::*;
 use leptos::reactive::owner::WeakOwner;
@@ -78,9 +78,21 @@ impl ChatController {
         };
         let id = controller.config.with_value(|config| config.id.clone());
         let base = controller.config.with_value(Settings::from_config);
-        controller
-            .settings
-            .set(storage::load_settings(&id, &base).unwrap_or_else(|| base.clone()));
+        // Saved values apply only where the person can see and change them.
+        let show_settings = controller.config.with_value(|config| config.show_settings);
+        let mut settings = storage::load_settings(&id, &base)
+            .filter(|_| show_settings)
+            .unwrap_or_else(|| base.clone());
+        let tools = controller.tool_names();
+        if !matches!(
+            settings.tool_choice.as_str(),
+            "" | "none" | "auto" | "required"
+        ) && !tools.contains(&settings.tool_choice)
+        {
+            // A tool the site no longer offers.
+            settings.tool_choice.clear();
+        }
+        controller.settings.set(settings);
         // Settings survive a reload: they are saved whenever they change.
         Effect::new(move |_| {
             controller
@@ -155,8 +167,12 @@ impl ChatController {
 
     /// Whether a request is in flight.
     pub fn is_busy(&self) -> bool {
-        self.status
-            .with(|status| matches!(status, Status::Submitted | Status::Streaming))
+        self.status.with(|status| {
+            matches!(
+                status,
+                Status::Submitted | Status::Streaming | Status::RunningTools
+            )
+        })
     }
 
     /// Sends the draft. Does nothing while a reply is arriving or when the draft is blank; the
@@ -234,7 +250,19 @@ impl ChatController {
                 return;
             }
         };
-        let request = config.request(self.conversation.with_value(Conversation::history), tools);
+        let mut config = config;
+        let history = self.conversation.with_value(Conversation::history);
+        // A choice that forces a call applies to the person's message, not to the follow-up with
+        // the tools' outputs: forced again, the model could never answer in text.
+        if matches!(history.last(), Some(Message::Tool { .. }))
+            && matches!(
+                config.tool_choice,
+                Some(ToolChoice::Required | ToolChoice::Function(_))
+            )
+        {
+            config.tool_choice = Some(ToolChoice::Auto);
+        }
+        let request = config.request(history, tools);
         if let Err(error) = request.validate() {
             self.conversation
                 .update_value(|conversation| conversation.fail(ChatError::Invalid(error)));

@@ -182,20 +182,23 @@ impl Conversation {
         if !matches!(self.status, Status::Error(_)) {
             return None;
         }
-        if self
-            .messages
+        // The failed reply, if it got as far as a message, is replaced.
+        let end = match self.messages.last() {
+            Some(message) if message.role == Role::Assistant => self.messages.len() - 1,
+            _ => self.messages.len(),
+        };
+        // What the model answers: the person's message, or the outputs of its tools.
+        let asked = self.messages[..end]
             .last()
-            .is_some_and(|message| message.role == Role::Assistant)
-        {
-            self.messages.pop();
-        }
-        if self
-            .messages
-            .last()
-            .is_none_or(|message| message.role != Role::User)
-        {
+            .is_some_and(|message| match message.role {
+                Role::User => true,
+                Role::Tool => matches!(message.status, MessageStatus::Done | MessageStatus::Error),
+                Role::System | Role::Assistant => false,
+            });
+        if !asked {
             return None;
         }
+        self.messages.truncate(end);
         Some(self.start_reply())
     }
 
@@ -206,48 +209,50 @@ impl Conversation {
         let answered = |message: &ChatMessage| {
             matches!(message.status, MessageStatus::Done | MessageStatus::Error)
         };
-        let has_output = |id: &str| {
-            self.messages.iter().any(|message| {
-                message
-                    .tool_call
-                    .as_ref()
-                    .is_some_and(|(call, _)| call == id)
-                    && answered(message)
-            })
-        };
-        self.messages
-            .iter()
-            .filter(|message| Some(message.id) != self.reply && !message.status.is_open())
-            .filter_map(|message| match message.role {
-                Role::System => Some(Message::system(&message.text)),
-                Role::User => Some(Message::user(&message.text)),
+        let mut history = Vec::new();
+        for (index, message) in self.messages.iter().enumerate() {
+            if Some(message.id) == self.reply || message.status.is_open() {
+                continue;
+            }
+            match message.role {
+                Role::System => history.push(Message::system(&message.text)),
+                Role::User => history.push(Message::user(&message.text)),
                 Role::Assistant => {
+                    // A call counts only with its output, among the tool messages right after it.
+                    let outputs: Vec<&str> = self.messages[index + 1..]
+                        .iter()
+                        .take_while(|next| next.role == Role::Tool)
+                        .filter(|next| answered(next))
+                        .filter_map(|next| next.tool_call.as_ref().map(|(id, _)| id.as_str()))
+                        .collect();
                     let tool_calls: Vec<ToolCall> = message
                         .tool_calls
                         .iter()
-                        .filter(|call| has_output(&call.id))
+                        .filter(|call| outputs.contains(&call.id.as_str()))
                         .cloned()
                         .collect();
-                    (!message.text.is_empty() || !tool_calls.is_empty()).then(|| {
-                        Message::Assistant {
+                    if !message.text.is_empty() || !tool_calls.is_empty() {
+                        history.push(Message::Assistant {
                             content: (!message.text.is_empty())
                                 .then(|| chat_protocol::Content::Text(message.text.clone())),
                             name: None,
                             tool_calls,
-                        }
-                    })
+                        });
+                    }
                 }
-                Role::Tool if !answered(message) => None,
-                Role::Tool => message
-                    .tool_call
-                    .as_ref()
-                    .map(|(call, name)| Message::Tool {
-                        content: chat_protocol::Content::Text(message.text.clone()),
-                        tool_call_id: call.clone(),
-                        name: Some(name.clone()),
-                    }),
-            })
-            .collect()
+                Role::Tool if answered(message) => {
+                    if let Some((id, name)) = &message.tool_call {
+                        history.push(Message::Tool {
+                            content: chat_protocol::Content::Text(message.text.clone()),
+                            tool_call_id: id.clone(),
+                            name: Some(name.clone()),
+                        });
+                    }
+                }
+                Role::Tool => {}
+            }
+        }
+        history
     }
 
     /// The tool calls waiting for their handlers: each with the id of its (pending) tool message.

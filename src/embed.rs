@@ -125,6 +125,14 @@ pub fn config_from_js(value: &JsValue) -> Result<(ChatConfig, Toolbox), ConfigEr
         Some(_) => js_tools(value)?,
         None => Toolbox::new(),
     };
+    // Tool names are checked now, so a bad one stops `mount` rather than every request.
+    chat_protocol::ChatRequest {
+        model: "check".into(),
+        messages: vec![chat_protocol::Message::user("check")],
+        tools: toolbox.definitions(),
+        ..Default::default()
+    }
+    .validate()?;
     Ok((ChatConfig::from_json(&object.to_string())?, toolbox))
 }
 
@@ -168,31 +176,40 @@ async fn call_js_handler(
     handler: &js_sys::Function,
     arguments: &serde_json::Value,
 ) -> crate::tools::ToolResult {
-    let describe = |error: JsValue| {
-        error
-            .dyn_ref::<js_sys::Error>()
-            .map(|error| String::from(error.message()))
-            .or_else(|| error.as_string())
-            .unwrap_or_else(|| "the handler failed".to_owned())
-    };
-    let arguments = js_sys::JSON::parse(&arguments.to_string()).map_err(describe)?;
-    let mut result = handler
+    let arguments = js_sys::JSON::parse(&arguments.to_string()).map_err(describe_thrown)?;
+    let result = handler
         .call1(&JsValue::NULL, &arguments)
-        .map_err(describe)?;
-    if let Some(promise) = result.dyn_ref::<js_sys::Promise>() {
-        result = wasm_bindgen_futures::JsFuture::from(promise.clone())
-            .await
-            .map_err(describe)?;
-    }
+        .map_err(describe_thrown)?;
+    // `Promise.resolve` also takes thenables and promises from other frames.
+    let result = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&result))
+        .await
+        .map_err(describe_thrown)?;
     if let Some(text) = result.as_string() {
         return Ok(serde_json::Value::String(text));
     }
     if result.is_undefined() {
         return Ok(serde_json::Value::Null);
     }
-    let json = js_sys::JSON::stringify(&result)
+    js_sys::JSON::stringify(&result)
         .ok()
         .and_then(|json| json.as_string())
-        .unwrap_or_default();
-    Ok(serde_json::from_str(&json).unwrap_or(serde_json::Value::Null))
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .ok_or_else(|| "the handler returned a value that cannot be sent as JSON".to_owned())
+}
+
+/// What a handler threw or rejected with, as text: an `Error`'s message, a string, or its JSON.
+fn describe_thrown(thrown: JsValue) -> String {
+    if let Some(error) = thrown.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
+    if let Some(text) = thrown.as_string() {
+        return text;
+    }
+    js_sys::JSON::stringify(&thrown)
+        .ok()
+        .and_then(|json| json.as_string())
+        .map_or_else(
+            || "the handler failed".to_owned(),
+            |json| format!("the handler failed with {json}"),
+        )
 }

@@ -206,6 +206,25 @@ impl Settings {
         }
     }
 
+    /// Whether `parameter` (as the API names it) is set here.
+    pub fn is_set(&self, parameter: &str) -> bool {
+        let filled = |text: &String| !text.trim().is_empty();
+        match parameter {
+            "temperature" => filled(&self.temperature),
+            "top_p" => filled(&self.top_p),
+            "max_tokens" => filled(&self.max_tokens),
+            "frequency_penalty" => filled(&self.frequency_penalty),
+            "presence_penalty" => filled(&self.presence_penalty),
+            "logit_bias" => self
+                .logit_bias
+                .iter()
+                .any(|(token, bias)| filled(token) || filled(bias)),
+            "stop" => self.stop.iter().any(|stop| !stop.is_empty()),
+            "tool_choice" => filled(&self.tool_choice),
+            _ => false,
+        }
+    }
+
     /// Leaves `parameter` (as the API names it) not set.
     pub fn clear(&mut self, parameter: &str) {
         match parameter {

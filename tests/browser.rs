@@ -1335,3 +1335,136 @@ async fn tools_from_a_javascript_config_run_their_handlers() {
         "{error}"
     );
 }
+
+#[wasm_bindgen_test]
+async fn stop_while_a_tool_runs_ends_the_turn_and_ignores_its_late_output() {
+    let (release, wait) = futures_channel::oneshot::channel::<()>();
+    let wait = std::cell::RefCell::new(Some(wait));
+    let mut toolbox = Toolbox::new();
+    toolbox.register(
+        "slow",
+        "Takes its time",
+        serde_json::json!({"type": "object"}),
+        move |_| {
+            let wait = wait.borrow_mut().take();
+            async move {
+                if let Some(wait) = wait {
+                    let _ = wait.await;
+                }
+                Ok(serde_json::json!("late"))
+            }
+        },
+    );
+    let chat = Fixture::with_tools(ChatConfig::default(), toolbox);
+    chat.send("Do the slow thing").await;
+    chat.transport.push(tool_call(0, "s", "slow", "{}"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    let tool = chat.query("[data-role='tool']").expect("the running tool");
+    assert_eq!(
+        tool.get_attribute("data-status").as_deref(),
+        Some("pending")
+    );
+    chat.click("Stop");
+    settle().await;
+    assert_eq!(
+        tool.get_attribute("data-status").as_deref(),
+        Some("stopped")
+    );
+    let _ = release.send(());
+    settle_a_while().await;
+    assert_eq!(
+        tool.get_attribute("data-status").as_deref(),
+        Some("stopped"),
+        "the late output is ignored"
+    );
+    assert_eq!(chat.transport.request_count(), 1, "nothing more is asked");
+    assert!(chat.button("Send").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn a_forced_tool_choice_applies_to_the_question_not_to_the_follow_up() {
+    let config = ChatConfig::from_json(r#"{"tool_choice": "required"}"#).expect("valid");
+    let chat = Fixture::with_tools(config, example_tools());
+    chat.send("Anything").await;
+    chat.transport.push(tool_call(0, "r", "read_page", "{}"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    let requests = chat.transport.requests.borrow();
+    assert_eq!(
+        requests[0].tool_choice,
+        Some(chat_protocol::ToolChoice::Required)
+    );
+    assert_eq!(
+        requests[1].tool_choice,
+        Some(chat_protocol::ToolChoice::Auto)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn javascript_handlers_odd_results_are_handled() {
+    let config = js_sys::eval(
+        r#"({ tools: [
+            { name: "nothing", handler: () => undefined },
+            { name: "big", handler: () => 10n },
+            { name: "thenable", handler: () => ({ then(resolve) { resolve(7) } }) },
+            { name: "throws_object", handler: () => { throw { code: 1 } } },
+        ] })"#,
+    )
+    .expect("a config object");
+    let (_, toolbox) = chat_widget::embed::config_from_js(&config).expect("accepted");
+    let call = |name: &str| chat_protocol::ToolCall {
+        id: "c".into(),
+        kind: "function".into(),
+        function: chat_protocol::FunctionCall {
+            name: name.into(),
+            arguments: "{}".into(),
+        },
+    };
+    assert_eq!(
+        toolbox.call(&call("nothing")).await,
+        Ok(serde_json::Value::Null)
+    );
+    let big = toolbox.call(&call("big")).await.expect_err("not JSON");
+    assert!(big.contains("cannot be sent as JSON"), "{big}");
+    assert_eq!(
+        toolbox.call(&call("thenable")).await,
+        Ok(serde_json::json!(7))
+    );
+    let thrown = toolbox
+        .call(&call("throws_object"))
+        .await
+        .expect_err("thrown");
+    assert!(thrown.contains("\"code\":1"), "{thrown}");
+
+    let bad_name =
+        js_sys::eval(r#"({ tools: [{ name: "has space", handler: () => 1 }] })"#).expect("object");
+    let error = chat_widget::embed::config_from_js(&bad_name).expect_err("refused at mount");
+    assert!(error.to_string().contains("has space"), "{error}");
+}
+
+#[wasm_bindgen_test]
+async fn saved_settings_are_dropped_when_the_site_changes_its_config() {
+    let first = Fixture::with_config(
+        ChatConfig::from_json(r#"{"id": "changes", "temperature": 0.2}"#).expect("valid"),
+    );
+    first.open_settings();
+    settle().await;
+    first.set_setting("top_p", "0.5");
+    settle().await;
+    drop(first);
+    let second = Fixture::with_config(
+        ChatConfig::from_json(r#"{"id": "changes", "temperature": 0.9}"#).expect("valid"),
+    );
+    second.send("Hi").await;
+    let request = second.transport.requests.borrow()[0].clone();
+    assert_eq!(
+        (request.temperature, request.top_p),
+        (Some(0.9), None),
+        "the new config, not the old settings"
+    );
+    let stored = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .expect("storage");
+    let _ = stored.remove_item("chat-widget.v1.settings.changes");
+}

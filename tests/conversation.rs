@@ -452,3 +452,70 @@ fn a_400_that_names_an_optional_parameter_says_which() {
     });
     assert_eq!(not_400.rejected_parameter(), None);
 }
+
+#[test]
+fn a_call_counts_as_answered_only_by_the_outputs_right_after_it() {
+    let mut conversation = Conversation::new();
+    conversation.submit("First").expect("accepted");
+    conversation.apply(tool_delta(0, "call_0", "f", "{}"));
+    conversation.apply(StreamEvent::Done);
+    for (id, _) in conversation.running_tools() {
+        conversation.finish_tool(id, "one".into(), true);
+    }
+    conversation.continue_after_tools(5).expect("asks again");
+    conversation.apply(content("Done."));
+    conversation.apply(StreamEvent::Done);
+    // A later turn reuses the id (providers without ids get call_0 every time) and is stopped.
+    conversation.submit("Second").expect("accepted");
+    conversation.apply(tool_delta(0, "call_0", "f", "{}"));
+    conversation.apply(StreamEvent::Done);
+    conversation.stop();
+    let history = conversation.history();
+    let calls: usize = history
+        .iter()
+        .map(|message| match message {
+            Message::Assistant { tool_calls, .. } => tool_calls.len(),
+            _ => 0,
+        })
+        .sum();
+    let outputs = history
+        .iter()
+        .filter(|message| matches!(message, Message::Tool { .. }))
+        .count();
+    assert_eq!(
+        (calls, outputs),
+        (1, 1),
+        "every call has its output and no other: {history:?}"
+    );
+}
+
+#[test]
+fn retry_after_a_failed_follow_up_asks_again_with_the_tool_outputs() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Time?").expect("accepted");
+    conversation.apply(tool_delta(0, "a", "get_time", "{}"));
+    conversation.apply(StreamEvent::Done);
+    for (id, _) in conversation.running_tools() {
+        conversation.finish_tool(id, "12:00".into(), true);
+    }
+    conversation.continue_after_tools(5).expect("asks again");
+    conversation.apply(content("It is"));
+    conversation.fail(ChatError::Transport(TransportError::Network(
+        "reset".into(),
+    )));
+    let retried = conversation.retry().expect("something to retry");
+    assert_eq!(conversation.status(), &Status::Submitted);
+    assert!(matches!(
+        conversation.history().last(),
+        Some(Message::Tool { .. })
+    ));
+    assert_eq!(
+        conversation.messages().last().map(|message| message.id),
+        Some(retried)
+    );
+    assert_eq!(
+        conversation.messages().len(),
+        4,
+        "the failed reply was replaced"
+    );
+}

@@ -305,12 +305,24 @@ fn time_zone(prompt: &str) -> String {
         ("sydney", "Australia/Sydney"),
         ("delhi", "Asia/Kolkata"),
     ];
-    if let Some(zone) = prompt.split_whitespace().find(|word| word.contains('/')) {
-        return zone
-            .trim_matches(|character: char| {
-                !character.is_alphanumeric() && character != '/' && character != '_'
+    // An IANA name written out, such as Europe/Paris or America/New_York.
+    let iana = |word: &&str| {
+        let mut parts = word.split('/');
+        let (Some(area), Some(place)) = (parts.next(), parts.next()) else {
+            return false;
+        };
+        parts.next().is_none()
+            && [area, place].iter().all(|part| {
+                part.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                    && part.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
             })
-            .to_owned();
+    };
+    let words: Vec<&str> = prompt
+        .split_whitespace()
+        .map(|word| word.trim_matches(|c: char| c.is_ascii_punctuation() && c != '_'))
+        .collect();
+    if let Some(zone) = words.into_iter().find(|word| iana(word)) {
+        return zone.to_owned();
     }
     let lower = prompt.to_lowercase();
     PLACES
@@ -598,6 +610,28 @@ mod tests {
             text.contains("`read_page`") && text.contains("\"title\": \"Demo\""),
             "{text}"
         );
+    }
+
+    #[test]
+    fn streamed_tool_call_frames_decode_to_the_same_call() {
+        let reply = DemoReply::new(&with_tools("What time is it in Paris?"));
+        let mut decoder = chat_protocol::StreamDecoder::new();
+        let mut builder = chat_protocol::ToolCallBuilder::new();
+        let mut finish = None;
+        for frame in frames(&reply, "id", "m") {
+            for event in decoder.push(&frame) {
+                match event {
+                    chat_protocol::StreamEvent::ToolCall(delta) => builder.push(delta),
+                    chat_protocol::StreamEvent::Finish(reason) => finish = Some(reason),
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(
+            builder.finish(),
+            vec![reply.tool_call.clone().expect("a call")]
+        );
+        assert_eq!(finish, Some(FinishReason::ToolCalls));
     }
 
     #[test]

@@ -15,7 +15,13 @@ pub fn ErrorAlert(
         controller
             .status()
             .with(|status| match status {
-                Status::Error(error) => Some((error.to_string(), error.rejected_parameter())),
+                // "Send without" only for a parameter the settings set: otherwise it would not help.
+                Status::Error(error) => Some((
+                    error.to_string(),
+                    error.rejected_parameter().filter(|parameter| {
+                        controller.settings().with_untracked(|settings| settings.is_set(parameter))
+                    }),
+                )),
                 _ => None,
             })
             .map(|(message, parameter)| {

@@ -157,9 +157,28 @@ pub fn SettingsPanel(
             })
             .collect_view()
     };
+    // `selected` on each option, not `value` on the select: the options do not exist yet when the
+    // select's properties are set.
+    let option = move |value: String, label: String| {
+        let current = value.clone();
+        view! {
+            <option value=value selected=move || settings.with(|settings| settings.tool_choice == current)>
+                {label}
+            </option>
+        }
+    };
+    let choices = [
+        ("", "not set"),
+        ("auto", "auto"),
+        ("none", "none"),
+        ("required", "required"),
+    ]
+    .into_iter()
+    .map(|(value, label)| option(value.to_owned(), label.to_owned()))
+    .collect_view();
     let tool_options = tools
         .iter()
-        .map(|name| view! { <option value=name.clone()>{format!("call {name}")}</option> })
+        .map(|name| option(name.clone(), format!("call {name}")))
         .collect_view();
     let has_tools = !tools.is_empty();
     let on_keydown = move |event: KeyboardEvent| {
@@ -234,13 +253,9 @@ pub fn SettingsPanel(
                     class="cw-field__input"
                     data-setting="tool_choice"
                     disabled=!has_tools
-                    prop:value=move || settings.with(|settings| settings.tool_choice.clone())
                     on:change=move |event| settings.update(|settings| settings.tool_choice = event_target_value(&event))
                 >
-                    <option value="">"not set"</option>
-                    <option value="auto">"auto"</option>
-                    <option value="none">"none"</option>
-                    <option value="required">"required"</option>
+                    {choices}
                     {tool_options}
                 </select>
                 <span class="cw-field__problem" aria-live="polite">{move || problem(Field::ToolChoice)}</span>
