@@ -61,6 +61,12 @@ pub struct ChatConfig {
     pub id: String,
     /// Whether the header offers the settings panel.
     pub show_settings: bool,
+    /// How many times a request that failed by a rate limit, a server error or the network is
+    /// tried again on its own.
+    pub retry_attempts: u32,
+    /// The backoff before the first automatic retry when the server gives no `Retry-After`, in
+    /// milliseconds; it doubles with each retry (with jitter), up to a minute.
+    pub retry_base_ms: u64,
 }
 
 impl Default for ChatConfig {
@@ -85,6 +91,8 @@ impl Default for ChatConfig {
             image_origins: Vec::new(),
             id: "chat".to_owned(),
             show_settings: true,
+            retry_attempts: 3,
+            retry_base_ms: 1000,
         }
     }
 }

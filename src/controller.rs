@@ -7,10 +7,12 @@ use futures_util::StreamExt;
 use leptos::prelude::*;
 use leptos::reactive::owner::WeakOwner;
 use leptos::task::spawn_local;
+use std::time::Duration;
 
 use crate::config::ChatConfig;
 use crate::conversation::{Conversation, MessageId, MessageStatus, Role, Status};
 use crate::error::ChatError;
+use crate::retry::{self, RetryPolicy};
 use crate::settings::Settings;
 use crate::storage;
 use crate::tools::{output_text, Toolbox};
@@ -56,6 +58,25 @@ pub struct ChatController {
     settings: RwSignal<Settings>,
     /// Why the last Send was refused before anything was sent (a setting out of range).
     notice: RwSignal<Option<String>>,
+    /// The automatic retry being waited for, if any.
+    pending_retry: RwSignal<Option<PendingRetry>>,
+    /// Automatic retries used in this turn.
+    retries: StoredValue<u32>,
+    /// Counts scheduled retries; a timer of an older one does nothing.
+    retry_generation: StoredValue<u64>,
+}
+
+/// An automatic retry on its way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingRetry {
+    /// Which retry this is (1 for the first).
+    pub attempt: u32,
+    /// How many retries there may be.
+    pub of: u32,
+    /// Whole seconds left.
+    pub seconds_left: u64,
+    /// Whether the browser is offline: the retry waits for the connection instead.
+    pub offline: bool,
 }
 
 impl ChatController {
@@ -75,6 +96,9 @@ impl ChatController {
             draft: RwSignal::new(String::new()),
             settings: RwSignal::new(Settings::default()),
             notice: RwSignal::new(None),
+            pending_retry: RwSignal::new(None),
+            retries: StoredValue::new(0),
+            retry_generation: StoredValue::new(0),
         };
         let id = controller.config.with_value(|config| config.id.clone());
         let base = controller.config.with_value(Settings::from_config);
@@ -99,7 +123,10 @@ impl ChatController {
                 .settings
                 .with(|settings| storage::save_settings(&id, &base, settings))
         });
-        on_cleanup(move || controller.abort_in_flight());
+        on_cleanup(move || {
+            controller.cancel_retry();
+            controller.abort_in_flight();
+        });
         controller
     }
 
@@ -131,6 +158,18 @@ impl ChatController {
     /// Why the last Send was refused, if it was.
     pub fn notice(&self) -> ReadSignal<Option<String>> {
         self.notice.read_only()
+    }
+
+    /// The automatic retry being waited for, if any.
+    pub fn pending_retry(&self) -> ReadSignal<Option<PendingRetry>> {
+        self.pending_retry.read_only()
+    }
+
+    /// Stops waiting for the automatic retry; the error stays, with its Retry button.
+    pub fn cancel_retry(&self) {
+        self.retry_generation
+            .try_update_value(|generation| *generation += 1);
+        self.pending_retry.try_set(None);
     }
 
     /// The names of the registered tools.
@@ -185,6 +224,8 @@ impl ChatController {
             return;
         }
         self.notice.set(None);
+        self.cancel_retry();
+        self.retries.set_value(0);
         let text = self.draft.get_untracked();
         let submitted = self
             .conversation
@@ -198,6 +239,7 @@ impl ChatController {
 
     /// Stops the reply in flight; what arrived so far stays, marked as stopped.
     pub fn stop(&self) {
+        self.cancel_retry();
         self.abort_in_flight();
         self.conversation.update_value(Conversation::stop);
         self.sync();
@@ -205,6 +247,15 @@ impl ChatController {
 
     /// Asks again after a failed turn.
     pub fn retry(&self) {
+        // Asked for by the person: a fresh set of automatic retries.
+        self.cancel_retry();
+        self.retries.set_value(0);
+        self.retry_now();
+    }
+
+    /// Retries now, keeping the count of automatic retries.
+    pub fn retry_now(&self) {
+        self.cancel_retry();
         if self
             .conversation
             .try_update_value(|conversation| conversation.retry().is_some())
@@ -223,6 +274,7 @@ impl ChatController {
 
     /// Hides the error of a failed turn.
     pub fn dismiss_error(&self) {
+        self.cancel_retry();
         self.conversation.update_value(Conversation::dismiss_error);
         self.sync();
     }
@@ -301,6 +353,7 @@ impl ChatController {
                     }
                     _ => {
                         this.abort_in_flight();
+                        this.retry_later();
                         return;
                     }
                 }
@@ -312,8 +365,88 @@ impl ChatController {
                 if this.status.get_untracked() == Status::RunningTools {
                     this.run_tools();
                 }
+                this.retry_later();
             }
         });
+    }
+
+    /// After a failure that may go away by itself (a rate limit, a server error, the network),
+    /// when nothing of a reply arrived: tries again after the server's `Retry-After` or a
+    /// backoff, counting down each second, and while the browser is offline, waits for it.
+    fn retry_later(&self) {
+        let Some(Status::Error(error)) = self
+            .conversation
+            .try_with_value(|conversation| conversation.status().clone())
+        else {
+            return;
+        };
+        let (max_retries, base_ms) = self
+            .config
+            .with_value(|config| (config.retry_attempts, config.retry_base_ms));
+        let retries = self.retries.get_value();
+        let nothing_arrived = self.conversation.with_value(|conversation| {
+            conversation
+                .messages()
+                .last()
+                .is_some_and(|message| message.role != Role::Assistant)
+        });
+        if !retry::is_retryable(&error) || !nothing_arrived || retries >= max_retries {
+            return;
+        }
+        let retry_after = match &error {
+            ChatError::Transport(TransportError::Http { retry_after, .. }) => retry_after.clone(),
+            _ => None,
+        };
+        let policy = RetryPolicy {
+            max_retries,
+            base: Duration::from_millis(base_ms),
+            ..RetryPolicy::default()
+        };
+        let attempt = retries + 1;
+        self.retries.set_value(attempt);
+        let now = js_sys::Date::now();
+        let wait = policy.delay(
+            attempt,
+            retry_after.as_deref(),
+            now as u64,
+            js_sys::Math::random(),
+        );
+        let due = now + wait.as_millis() as f64;
+        let generation = self
+            .retry_generation
+            .with_value(|generation| generation + 1);
+        self.retry_generation.set_value(generation);
+        self.tick_retry(generation, attempt, max_retries, due);
+    }
+
+    /// Shows the time left, and retries when it is up (and the browser is online).
+    fn tick_retry(&self, generation: u64, attempt: u32, of: u32, due: f64) {
+        if self.retry_generation.try_get_value() != Some(generation) {
+            return; // cancelled, superseded or unmounted
+        }
+        let offline = !window().navigator().on_line();
+        let left = (due - js_sys::Date::now()).max(0.0);
+        if left <= 0.0 && !offline {
+            self.retry_now();
+            return;
+        }
+        let seconds_left = (left / 1000.0).ceil() as u64;
+        self.pending_retry.set(Some(PendingRetry {
+            attempt,
+            of,
+            seconds_left,
+            offline,
+        }));
+        let this = *self;
+        let next = if offline {
+            1000.0
+        } else {
+            left.min(1000.0 - (left % 1000.0).min(999.0)).max(1.0)
+        };
+        set_timeout(
+            move || this.tick_retry(generation, attempt, of, due),
+            Duration::from_millis(next as u64),
+        );
     }
 
     /// Runs the handlers of the reply's tool calls, all at once; each output is shown as it

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod embed;
 pub mod error;
 pub mod markdown;
+pub mod retry;
 pub mod settings;
 pub mod storage;
 pub mod tools;

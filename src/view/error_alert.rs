@@ -5,12 +5,13 @@ use crate::conversation::Status;
 
 /// The failed turn's error, with the provider's own words, and the ways out: Retry sends the same
 /// message again; when the provider refused a parameter, "Send without it" leaves it out; Dismiss
-/// hides the alert.
+/// hides the alert. While an automatic retry waits, a countdown with "Retry now" and "Cancel".
 #[component]
 pub fn ErrorAlert(
     /// The chat box's controller.
     controller: ChatController,
 ) -> impl IntoView {
+    let pending = controller.pending_retry();
     move || {
         controller
             .status()
@@ -25,6 +26,21 @@ pub fn ErrorAlert(
                 _ => None,
             })
             .map(|(message, parameter)| {
+                let waiting = move || pending.get().is_some();
+                // The countdown is not announced every second: only the error is.
+                let countdown = move || {
+                    pending.get().map(|retry| {
+                        let text = if retry.offline {
+                            "You are offline. The message is sent again when the connection is back.".to_owned()
+                        } else {
+                            format!(
+                                "Trying again in {} s (retry {} of {}).",
+                                retry.seconds_left, retry.attempt, retry.of
+                            )
+                        };
+                        view! { <p class="cw-alert__countdown" aria-live="off">{text}</p> }
+                    })
+                };
                 let without = parameter.map(|parameter| {
                     view! {
                         <p class="cw-alert__hint">
@@ -40,11 +56,23 @@ pub fn ErrorAlert(
                         </button>
                     }
                 });
-                view! {
-                    <div class="cw-alert" role="alert">
-                        <p class="cw-alert__message">{message}</p>
-                        <div class="cw-alert__actions">
-                            {without}
+                let actions = move || {
+                    if waiting() {
+                        view! {
+                            <button type="button" class="cw-button" on:click=move |_| controller.retry_now()>
+                                "Retry now"
+                            </button>
+                            <button
+                                type="button"
+                                class="cw-button cw-button--quiet"
+                                on:click=move |_| controller.cancel_retry()
+                            >
+                                "Cancel"
+                            </button>
+                        }
+                        .into_any()
+                    } else {
+                        view! {
                             <button type="button" class="cw-button" on:click=move |_| controller.retry()>
                                 "Retry"
                             </button>
@@ -55,7 +83,15 @@ pub fn ErrorAlert(
                             >
                                 "Dismiss"
                             </button>
-                        </div>
+                        }
+                        .into_any()
+                    }
+                };
+                view! {
+                    <div class="cw-alert" role="alert">
+                        <p class="cw-alert__message">{message}</p>
+                        {countdown}
+                        <div class="cw-alert__actions">{without} {actions}</div>
                     </div>
                 }
             })
