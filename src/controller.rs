@@ -266,6 +266,47 @@ impl ChatController {
         }
     }
 
+    /// Asks again for the last answer.
+    pub fn regenerate(&self) {
+        self.cancel_retry();
+        self.retries.set_value(0);
+        if self
+            .conversation
+            .try_update_value(|conversation| conversation.regenerate().is_some())
+            == Some(true)
+        {
+            self.sync();
+            self.request();
+        }
+    }
+
+    /// Replaces the person's message `id` with `text` and sends it; what came after it goes.
+    pub fn edit(&self, id: MessageId, text: &str) {
+        self.cancel_retry();
+        self.retries.set_value(0);
+        if self
+            .conversation
+            .try_update_value(|conversation| conversation.edit(id, text).is_some())
+            == Some(true)
+        {
+            self.sync();
+            self.request();
+        }
+    }
+
+    /// Whether `id` is the answer Regenerate would replace: the last assistant message, with
+    /// nothing arriving.
+    pub fn can_regenerate(&self, id: MessageId) -> bool {
+        !self.is_busy()
+            && self.messages.with(|views| {
+                views
+                    .iter()
+                    .rev()
+                    .find(|view| view.role == Role::Assistant)
+                    .is_some_and(|view| view.id == id)
+            })
+    }
+
     /// Asks again without `parameter`, which the provider refused: it is left not set from now on.
     pub fn resend_without(&self, parameter: &str) {
         self.settings.update(|settings| settings.clear(parameter));

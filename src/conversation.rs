@@ -202,6 +202,40 @@ impl Conversation {
         Some(self.start_reply())
     }
 
+    /// Asks again for the last answer: everything after the person's last message goes, and a
+    /// new reply starts. `None` while a reply is arriving or when there is nothing to regenerate.
+    pub fn regenerate(&mut self) -> Option<MessageId> {
+        if self.is_busy() {
+            return None;
+        }
+        let last_user = self
+            .messages
+            .iter()
+            .rposition(|message| message.role == Role::User)?;
+        if last_user + 1 == self.messages.len() && !matches!(self.status, Status::Error(_)) {
+            return None; // no answer to regenerate
+        }
+        self.messages.truncate(last_user + 1);
+        Some(self.start_reply())
+    }
+
+    /// Replaces the person's message `id` with `text` and asks again: the message and everything
+    /// after it go, and the edited message (a new one, with a new id) and a new reply take their
+    /// place. `None` while a reply is arriving, for a message that is not the person's, or for
+    /// blank text.
+    pub fn edit(&mut self, id: MessageId, text: &str) -> Option<MessageId> {
+        if self.is_busy() || text.trim().is_empty() {
+            return None;
+        }
+        let index = self
+            .messages
+            .iter()
+            .position(|message| message.id == id && message.role == Role::User)?;
+        self.messages.truncate(index);
+        self.status = Status::Ready;
+        self.submit(text).ok()
+    }
+
     /// The history to send: every message with something in it, except the reply in flight and
     /// tools still running. A tool call goes with its result, or not at all (the API refuses a call
     /// without one, as after Stop).

@@ -519,3 +519,58 @@ fn retry_after_a_failed_follow_up_asks_again_with_the_tool_outputs() {
         "the failed reply was replaced"
     );
 }
+
+#[test]
+fn regenerate_drops_the_answer_and_edit_drops_what_came_after() {
+    let mut conversation = Conversation::new();
+    conversation.submit("One").expect("accepted");
+    conversation.apply(content("First"));
+    conversation.apply(StreamEvent::Done);
+    conversation.submit("Two").expect("accepted");
+    assert_eq!(
+        conversation.regenerate(),
+        None,
+        "not while a reply is arriving"
+    );
+    conversation.apply(content("Second"));
+    conversation.apply(StreamEvent::Done);
+    let regenerated = conversation.regenerate().expect("regenerates");
+    assert_eq!(
+        conversation.history(),
+        [
+            Message::user("One"),
+            Message::assistant("First"),
+            Message::user("Two")
+        ]
+    );
+    assert_eq!(
+        conversation.messages().last().map(|message| message.id),
+        Some(regenerated)
+    );
+    conversation.apply(content("Again"));
+    conversation.apply(StreamEvent::Done);
+
+    let first = conversation.messages()[0].id;
+    assert_eq!(
+        conversation.edit(first, "  "),
+        None,
+        "blank text is refused"
+    );
+    let reply = conversation.edit(first, "Uno").expect("edited");
+    assert_eq!(conversation.history(), [Message::user("Uno")]);
+    assert_ne!(
+        conversation.messages()[0].id,
+        first,
+        "the edited message is a new message"
+    );
+    assert_eq!(
+        conversation.messages().last().map(|message| message.id),
+        Some(reply)
+    );
+    let assistant = conversation.messages()[1].id;
+    assert_eq!(
+        conversation.edit(assistant, "x"),
+        None,
+        "only the person's messages"
+    );
+}

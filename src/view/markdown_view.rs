@@ -1,16 +1,12 @@
-use std::time::Duration;
-
 use leptos::ev::MouseEvent;
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
+use super::clipboard;
 use crate::markdown::dom::{build, Policy, COPY_BUTTON_CLASS};
 use crate::markdown::IncrementalMarkdown;
-
-/// How long a copy button says "Copied".
-const COPIED_FOR: Duration = Duration::from_secs(2);
 
 /// A Markdown text that may still be growing, rendered into DOM nodes. Finished blocks are built
 /// once; the open last block is rebuilt at most once per animation frame, however fast the text
@@ -115,59 +111,7 @@ fn on_click(event: MouseEvent) {
     else {
         return;
     };
-    let text = code.text_content().unwrap_or_default();
-    let navigator = window().navigator();
-    let has_clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into())
-        .is_ok_and(|clipboard| !clipboard.is_undefined());
-    if !has_clipboard {
-        // No Clipboard API (a page not served over HTTPS): the older command works only within
-        // the click itself, so it runs now.
-        let copied = select_and_copy(&code);
-        show_outcome(button, copied);
-        return;
-    }
-    leptos::task::spawn_local(async move {
-        let written =
-            wasm_bindgen_futures::JsFuture::from(navigator.clipboard().write_text(&text)).await;
-        let copied = written.is_ok() || select_and_copy(&code);
-        show_outcome(button, copied);
+    clipboard::copy(button, code.text_content().unwrap_or_default(), move || {
+        clipboard::select_and_copy(&code)
     });
-}
-
-/// "Copied", or, when copying was refused, "Press Ctrl+C to copy" with the code selected; back to
-/// "Copy" after a moment.
-fn show_outcome(button: Element, copied: bool) {
-    button.set_text_content(Some(if copied {
-        "Copied"
-    } else {
-        "Press Ctrl+C to copy"
-    }));
-    let _ = button.set_attribute("data-copied", if copied { "true" } else { "false" });
-    set_timeout(
-        move || {
-            button.set_text_content(Some("Copy"));
-            let _ = button.remove_attribute("data-copied");
-        },
-        COPIED_FOR,
-    );
-}
-
-/// The fallback: select the code and try the older copy command.
-fn select_and_copy(code: &Element) -> bool {
-    let document = document();
-    let Ok(range) = document.create_range() else {
-        return false;
-    };
-    let Ok(Some(selection)) = window().get_selection() else {
-        return false;
-    };
-    if range.select_node_contents(code).is_err() || selection.remove_all_ranges().is_err() {
-        return false;
-    }
-    let _ = selection.add_range(&range);
-    document
-        .dyn_into::<web_sys::HtmlDocument>()
-        .ok()
-        .and_then(|document| document.exec_command("copy").ok())
-        .unwrap_or(false)
 }

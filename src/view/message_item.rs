@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::MarkdownView;
-use crate::controller::MessageView;
+use crate::controller::{ChatController, MessageView};
 use crate::conversation::{MessageStatus, Role};
 use crate::markdown::dom::Policy;
 
@@ -15,6 +15,8 @@ pub fn MessageItem(
     message: MessageView,
     /// What a Markdown reply may load.
     policy: Policy,
+    /// The chat box's controller, for the message's actions.
+    controller: ChatController,
 ) -> impl IntoView {
     let role = message.role.as_str();
     let body = if message.role == Role::Assistant {
@@ -83,8 +85,103 @@ pub fn MessageItem(
                 view! { <span class=format!("cw-message__note cw-message__note--{kind}")>{text}</span> }
             })}
             {usage}
+            <MessageActions message=message controller=controller />
         </div>
     }
+}
+
+/// Copy, and Edit (the person's messages) or Regenerate (the last answer), once a message is no
+/// longer arriving.
+#[component]
+fn MessageActions(
+    /// The message.
+    message: MessageView,
+    /// The chat box's controller.
+    controller: ChatController,
+) -> impl IntoView {
+    let editing = RwSignal::new(None::<String>);
+    let copy = move |event: leptos::ev::MouseEvent| {
+        let Some(button) = event
+            .current_target()
+            .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        let text = message.text.get_untracked();
+        let body = button
+            .closest(".cw-message")
+            .ok()
+            .flatten()
+            .and_then(|message| message.query_selector(".cw-message__text").ok().flatten());
+        super::clipboard::copy(button, text, move || {
+            body.is_some_and(|body| super::clipboard::select_and_copy(&body))
+        });
+    };
+    let editor = move || {
+        editing.get().map(|draft| {
+            view! {
+                <div class="cw-message__editor">
+                    <textarea
+                        class="cw-field__input"
+                        aria-label="Edit message"
+                        rows="3"
+                        prop:value=draft
+                        on:input=move |event| editing.set(Some(event_target_value(&event)))
+                    ></textarea>
+                    <div class="cw-message__actions">
+                        <button
+                            type="button"
+                            class="cw-button"
+                            on:click=move |_| {
+                                if let Some(text) = editing.get_untracked() {
+                                    controller.edit(message.id, &text);
+                                }
+                                editing.set(None);
+                            }
+                        >
+                            "Send edited"
+                        </button>
+                        <button type="button" class="cw-button cw-button--quiet" on:click=move |_| editing.set(None)>
+                            "Cancel"
+                        </button>
+                    </div>
+                </div>
+            }
+        })
+    };
+    let actions = move || {
+        let settled = !message.status.get().is_open() && message.role != Role::Tool;
+        (settled && editing.with(Option::is_none)).then(|| {
+            let edit = (message.role == Role::User && !controller.is_busy()).then(|| {
+                view! {
+                    <button
+                        type="button"
+                        class="cw-message__action"
+                        on:click=move |_| editing.set(Some(message.text.get_untracked()))
+                    >
+                        "Edit"
+                    </button>
+                }
+            });
+            let regenerate = (message.role == Role::Assistant && controller.can_regenerate(message.id)).then(|| {
+                view! {
+                    <button type="button" class="cw-message__action" on:click=move |_| controller.regenerate()>
+                        "Regenerate"
+                    </button>
+                }
+            });
+            view! {
+                <div class="cw-message__actions">
+                    <button type="button" class="cw-message__action" on:click=copy>
+                        "Copy"
+                    </button>
+                    {edit}
+                    {regenerate}
+                </div>
+            }
+        })
+    };
+    view! { {actions} {editor} }
 }
 
 /// Text with its line breaks, grown by appending to one text node.

@@ -61,7 +61,7 @@ pub fn MessageList(
             <For
                 each=move || controller.messages().get()
                 key=|message| message.id
-                children=move |message| view! { <MessageItem message=message policy=policy.clone() /> }
+                children=move |message| view! { <MessageItem message=message policy=policy.clone() controller=controller /> }
             />
         </div>
     }

@@ -2,6 +2,7 @@
 //! methods; they hold no logic of their own. Nothing here writes HTML as a string.
 
 mod chat_box;
+mod clipboard;
 mod composer;
 mod error_alert;
 mod markdown_view;
