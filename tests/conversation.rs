@@ -567,6 +567,7 @@ fn regenerate_drops_the_answer_and_edit_drops_what_came_after() {
         conversation.messages().last().map(|message| message.id),
         Some(reply)
     );
+    conversation.apply(StreamEvent::Done);
     let assistant = conversation.messages()[1].id;
     assert_eq!(
         conversation.edit(assistant, "x"),
