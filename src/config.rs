@@ -1,9 +1,7 @@
 //! The widget's one configuration type, usable from Rust and from JSON.
 
-use std::fmt;
-
 use chat_protocol::{
-    ChatRequest, LogitBias, Message, Stop, Tool, ToolChoice, ValidationError, DEFAULT_MODEL,
+    ApiKey, ChatRequest, LogitBias, Message, Stop, Tool, ToolChoice, ValidationError, DEFAULT_MODEL,
 };
 use serde::Deserialize;
 
@@ -157,29 +155,5 @@ impl ChatConfig {
             tools,
             tool_choice,
         }
-    }
-}
-
-/// An API key for direct mode. It prints as `***` and cannot be serialized, so it never reaches a
-/// log or storage by accident.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        ApiKey(key.into())
-    }
-
-    /// The key itself, for the `Authorization` header and nothing else.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(***)")
     }
 }

@@ -24,7 +24,8 @@ pub mod transport;
 pub mod view;
 
 pub use chat_protocol as protocol;
-pub use config::{ApiKey, ChatConfig, ConfigError};
+pub use chat_protocol::ApiKey;
+pub use config::{ChatConfig, ConfigError};
 pub use controller::ChatController;
 pub use conversation::{ChatMessage, Conversation, MessageId, MessageStatus, Role, Status};
 pub use embed::{mount, mount_all, mount_with, ChatWidget};

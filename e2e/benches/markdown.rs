@@ -36,17 +36,7 @@ fn reply_tokens(count: usize) -> Vec<String> {
             section * 2
         );
     }
-    let mut tokens = Vec::with_capacity(count);
-    let mut current = String::new();
-    let mut in_space = false;
-    for character in text.chars() {
-        let space = character.is_whitespace();
-        if in_space && !space {
-            tokens.push(std::mem::take(&mut current));
-        }
-        in_space = space;
-        current.push(character);
-    }
+    let mut tokens = chat_relay::demo::tokenize(&text);
     tokens.truncate(count - 1);
     tokens.push(format!("\n\n{END}"));
     tokens

@@ -5,12 +5,14 @@
 //! request bodies into [`ChatRequest`] and checks them with [`ChatRequest::validate`].
 
 mod error;
+mod key;
 mod request;
 mod response;
 mod sse;
 mod stream;
 
 pub use error::ApiError;
+pub use key::ApiKey;
 pub use request::{
     ChatRequest, Content, ContentPart, FunctionDefinition, ImageUrl, LogitBias, Message, Stop,
     Tool, ToolChoice, ValidationError, DEFAULT_MODEL,

@@ -1,7 +1,6 @@
 //! The relay's settings: each one a flag, with a `CHAT_RELAY_*` environment variable as the
 //! alternative. The API key is the exception: it comes only from the environment.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -91,35 +90,15 @@ pub struct Args {
     pub demo: bool,
 }
 
-/// The API key, which never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+pub use chat_protocol::ApiKey;
 
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        ApiKey(key.into())
-    }
-
-    /// The key itself, for the upstream's `Authorization` header only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The key from [`API_KEY_VAR`], if set and not blank.
-    pub fn from_env() -> Option<Self> {
-        std::env::var(API_KEY_VAR)
-            .ok()
-            .map(|key| key.trim().to_owned())
-            .filter(|key| !key.is_empty())
-            .map(ApiKey)
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(***)")
-    }
+/// The key from [`API_KEY_VAR`], if set and not blank.
+pub fn api_key_from_env() -> Option<ApiKey> {
+    std::env::var(API_KEY_VAR)
+        .ok()
+        .map(|key| key.trim().to_owned())
+        .filter(|key| !key.is_empty())
+        .map(ApiKey::new)
 }
 
 /// Where chat requests are answered.

@@ -418,7 +418,7 @@ fn last_user_text(request: &ChatRequest) -> String {
 }
 
 /// Splits text into tokens: each run of non-space characters with the spaces after it.
-fn tokenize(text: &str) -> Vec<String> {
+pub fn tokenize(text: &str) -> Vec<String> {
     let mut tokens = Vec::new();
     let mut current = String::new();
     let mut in_space = false;

@@ -8,5 +8,5 @@ mod error;
 mod proxy;
 
 pub use app::{router, serve, Stats};
-pub use config::{ApiKey, Args, Config, Mode};
+pub use config::{api_key_from_env, ApiKey, Args, Config, Mode};
 pub use error::RelayError;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use chat_relay::{ApiKey, Args, Config, Mode};
+use chat_relay::{api_key_from_env, Args, Config, Mode};
 use clap::Parser;
 use tokio::net::TcpListener;
 
@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 async fn main() -> ExitCode {
     // A bad flag or variable stops here with clap's message naming it.
     let args = Args::parse();
-    let config = Config::new(&args, ApiKey::from_env());
+    let config = Config::new(&args, api_key_from_env());
     let listener = match TcpListener::bind(args.listen).await {
         Ok(listener) => listener,
         Err(error) => {

@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{AbortController, AbortSignal};
 
 use super::{AbortHandle, Reply, Transport, TransportError};
-use crate::config::ApiKey;
+use chat_protocol::ApiKey;
 
 type Sender = UnboundedSender<Result<StreamEvent, TransportError>>;
 
