@@ -64,6 +64,10 @@ pub struct ChatController {
     retries: StoredValue<u32>,
     /// Counts scheduled retries; a timer of an older one does nothing.
     retry_generation: StoredValue<u64>,
+    /// Why history will not be kept on this device, said once.
+    storage_notice: RwSignal<Option<String>>,
+    /// Whether a turn was in flight at the last sync: the conversation is kept when one ends.
+    was_busy: StoredValue<bool>,
 }
 
 /// An automatic retry on its way.
@@ -99,7 +103,20 @@ impl ChatController {
             pending_retry: RwSignal::new(None),
             retries: StoredValue::new(0),
             retry_generation: StoredValue::new(0),
+            storage_notice: RwSignal::new(None),
+            was_busy: StoredValue::new(false),
         };
+        let id = controller.config.with_value(|config| config.id.clone());
+        match storage::load_conversation(&id) {
+            Ok(Some(saved)) => {
+                controller
+                    .conversation
+                    .set_value(Conversation::from_saved(&saved));
+                controller.sync();
+            }
+            Ok(None) => {}
+            Err(error) => controller.history_not_kept(error),
+        }
         let id = controller.config.with_value(|config| config.id.clone());
         let base = controller.config.with_value(Settings::from_config);
         // Saved values apply only where the person can see and change them.
@@ -170,6 +187,29 @@ impl ChatController {
         self.retry_generation
             .try_update_value(|generation| *generation += 1);
         self.pending_retry.try_set(None);
+    }
+
+    /// Why history will not be kept on this device, if it will not.
+    pub fn storage_notice(&self) -> ReadSignal<Option<String>> {
+        self.storage_notice.read_only()
+    }
+
+    /// Says, once, that history will not be kept, and why.
+    fn history_not_kept(&self, error: storage::StorageError) {
+        if self.storage_notice.with_untracked(Option::is_none) {
+            self.storage_notice.set(Some(format!(
+                "This conversation will not be kept after you leave: {error}."
+            )));
+        }
+    }
+
+    /// Keeps the conversation, once a turn has ended.
+    fn keep_history(&self) {
+        let id = self.config.with_value(|config| config.id.clone());
+        let saved = self.conversation.with_value(Conversation::to_saved);
+        if let Err(error) = storage::save_conversation(&id, saved) {
+            self.history_not_kept(error);
+        }
     }
 
     /// The names of the registered tools.
@@ -530,6 +570,7 @@ impl ChatController {
     /// Brings the signals in line with the conversation, touching only what changed: text is
     /// appended, never replaced, so a token costs the length of the token.
     fn sync(&self) {
+        let mut ended = false;
         self.conversation.with_value(|conversation| {
             let messages = conversation.messages();
             let same_list = self.messages.with_untracked(|views| {
@@ -594,6 +635,14 @@ impl ChatController {
             {
                 self.status.set(conversation.status().clone());
             }
+            let busy = conversation.is_busy();
+            if self.was_busy.get_value() && !busy {
+                ended = true;
+            }
+            self.was_busy.set_value(busy);
         });
+        if ended {
+            self.keep_history();
+        }
     }
 }

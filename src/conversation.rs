@@ -504,3 +504,62 @@ impl Conversation {
         }
     }
 }
+
+/// A message as it is kept between visits: what was said, not how it was on its way.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SavedMessage {
+    /// `user`, `assistant` or `tool`.
+    pub role: String,
+    /// The text.
+    pub text: String,
+    /// `done`, `stopped` or `error`.
+    pub status: String,
+    /// The tools an assistant message called.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a tool's output: the call it answers and the tool's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call: Option<(String, String)>,
+}
+
+impl Conversation {
+    /// The settled messages, to keep between visits (a reply still arriving is not kept).
+    pub fn to_saved(&self) -> Vec<SavedMessage> {
+        self.messages
+            .iter()
+            .filter(|message| !message.status.is_open() && message.role != Role::System)
+            .map(|message| SavedMessage {
+                role: message.role.as_str().to_owned(),
+                text: message.text.clone(),
+                status: message.status.as_str().to_owned(),
+                tool_calls: message.tool_calls.clone(),
+                tool_call: message.tool_call.clone(),
+            })
+            .collect()
+    }
+
+    /// A conversation from kept messages, with fresh ids, ready for the next message. Messages of
+    /// an unknown role are skipped.
+    pub fn from_saved(saved: &[SavedMessage]) -> Self {
+        let mut conversation = Conversation::new();
+        for message in saved {
+            let role = match message.role.as_str() {
+                "user" => Role::User,
+                "assistant" => Role::Assistant,
+                "tool" => Role::Tool,
+                _ => continue,
+            };
+            let status = match message.status.as_str() {
+                "stopped" => MessageStatus::Stopped,
+                "error" => MessageStatus::Error,
+                _ => MessageStatus::Done,
+            };
+            conversation.push(role, message.text.clone(), status);
+            if let Some(restored) = conversation.messages.last_mut() {
+                restored.tool_calls = message.tool_calls.clone();
+                restored.tool_call = message.tool_call.clone();
+            }
+        }
+        conversation
+    }
+}

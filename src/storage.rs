@@ -1,51 +1,117 @@
-//! What the widget keeps in the browser's `localStorage`: for now the settings panel's values.
-//! Storage that is missing or refuses (private mode, full, disabled) is not an error: the widget
-//! keeps working in memory. The API key is never part of what is stored.
+//! What the widget keeps in the browser's `localStorage`: the conversation and the settings panel's
+//! values, per widget id, under versioned keys. Storage that is missing, refuses, is full or holds
+//! something unreadable is never an error for the person: the widget keeps working in memory and
+//! says once that history will not be kept. The API key is never part of what is stored.
 
 use serde::{Deserialize, Serialize};
 
+use crate::conversation::SavedMessage;
 use crate::settings::Settings;
 
-/// The storage key for a widget's settings; the version lets a later layout ignore older ones.
+/// The layout of what is stored; a change of layout changes it.
+pub const VERSION: u32 = 1;
+
+/// Why history cannot be kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// No `localStorage` (disabled, or a private window that refuses it).
+    #[error("this browser does not let the page store anything")]
+    Unavailable,
+    /// Storage is full.
+    #[error("the browser's storage for this site is full")]
+    Full,
+    /// What was stored cannot be read.
+    #[error("what was stored before could not be read")]
+    Corrupt,
+    /// What was stored is from another version of the widget.
+    #[error("what was stored is from another version of the widget")]
+    OtherVersion,
+}
+
 fn settings_key(id: &str) -> String {
-    format!("chat-widget.v1.settings.{id}")
+    format!("chat-widget.v{VERSION}.settings.{id}")
+}
+
+fn conversation_key(id: &str) -> String {
+    format!("chat-widget.conversation.{id}")
 }
 
 /// Saved settings, with the config's settings they were changed from: when the site changes its
 /// config, settings saved against the old one are dropped rather than mask the new one.
 #[derive(Serialize, Deserialize)]
-struct Saved {
+struct SavedSettings {
     base: Settings,
     settings: Settings,
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+/// A stored conversation; `version` says how to read the rest.
+#[derive(Serialize, Deserialize)]
+struct SavedConversation {
+    version: u32,
+    #[serde(default)]
+    messages: Vec<SavedMessage>,
+}
+
+fn local_storage() -> Result<web_sys::Storage, StorageError> {
+    web_sys::window()
+        .and_then(|window| window.local_storage().ok().flatten())
+        .ok_or(StorageError::Unavailable)
 }
 
 /// The settings of widget `id` saved against `base`, if any.
 pub fn load_settings(id: &str, base: &Settings) -> Option<Settings> {
-    let json = local_storage()?
+    let json = local_storage()
+        .ok()?
         .get_item(&settings_key(id))
         .ok()
         .flatten()?;
-    let saved: Saved = serde_json::from_str(&json).ok()?;
+    let saved: SavedSettings = serde_json::from_str(&json).ok()?;
     (saved.base == *base).then_some(saved.settings)
 }
 
 /// Saves the settings of widget `id`, changed from `base` (settings equal to `base` are not kept).
 /// Returns whether storage took them.
 pub fn save_settings(id: &str, base: &Settings, settings: &Settings) -> bool {
-    let Some(storage) = local_storage() else {
+    let Ok(storage) = local_storage() else {
         return false;
     };
     let key = settings_key(id);
     if settings == base {
         return storage.remove_item(&key).is_ok();
     }
-    let saved = Saved {
+    let saved = SavedSettings {
         base: base.clone(),
         settings: settings.clone(),
     };
     serde_json::to_string(&saved).is_ok_and(|json| storage.set_item(&key, &json).is_ok())
+}
+
+/// The conversation of widget `id`, if one was kept.
+pub fn load_conversation(id: &str) -> Result<Option<Vec<SavedMessage>>, StorageError> {
+    let Some(json) = local_storage()?
+        .get_item(&conversation_key(id))
+        .map_err(|_| StorageError::Unavailable)?
+    else {
+        return Ok(None);
+    };
+    let saved: SavedConversation =
+        serde_json::from_str(&json).map_err(|_| StorageError::Corrupt)?;
+    if saved.version != VERSION {
+        return Err(StorageError::OtherVersion);
+    }
+    Ok(Some(saved.messages))
+}
+
+/// Keeps the conversation of widget `id`.
+pub fn save_conversation(id: &str, messages: Vec<SavedMessage>) -> Result<(), StorageError> {
+    let storage = local_storage()?;
+    let json = serde_json::to_string(&SavedConversation {
+        version: VERSION,
+        messages,
+    })
+    .map_err(|_| StorageError::Corrupt)?;
+    // The one way `setItem` fails with storage present is a full quota.
+    storage
+        .set_item(&conversation_key(id), &json)
+        .map_err(|_| StorageError::Full)
 }

@@ -1701,3 +1701,88 @@ async fn a_message_can_be_copied() {
         "{label}"
     );
 }
+
+fn local_storage() -> web_sys::Storage {
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .expect("storage")
+}
+
+fn storage_notice(chat: &Fixture) -> Option<String> {
+    chat.query(".cw-chat__notice")
+        .and_then(|notice| notice.text_content())
+}
+
+#[wasm_bindgen_test]
+async fn the_conversation_is_kept_across_a_remount() {
+    let config = ChatConfig::from_json(r#"{"id": "kept"}"#).expect("valid");
+    let first = Fixture::with_config(config.clone());
+    first.send("Remember me").await;
+    answer(&first, "I will.");
+    settle().await;
+    let before = first.messages();
+    drop(first);
+    let second = Fixture::with_config(config);
+    settle().await;
+    assert_eq!(second.messages(), before);
+    assert!(storage_notice(&second).is_none());
+    second.send("Still there?").await;
+    assert_eq!(
+        second.transport.requests.borrow()[0].messages.len(),
+        3,
+        "the kept history is sent"
+    );
+    local_storage()
+        .remove_item("chat-widget.conversation.kept")
+        .expect("removed");
+}
+
+#[wasm_bindgen_test]
+async fn corrupt_or_old_storage_never_breaks_the_widget_and_is_said_once() {
+    for (id, stored, reason) in [
+        ("corrupt", "{not json", "could not be read"),
+        (
+            "old",
+            r#"{"version": 0, "messages": []}"#,
+            "another version",
+        ),
+    ] {
+        local_storage()
+            .set_item(&format!("chat-widget.conversation.{id}"), stored)
+            .expect("stored");
+        let chat = Fixture::with_config(
+            ChatConfig::from_json(&format!(r#"{{"id": "{id}"}}"#)).expect("valid"),
+        );
+        settle().await;
+        let notice = storage_notice(&chat).expect("a notice");
+        assert!(
+            notice.contains("will not be kept") && notice.contains(reason),
+            "{notice}"
+        );
+        chat.send("Hello").await;
+        answer(&chat, "Hi");
+        settle().await;
+        assert_eq!(chat.messages().len(), 2, "the widget works in memory");
+        assert_eq!(chat.query_all(".cw-chat__notice").len(), 1, "said once");
+        local_storage()
+            .remove_item(&format!("chat-widget.conversation.{id}"))
+            .expect("removed");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn full_storage_keeps_the_widget_working_and_says_so() {
+    js_sys::eval(
+        "window.__setItem = Storage.prototype.setItem; \
+         Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError') };",
+    )
+    .expect("patched");
+    let chat = Fixture::with_config(ChatConfig::from_json(r#"{"id": "full"}"#).expect("valid"));
+    chat.send("Hello").await;
+    answer(&chat, "Hi");
+    settle().await;
+    js_sys::eval("Storage.prototype.setItem = window.__setItem;").expect("restored");
+    let notice = storage_notice(&chat).expect("a notice");
+    assert!(notice.contains("full"), "{notice}");
+    assert_eq!(chat.messages().len(), 2);
+}

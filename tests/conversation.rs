@@ -575,3 +575,32 @@ fn regenerate_drops_the_answer_and_edit_drops_what_came_after() {
         "only the person's messages"
     );
 }
+
+#[test]
+fn a_kept_conversation_comes_back_as_it_was_said() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Time?").expect("accepted");
+    conversation.apply(tool_delta(0, "a", "get_time", "{}"));
+    conversation.apply(StreamEvent::Done);
+    for (id, _) in conversation.running_tools() {
+        conversation.finish_tool(id, "12:00".into(), true);
+    }
+    conversation.continue_after_tools(5).expect("asks again");
+    conversation.apply(content("Noon."));
+    conversation.apply(StreamEvent::Done);
+    conversation.submit("And now?").expect("accepted");
+    conversation.apply(content("Half"));
+    let saved = conversation.to_saved();
+    assert_eq!(saved.len(), 5, "the reply still arriving is not kept");
+    let json = serde_json::to_string(&saved).expect("serializes");
+    let restored = Conversation::from_saved(
+        &serde_json::from_str::<Vec<chat_widget::conversation::SavedMessage>>(&json)
+            .expect("reads"),
+    );
+    assert_eq!(restored.status(), &Status::Ready);
+    let mut expected = conversation.history();
+    expected.truncate(5);
+    assert_eq!(restored.history(), expected);
+    let mut restored = restored;
+    restored.submit("Next").expect("the conversation goes on");
+}

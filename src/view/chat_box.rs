@@ -79,6 +79,12 @@ pub fn ChatBox(
             <Show when=move || settings_open.get()>
                 <SettingsPanel controller=controller open=settings_open />
             </Show>
+            {move || {
+                controller
+                    .storage_notice()
+                    .get()
+                    .map(|notice| view! { <p class="cw-chat__notice" role="status">{notice}</p> })
+            }}
             <MessageList controller=controller />
             <ErrorAlert controller=controller />
             <Composer controller=controller placeholder=placeholder />
