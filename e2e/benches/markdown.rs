@@ -156,7 +156,12 @@ async fn main() {
     println!("|---:|---:|---:|---:|");
     let mut per_token = Vec::new();
     for size in SIZES {
-        // A fresh page for each reply, so earlier replies cost nothing.
+        // A fresh page, with no kept conversation, for each reply, so earlier replies cost nothing.
+        browser
+            .client
+            .execute("localStorage.clear()", vec![])
+            .await
+            .expect("storage cleared");
         browser
             .client
             .goto(&browser.relay.url)
