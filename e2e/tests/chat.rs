@@ -255,3 +255,30 @@ async fn with_streaming_off_in_the_settings_a_whole_answer_shows_for_200_and_201
     assert_eq!(usage, "5 tokens in, 3 out");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_reload_keeps_the_conversation() {
+    let browser = Browser::open(demo(2)).await;
+    browser.send("Remember the otters").await;
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+    let before = browser.reply_text().await;
+    browser.client.refresh().await.expect("reloaded");
+    let user = browser
+        .find("[data-role='user'] .cw-message__text")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(user, "Remember the otters");
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+    assert_eq!(
+        browser.reply_text().await,
+        before,
+        "the answer is back, rendered the same"
+    );
+    browser.close().await;
+}
