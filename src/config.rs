@@ -62,6 +62,9 @@ pub struct ChatConfig {
     /// How many times a request that failed by a rate limit, a server error or the network is
     /// tried again on its own.
     pub retry_attempts: u32,
+    /// About how many tokens of history a request may carry (estimated at four characters a
+    /// token); older turns are left out of the request, never out of the view. Not set: all.
+    pub context_budget: Option<usize>,
     /// The backoff before the first automatic retry when the server gives no `Retry-After`, in
     /// milliseconds; it doubles with each retry (with jitter), up to a minute.
     pub retry_base_ms: u64,
@@ -90,6 +93,7 @@ impl Default for ChatConfig {
             id: "chat".to_owned(),
             show_settings: true,
             retry_attempts: 3,
+            context_budget: None,
             retry_base_ms: 1000,
         }
     }

@@ -10,7 +10,7 @@ use leptos::task::spawn_local;
 use std::time::Duration;
 
 use crate::config::ChatConfig;
-use crate::conversation::{Conversation, MessageId, MessageStatus, Role, Status};
+use crate::conversation::{estimate_tokens, Conversation, MessageId, MessageStatus, Role, Status};
 use crate::error::ChatError;
 use crate::retry::{self, RetryPolicy};
 use crate::settings::Settings;
@@ -68,6 +68,8 @@ pub struct ChatController {
     storage_notice: RwSignal<Option<String>>,
     /// Whether a turn was in flight at the last sync: the conversation is kept when one ends.
     was_busy: StoredValue<bool>,
+    /// The first message the last request sent, when older ones were left out for the budget.
+    context_start: RwSignal<Option<MessageId>>,
 }
 
 /// An automatic retry on its way.
@@ -105,6 +107,7 @@ impl ChatController {
             retry_generation: StoredValue::new(0),
             storage_notice: RwSignal::new(None),
             was_busy: StoredValue::new(false),
+            context_start: RwSignal::new(None),
         };
         let id = controller.config.with_value(|config| config.id.clone());
         match storage::load_conversation(&id) {
@@ -187,6 +190,11 @@ impl ChatController {
         self.retry_generation
             .try_update_value(|generation| *generation += 1);
         self.pending_retry.try_set(None);
+    }
+
+    /// The first message the last request sent, when older ones were left out for the budget.
+    pub fn context_start(&self) -> ReadSignal<Option<MessageId>> {
+        self.context_start.read_only()
     }
 
     /// Why history will not be kept on this device, if it will not.
@@ -384,7 +392,16 @@ impl ChatController {
             }
         };
         let mut config = config;
-        let history = self.conversation.with_value(Conversation::history);
+        let reserved = config
+            .system_prompt
+            .as_ref()
+            .map_or(0, |prompt| estimate_tokens(&Message::system(prompt)));
+        let (history, cut) = self.conversation.with_value(|conversation| {
+            conversation.history_within(config.context_budget, reserved)
+        });
+        if self.context_start.get_untracked() != cut {
+            self.context_start.set(cut);
+        }
         // A choice that forces a call applies to the person's message, not to the follow-up with
         // the tools' outputs: forced again, the model could never answer in text.
         if matches!(history.last(), Some(Message::Tool { .. }))

@@ -289,6 +289,41 @@ impl Conversation {
         history
     }
 
+    /// The history to send within about `budget` tokens (estimated), with `reserved` tokens
+    /// already spoken for (the system prompt), and the id of the first message sent when older
+    /// ones are left out. Whole turns are left out, oldest first, so a tool call never loses its
+    /// output; the last turn is always sent.
+    pub fn history_within(
+        &self,
+        budget: Option<usize>,
+        reserved: usize,
+    ) -> (Vec<Message>, Option<MessageId>) {
+        let Some(budget) = budget else {
+            return (self.history(), None);
+        };
+        let turns: Vec<usize> = self
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, message)| message.role == Role::User)
+            .map(|(index, _)| index)
+            .collect();
+        for (n, &start) in turns.iter().enumerate() {
+            let kept = Conversation {
+                messages: self.messages[start..].to_vec(),
+                reply: self.reply,
+                ..Conversation::default()
+            };
+            let history = kept.history();
+            let cost: usize = reserved + history.iter().map(estimate_tokens).sum::<usize>();
+            if cost <= budget || n + 1 == turns.len() {
+                let cut = (start > 0).then(|| self.messages[start].id);
+                return (history, cut);
+            }
+        }
+        (self.history(), None)
+    }
+
     /// The tool calls waiting for their handlers: each with the id of its (pending) tool message.
     pub fn running_tools(&self) -> Vec<(MessageId, ToolCall)> {
         let Some(reply) = self
@@ -562,4 +597,10 @@ impl Conversation {
         }
         conversation
     }
+}
+
+/// About how many tokens a message costs: a token per four characters, and a few for its framing.
+pub fn estimate_tokens(message: &Message) -> usize {
+    let text = serde_json::to_string(message).map_or(0, |json| json.len());
+    text.div_ceil(4) + 4
 }

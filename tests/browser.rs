@@ -1786,3 +1786,35 @@ async fn full_storage_keeps_the_widget_working_and_says_so() {
     assert!(notice.contains("full"), "{notice}");
     assert_eq!(chat.messages().len(), 2);
 }
+
+#[wasm_bindgen_test]
+async fn the_history_budget_shows_where_the_cut_is() {
+    let chat =
+        Fixture::with_config(ChatConfig::from_json(r#"{"context_budget": 60}"#).expect("valid"));
+    for turn in 0..3 {
+        chat.send(&format!("Question {turn} with a few more words in it"))
+            .await;
+        answer(
+            &chat,
+            &format!("Answer {turn} with a few more words in it too"),
+        );
+        settle().await;
+    }
+    chat.send("Last one").await;
+    let sent = chat
+        .transport
+        .requests
+        .borrow()
+        .last()
+        .expect("a request")
+        .messages
+        .len();
+    assert!(
+        sent < 7,
+        "older turns are left out of the request ({sent} sent)"
+    );
+    assert_eq!(chat.messages().len(), 8, "but not out of the view");
+    let cut = chat.query(".cw-log__cut").expect("the cut is shown");
+    let next = cut.next_element_sibling().expect("the first message sent");
+    assert_eq!(next.get_attribute("data-role").as_deref(), Some("user"));
+}

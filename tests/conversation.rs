@@ -604,3 +604,41 @@ fn a_kept_conversation_comes_back_as_it_was_said() {
     let mut restored = restored;
     restored.submit("Next").expect("the conversation goes on");
 }
+
+#[test]
+fn the_history_budget_leaves_out_whole_old_turns_and_keeps_the_last() {
+    let mut conversation = Conversation::new();
+    for turn in 0..4 {
+        conversation
+            .submit(&format!("Question {turn}: {}", "words ".repeat(20)))
+            .expect("accepted");
+        conversation.apply(content(&format!("Answer {turn}: {}", "words ".repeat(20))));
+        conversation.apply(StreamEvent::Done);
+    }
+    conversation.submit("Last question").expect("accepted");
+    let (all, cut) = conversation.history_within(None, 0);
+    assert_eq!((all.len(), cut), (9, None));
+    let turn_cost: usize = all[..2]
+        .iter()
+        .map(chat_widget::conversation::estimate_tokens)
+        .sum();
+    let (history, cut) = conversation.history_within(Some(turn_cost * 2 + 20), 0);
+    assert_eq!(
+        history.len(),
+        5,
+        "two old turns and the last question fit: {history:?}"
+    );
+    assert!(
+        matches!(&history[0], Message::User { .. }),
+        "a turn starts with the person's message"
+    );
+    assert_eq!(cut, Some(conversation.messages()[4].id));
+    let (tiny, _) = conversation.history_within(Some(1), 0);
+    assert_eq!(
+        tiny,
+        [Message::user("Last question")],
+        "the last turn is always sent"
+    );
+    let (reserved, _) = conversation.history_within(Some(turn_cost * 2 + 20), turn_cost);
+    assert_eq!(reserved.len(), 3, "the system prompt's share comes first");
+}

@@ -61,7 +61,22 @@ pub fn MessageList(
             <For
                 each=move || controller.messages().get()
                 key=|message| message.id
-                children=move |message| view! { <MessageItem message=message policy=policy.clone() controller=controller /> }
+                children=move |message| {
+                    // Where the history budget cuts: the messages above are not sent.
+                    let cut = move || {
+                        (controller.context_start().get() == Some(message.id)).then(|| {
+                            view! {
+                                <p class="cw-log__cut" role="note">
+                                    "Earlier messages are not sent to the model: they exceed the history budget."
+                                </p>
+                            }
+                        })
+                    };
+                    view! {
+                        {cut}
+                        <MessageItem message=message policy=policy.clone() controller=controller />
+                    }
+                }
             />
         </div>
     }
