@@ -72,6 +72,9 @@ pub struct ChatController {
     context_start: RwSignal<Option<MessageId>>,
 }
 
+/// What Continue sends after a reply was cut off.
+pub const CONTINUE_PROMPT: &str = "Please continue exactly where your previous answer stopped.";
+
 /// An automatic retry on its way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PendingRetry {
@@ -309,6 +312,21 @@ impl ChatController {
             .try_update_value(|conversation| conversation.retry().is_some())
             == Some(true)
         {
+            self.sync();
+            self.request();
+        }
+    }
+
+    /// After a reply was cut off: asks the model to go on from where it stopped. The partial
+    /// answer stays and is sent; the request is a visible message of the person's.
+    pub fn continue_reply(&self) {
+        self.cancel_retry();
+        self.retries.set_value(0);
+        let asked = self.conversation.try_update_value(|conversation| {
+            conversation.dismiss_error();
+            conversation.submit(CONTINUE_PROMPT).is_ok()
+        });
+        if asked == Some(true) {
             self.sync();
             self.request();
         }

@@ -1818,3 +1818,36 @@ async fn the_history_budget_shows_where_the_cut_is() {
     let next = cut.next_element_sibling().expect("the first message sent");
     assert_eq!(next.get_attribute("data-role").as_deref(), Some("user"));
 }
+
+#[wasm_bindgen_test]
+async fn a_cut_off_reply_can_be_continued_or_retried() {
+    let chat = Fixture::new();
+    chat.send("Write a long story").await;
+    chat.transport.push(content("Once upon a"));
+    chat.transport.close();
+    settle().await;
+    assert_eq!(
+        chat.messages()[1],
+        message("assistant", "error", "Once upon a")
+    );
+    assert!(chat.button("Retry").is_some());
+    chat.click("Continue");
+    settle().await;
+    let requests = chat.transport.requests.borrow();
+    let last = &requests.last().expect("a request").messages;
+    assert_eq!(
+        last[1],
+        Message::assistant("Once upon a"),
+        "the partial answer is sent"
+    );
+    assert_eq!(
+        last[2],
+        Message::user(chat_widget::controller::CONTINUE_PROMPT)
+    );
+    drop(requests);
+    assert_eq!(
+        chat.messages()[1],
+        message("assistant", "error", "Once upon a"),
+        "and stays in the log"
+    );
+}

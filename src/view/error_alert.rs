@@ -19,13 +19,14 @@ pub fn ErrorAlert(
                 // "Send without" only for a parameter the settings set: otherwise it would not help.
                 Status::Error(error) => Some((
                     error.to_string(),
+                    matches!(error, crate::error::ChatError::Interrupted),
                     error.rejected_parameter().filter(|parameter| {
                         controller.settings().with_untracked(|settings| settings.is_set(parameter))
                     }),
                 )),
                 _ => None,
             })
-            .map(|(message, parameter)| {
+            .map(|(message, interrupted, parameter)| {
                 let waiting = move || pending.get().is_some();
                 // The countdown is not announced every second: only the error is.
                 let countdown = move || {
@@ -72,7 +73,19 @@ pub fn ErrorAlert(
                         }
                         .into_any()
                     } else {
+                        let go_on = interrupted.then(|| {
+                            view! {
+                                <button
+                                    type="button"
+                                    class="cw-button"
+                                    on:click=move |_| controller.continue_reply()
+                                >
+                                    "Continue"
+                                </button>
+                            }
+                        });
                         view! {
+                            {go_on}
                             <button type="button" class="cw-button" on:click=move |_| controller.retry()>
                                 "Retry"
                             </button>
