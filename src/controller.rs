@@ -121,6 +121,12 @@ impl ChatController {
                 controller.sync();
             }
             Ok(None) => {}
+            // Unreadable storage was cleared: the conversation is kept from now on.
+            Err(error @ (storage::StorageError::Corrupt | storage::StorageError::OtherVersion)) => {
+                controller.storage_notice.set(Some(format!(
+                    "The earlier conversation could not be restored: {error}."
+                )));
+            }
             Err(error) => controller.history_not_kept(error),
         }
         let id = controller.config.with_value(|config| config.id.clone());
@@ -207,7 +213,12 @@ impl ChatController {
 
     /// Says, once, that history will not be kept, and why.
     fn history_not_kept(&self, error: storage::StorageError) {
-        if self.storage_notice.with_untracked(Option::is_none) {
+        let said = self.storage_notice.with_untracked(|notice| {
+            notice
+                .as_ref()
+                .is_some_and(|notice| notice.contains("will not be kept"))
+        });
+        if !said {
             self.storage_notice.set(Some(format!(
                 "This conversation will not be kept after you leave: {error}."
             )));
@@ -275,15 +286,18 @@ impl ChatController {
             return;
         }
         self.notice.set(None);
-        self.cancel_retry();
-        self.retries.set_value(0);
         let text = self.draft.get_untracked();
         let submitted = self
             .conversation
             .try_update_value(|conversation| conversation.submit(&text).is_ok());
         if submitted == Some(true) {
+            // A new turn: a pending automatic retry of the last one is dropped.
+            self.cancel_retry();
+            self.retries.set_value(0);
             self.draft.set(String::new());
             self.sync();
+            // The person's message is kept at once, so a reload mid-reply does not lose it.
+            self.keep_history();
             self.request();
         }
     }
@@ -347,29 +361,44 @@ impl ChatController {
     }
 
     /// Replaces the person's message `id` with `text` and sends it; what came after it goes.
-    pub fn edit(&self, id: MessageId, text: &str) {
+    /// Returns whether it was sent (not while a reply is arriving, nor for blank text).
+    pub fn edit(&self, id: MessageId, text: &str) -> bool {
+        let edited = self
+            .conversation
+            .try_update_value(|conversation| conversation.edit(id, text).is_some());
+        if edited != Some(true) {
+            return false;
+        }
         self.cancel_retry();
         self.retries.set_value(0);
-        if self
-            .conversation
-            .try_update_value(|conversation| conversation.edit(id, text).is_some())
-            == Some(true)
-        {
-            self.sync();
-            self.request();
-        }
+        self.sync();
+        self.keep_history();
+        self.request();
+        true
     }
 
     /// Whether `id` is the answer Regenerate would replace: the last assistant message, with
     /// nothing arriving.
     pub fn can_regenerate(&self, id: MessageId) -> bool {
+        // The answer to the person's last message: the last message but tool outputs.
         !self.is_busy()
             && self.messages.with(|views| {
                 views
                     .iter()
                     .rev()
-                    .find(|view| view.role == Role::Assistant)
+                    .find(|view| view.role != Role::Tool)
                     .is_some_and(|view| view.id == id)
+            })
+    }
+
+    /// Whether `id` is the person's last message and nothing answers it (a failed turn, or one
+    /// cut short by a reload): it can be sent again.
+    pub fn can_send_again(&self, id: MessageId) -> bool {
+        !self.is_busy()
+            && self.messages.with(|views| {
+                views
+                    .last()
+                    .is_some_and(|view| view.id == id && view.role == Role::User)
             })
     }
 
@@ -554,10 +583,15 @@ impl ChatController {
             offline,
         }));
         let this = *self;
+        // Wake when the shown number of seconds changes (or once a second while offline).
+        let to_next_second = match left % 1000.0 {
+            0.0 => 1000.0,
+            rest => rest,
+        };
         let next = if offline {
             1000.0
         } else {
-            left.min(1000.0 - (left % 1000.0).min(999.0)).max(1.0)
+            to_next_second.max(1.0)
         };
         set_timeout(
             move || this.tick_retry(generation, attempt, of, due),

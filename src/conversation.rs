@@ -203,7 +203,7 @@ impl Conversation {
     }
 
     /// Asks again for the last answer: everything after the person's last message goes, and a
-    /// new reply starts. `None` while a reply is arriving or when there is nothing to regenerate.
+    /// new reply starts. `None` while a reply is arriving or when the person has said nothing.
     pub fn regenerate(&mut self) -> Option<MessageId> {
         if self.is_busy() {
             return None;
@@ -212,9 +212,7 @@ impl Conversation {
             .messages
             .iter()
             .rposition(|message| message.role == Role::User)?;
-        if last_user + 1 == self.messages.len() && !matches!(self.status, Status::Error(_)) {
-            return None; // no answer to regenerate
-        }
+        // With no answer yet (a failed turn, or one cut short by a reload), the message is sent again.
         self.messages.truncate(last_user + 1);
         Some(self.start_reply())
     }

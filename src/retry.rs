@@ -95,7 +95,10 @@ pub fn http_date_seconds(date: &str) -> Option<u64> {
     ];
     let month = MONTHS.iter().position(|name| *name == month)? as u64 + 1;
     let day: u64 = day.parse().ok().filter(|day| (1..=31).contains(day))?;
-    let year: u64 = year.parse().ok().filter(|year| *year >= 1970)?;
+    let year: u64 = year
+        .parse()
+        .ok()
+        .filter(|year| (1970..=9999).contains(year))?;
     let mut clock = time.split(':').map(|part| part.parse::<u64>().ok());
     let (hours, minutes, seconds) = (clock.next()??, clock.next()??, clock.next()??);
     if clock.next().is_some() || hours > 23 || minutes > 59 || seconds > 60 {

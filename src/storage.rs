@@ -94,10 +94,15 @@ pub fn load_conversation(id: &str) -> Result<Option<Vec<SavedMessage>>, StorageE
     else {
         return Ok(None);
     };
+    let unreadable = |error| {
+        // It will never be read: it makes room for what is kept from now on.
+        let _ = local_storage().map(|storage| storage.remove_item(&conversation_key(id)));
+        error
+    };
     let saved: SavedConversation =
-        serde_json::from_str(&json).map_err(|_| StorageError::Corrupt)?;
+        serde_json::from_str(&json).map_err(|_| unreadable(StorageError::Corrupt))?;
     if saved.version != VERSION {
-        return Err(StorageError::OtherVersion);
+        return Err(unreadable(StorageError::OtherVersion));
     }
     Ok(Some(saved.messages))
 }
@@ -110,8 +115,10 @@ pub fn save_conversation(id: &str, messages: Vec<SavedMessage>) -> Result<(), St
         messages,
     })
     .map_err(|_| StorageError::Corrupt)?;
-    // The one way `setItem` fails with storage present is a full quota.
-    storage
-        .set_item(&conversation_key(id), &json)
-        .map_err(|_| StorageError::Full)
+    // The one way `setItem` fails with storage present is a full quota. What was kept before is
+    // dropped then, so that the next visit does not restore an older conversation as current.
+    storage.set_item(&conversation_key(id), &json).map_err(|_| {
+        let _ = storage.remove_item(&conversation_key(id));
+        StorageError::Full
+    })
 }

@@ -1756,14 +1756,20 @@ async fn corrupt_or_old_storage_never_breaks_the_widget_and_is_said_once() {
         settle().await;
         let notice = storage_notice(&chat).expect("a notice");
         assert!(
-            notice.contains("will not be kept") && notice.contains(reason),
+            notice.contains("could not be restored") && notice.contains(reason),
             "{notice}"
         );
         chat.send("Hello").await;
         answer(&chat, "Hi");
         settle().await;
         assert_eq!(chat.messages().len(), 2, "the widget works in memory");
-        assert_eq!(chat.query_all(".cw-chat__notice").len(), 1, "said once");
+        let kept = local_storage()
+            .get_item(&format!("chat-widget.conversation.{id}"))
+            .expect("readable");
+        assert!(
+            kept.is_some_and(|kept| kept.contains("Hi")),
+            "kept from now on"
+        );
         local_storage()
             .remove_item(&format!("chat-widget.conversation.{id}"))
             .expect("removed");
@@ -1772,18 +1778,29 @@ async fn corrupt_or_old_storage_never_breaks_the_widget_and_is_said_once() {
 
 #[wasm_bindgen_test]
 async fn full_storage_keeps_the_widget_working_and_says_so() {
+    /// Puts `setItem` back even when the test fails.
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = js_sys::eval("Storage.prototype.setItem = window.__setItem;");
+        }
+    }
     js_sys::eval(
         "window.__setItem = Storage.prototype.setItem; \
          Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError') };",
     )
     .expect("patched");
+    let restore = Restore;
     let chat = Fixture::with_config(ChatConfig::from_json(r#"{"id": "full"}"#).expect("valid"));
     chat.send("Hello").await;
     answer(&chat, "Hi");
     settle().await;
-    js_sys::eval("Storage.prototype.setItem = window.__setItem;").expect("restored");
+    drop(restore);
     let notice = storage_notice(&chat).expect("a notice");
-    assert!(notice.contains("full"), "{notice}");
+    assert!(
+        notice.contains("will not be kept") && notice.contains("full"),
+        "{notice}"
+    );
     assert_eq!(chat.messages().len(), 2);
 }
 
@@ -1849,5 +1866,47 @@ async fn a_cut_off_reply_can_be_continued_or_retried() {
         chat.messages()[1],
         message("assistant", "error", "Once upon a"),
         "and stays in the log"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn enter_in_an_empty_box_does_not_cancel_a_pending_retry() {
+    let chat = Fixture::new();
+    chat.send("Hello").await;
+    chat.transport.push(rate_limited(Some("1".into())));
+    settle().await;
+    chat.press_enter(false, false);
+    settle().await;
+    assert!(
+        chat.query(".cw-alert__countdown").is_some(),
+        "the countdown goes on"
+    );
+    wait_until(5000, || chat.transport.request_count() == 2).await;
+    assert_eq!(chat.transport.request_count(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn an_unanswered_message_can_be_sent_again() {
+    let chat = Fixture::new();
+    chat.send("Hello").await;
+    chat.transport.push(Err(TransportError::Http {
+        status: 401,
+        error: ApiError::new("bad key"),
+        retry_after: None,
+    }));
+    settle().await;
+    chat.click("Dismiss");
+    settle().await;
+    let again = chat
+        .query_all("[data-role='user'] .cw-message__action")
+        .into_iter()
+        .find(|button| button.text_content().as_deref() == Some("Send again"))
+        .expect("Send again");
+    again.click();
+    settle().await;
+    assert_eq!(chat.transport.request_count(), 2);
+    assert_eq!(
+        chat.transport.requests.borrow()[1].messages,
+        [Message::user("Hello")]
     );
 }

@@ -18,7 +18,7 @@ fn http(status: u16) -> ChatError {
 
 #[test]
 fn rate_limits_server_errors_and_network_failures_are_retried_refusals_are_not() {
-    for status in [429, 500, 502, 503, 504] {
+    for status in [408, 425, 429, 500, 502, 503, 504] {
         assert!(is_retryable(&http(status)), "{status}");
     }
     for status in [400, 401, 403, 404, 413, 501] {

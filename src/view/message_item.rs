@@ -132,11 +132,14 @@ fn MessageActions(
                         <button
                             type="button"
                             class="cw-button"
+                            disabled=move || controller.is_busy()
                             on:click=move |_| {
+                                // The editor closes only once the edit is sent: nothing typed is lost.
                                 if let Some(text) = editing.get_untracked() {
-                                    controller.edit(message.id, &text);
+                                    if controller.edit(message.id, &text) {
+                                        editing.set(None);
+                                    }
                                 }
-                                editing.set(None);
                             }
                         >
                             "Send edited"
@@ -157,9 +160,20 @@ fn MessageActions(
                     <button
                         type="button"
                         class="cw-message__action"
-                        on:click=move |_| editing.set(Some(message.text.get_untracked()))
+                        on:click=move |_| {
+                            // Editing is the person's next move: a pending automatic retry waits no more.
+                            controller.cancel_retry();
+                            editing.set(Some(message.text.get_untracked()));
+                        }
                     >
                         "Edit"
+                    </button>
+                }
+            });
+            let send_again = (message.role == Role::User && controller.can_send_again(message.id)).then(|| {
+                view! {
+                    <button type="button" class="cw-message__action" on:click=move |_| controller.regenerate()>
+                        "Send again"
                     </button>
                 }
             });
@@ -176,6 +190,7 @@ fn MessageActions(
                         "Copy"
                     </button>
                     {edit}
+                    {send_again}
                     {regenerate}
                 </div>
             }
