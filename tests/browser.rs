@@ -1910,3 +1910,63 @@ async fn an_unanswered_message_can_be_sent_again() {
         [Message::user("Hello")]
     );
 }
+
+#[wasm_bindgen_test]
+async fn while_offline_the_retry_waits_for_the_connection() {
+    /// Puts `navigator.onLine` back even when the test fails.
+    struct Online;
+    impl Drop for Online {
+        fn drop(&mut self) {
+            let _ = js_sys::eval("delete navigator.onLine;");
+        }
+    }
+    let _online = Online;
+    js_sys::eval(
+        "Object.defineProperty(navigator, 'onLine', { get: () => false, configurable: true });",
+    )
+    .expect("offline");
+    let chat = Fixture::new();
+    chat.send("Hello").await;
+    chat.transport
+        .push(Err(TransportError::Network("Failed to fetch".into())));
+    settle().await;
+    sleep(1500).await;
+    assert_eq!(chat.transport.request_count(), 1, "no retry while offline");
+    let countdown = chat
+        .query(".cw-alert__countdown")
+        .and_then(|c| c.text_content())
+        .unwrap_or_default();
+    assert!(countdown.contains("offline"), "{countdown}");
+    js_sys::eval("delete navigator.onLine;").expect("online again");
+    wait_until(5000, || chat.transport.request_count() == 2).await;
+    assert_eq!(chat.transport.request_count(), 2, "sent again once online");
+}
+
+#[wasm_bindgen_test]
+async fn disabled_storage_keeps_the_widget_working_and_says_so() {
+    /// Gives the page its `localStorage` back even when the test fails.
+    struct Enable;
+    impl Drop for Enable {
+        fn drop(&mut self) {
+            let _ = js_sys::eval(
+                "if (window.__storage) { Object.defineProperty(window, 'localStorage', window.__storage) } \
+                 else { delete window.localStorage }",
+            );
+        }
+    }
+    let _enable = Enable;
+    js_sys::eval(
+        "window.__storage = Object.getOwnPropertyDescriptor(window, 'localStorage'); \
+         Object.defineProperty(window, 'localStorage', \
+         { get() { throw new DOMException('denied', 'SecurityError') }, configurable: true });",
+    )
+    .expect("disabled");
+    let chat = Fixture::new();
+    settle().await;
+    let notice = storage_notice(&chat).expect("a notice");
+    assert!(notice.contains("will not be kept"), "{notice}");
+    chat.send("Hello").await;
+    answer(&chat, "Hi");
+    settle().await;
+    assert_eq!(chat.messages().len(), 2, "the widget works in memory");
+}
