@@ -59,6 +59,8 @@ pub struct ChatConfig {
     pub id: String,
     /// Whether the header offers the settings panel.
     pub show_settings: bool,
+    /// Whether a bar offers several conversations (new, switch, rename, delete, export).
+    pub show_conversations: bool,
     /// How many times a request that failed by a rate limit, a server error or the network is
     /// tried again on its own.
     pub retry_attempts: u32,
@@ -92,6 +94,7 @@ impl Default for ChatConfig {
             image_origins: Vec::new(),
             id: "chat".to_owned(),
             show_settings: true,
+            show_conversations: true,
             retry_attempts: 3,
             context_budget: None,
             retry_base_ms: 1000,

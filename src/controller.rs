@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::config::ChatConfig;
 use crate::conversation::{estimate_tokens, Conversation, MessageId, MessageStatus, Role, Status};
 use crate::error::ChatError;
+use crate::library::Library;
 use crate::retry::{self, RetryPolicy};
 use crate::settings::Settings;
 use crate::storage;
@@ -21,6 +22,9 @@ use crate::transport::{AbortHandle, SharedTransport, TransportError};
 /// The reactive mirror of one message.
 #[derive(Clone, Copy, Debug)]
 pub struct MessageView {
+    /// Which conversation of the widget it belongs to: ids start over in each, so a view is told
+    /// apart by both.
+    pub epoch: u64,
     /// The message's stable id.
     pub id: MessageId,
     /// Who wrote it.
@@ -70,6 +74,10 @@ pub struct ChatController {
     was_busy: StoredValue<bool>,
     /// The first message the last request sent, when older ones were left out for the budget.
     context_start: RwSignal<Option<MessageId>>,
+    /// Every conversation of this widget.
+    library: RwSignal<Library>,
+    /// Counts the conversations put in view.
+    epoch: StoredValue<u64>,
 }
 
 /// What Continue sends after a reply was cut off.
@@ -111,13 +119,16 @@ impl ChatController {
             storage_notice: RwSignal::new(None),
             was_busy: StoredValue::new(false),
             context_start: RwSignal::new(None),
+            library: RwSignal::new(Library::default()),
+            epoch: StoredValue::new(0),
         };
         let id = controller.config.with_value(|config| config.id.clone());
-        match storage::load_conversation(&id) {
-            Ok(Some(saved)) => {
+        match storage::load_library(&id) {
+            Ok(Some(library)) => {
                 controller
                     .conversation
-                    .set_value(Conversation::from_saved(&saved));
+                    .set_value(Conversation::from_saved(&library.current().messages));
+                controller.library.set(library);
                 controller.sync();
             }
             Ok(None) => {}
@@ -225,13 +236,75 @@ impl ChatController {
         }
     }
 
-    /// Keeps the conversation, once a turn has ended.
+    /// Keeps the conversation in view (with the others), once a turn has ended.
     fn keep_history(&self) {
-        let id = self.config.with_value(|config| config.id.clone());
         let saved = self.conversation.with_value(Conversation::to_saved);
-        if let Err(error) = storage::save_conversation(&id, saved) {
+        self.library.update(|library| library.store_current(saved));
+        self.save_library();
+    }
+
+    fn save_library(&self) {
+        let id = self.config.with_value(|config| config.id.clone());
+        if let Err(error) = self
+            .library
+            .with_untracked(|library| storage::save_library(&id, library))
+        {
             self.history_not_kept(error);
         }
+    }
+
+    /// The conversations: their titles and which is in view.
+    pub fn library(&self) -> ReadSignal<Library> {
+        self.library.read_only()
+    }
+
+    /// Starts a new conversation; the one in view is kept.
+    pub fn new_conversation(&self) {
+        self.leave_conversation();
+        self.library.update(Library::start_new);
+        self.show_current();
+    }
+
+    /// Puts conversation `index` in view; the one in view is kept.
+    pub fn switch_conversation(&self, index: usize) {
+        self.leave_conversation();
+        self.library.update(|library| library.switch(index));
+        self.show_current();
+    }
+
+    /// Renames conversation `index`.
+    pub fn rename_conversation(&self, index: usize, title: &str) {
+        self.library.update(|library| library.rename(index, title));
+        self.save_library();
+    }
+
+    /// Deletes conversation `index`; if it is the one in view, the next one comes into view.
+    pub fn delete_conversation(&self, index: usize) {
+        self.leave_conversation();
+        self.library.update(|library| library.delete(index));
+        self.show_current();
+    }
+
+    /// Stops whatever is in flight and keeps the conversation in view.
+    fn leave_conversation(&self) {
+        if self.is_busy() {
+            self.stop();
+        }
+        self.cancel_retry();
+        self.keep_history();
+    }
+
+    /// Shows the library's current conversation, with fresh views (ids start over in each).
+    fn show_current(&self) {
+        let conversation = self
+            .library
+            .with_untracked(|library| Conversation::from_saved(&library.current().messages));
+        self.conversation.set_value(conversation);
+        self.epoch.update_value(|epoch| *epoch += 1);
+        self.messages.set(Vec::new());
+        self.context_start.set(None);
+        self.sync();
+        self.save_library();
     }
 
     /// The names of the registered tools.
@@ -653,6 +726,7 @@ impl ChatController {
                 let Some(owner) = self.owner.with_value(WeakOwner::upgrade) else {
                     return;
                 };
+                let epoch = self.epoch.get_value();
                 self.messages.update(|views| {
                     let mut old = std::mem::take(views);
                     *views = messages
@@ -661,6 +735,7 @@ impl ChatController {
                             |message| match old.iter().position(|view| view.id == message.id) {
                                 Some(at) => old.swap_remove(at),
                                 None => owner.with(|| MessageView {
+                                    epoch,
                                     id: message.id,
                                     role: message.role,
                                     text: RwSignal::new(String::new()),

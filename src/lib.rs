@@ -15,6 +15,7 @@ pub mod conversation;
 pub mod demo;
 pub mod embed;
 pub mod error;
+pub mod library;
 pub mod markdown;
 pub mod retry;
 pub mod settings;

@@ -1,11 +1,11 @@
-//! What the widget keeps in the browser's `localStorage`: the conversation and the settings panel's
+//! What the widget keeps in the browser's `localStorage`: the conversations and the settings panel's
 //! values, per widget id, under versioned keys. Storage that is missing, refuses, is full or holds
 //! something unreadable is never an error for the person: the widget keeps working in memory and
 //! says once that history will not be kept. The API key is never part of what is stored.
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::SavedMessage;
+use crate::library::Library;
 use crate::settings::Settings;
 
 /// The layout of what is stored; a change of layout changes it.
@@ -32,8 +32,8 @@ fn settings_key(id: &str) -> String {
     format!("chat-widget.v{VERSION}.settings.{id}")
 }
 
-fn conversation_key(id: &str) -> String {
-    format!("chat-widget.conversation.{id}")
+fn conversations_key(id: &str) -> String {
+    format!("chat-widget.conversations.{id}")
 }
 
 /// Saved settings, with the config's settings they were changed from: when the site changes its
@@ -44,12 +44,12 @@ struct SavedSettings {
     settings: Settings,
 }
 
-/// A stored conversation; `version` says how to read the rest.
+/// The stored conversations; `version` says how to read the rest.
 #[derive(Serialize, Deserialize)]
-struct SavedConversation {
+struct SavedLibrary {
     version: u32,
     #[serde(default)]
-    messages: Vec<SavedMessage>,
+    library: Library,
 }
 
 fn local_storage() -> Result<web_sys::Storage, StorageError> {
@@ -86,39 +86,41 @@ pub fn save_settings(id: &str, base: &Settings, settings: &Settings) -> bool {
     serde_json::to_string(&saved).is_ok_and(|json| storage.set_item(&key, &json).is_ok())
 }
 
-/// The conversation of widget `id`, if one was kept.
-pub fn load_conversation(id: &str) -> Result<Option<Vec<SavedMessage>>, StorageError> {
+/// The conversations of widget `id`, if any were kept.
+pub fn load_library(id: &str) -> Result<Option<Library>, StorageError> {
     let Some(json) = local_storage()?
-        .get_item(&conversation_key(id))
+        .get_item(&conversations_key(id))
         .map_err(|_| StorageError::Unavailable)?
     else {
         return Ok(None);
     };
     let unreadable = |error| {
         // It will never be read: it makes room for what is kept from now on.
-        let _ = local_storage().map(|storage| storage.remove_item(&conversation_key(id)));
+        let _ = local_storage().map(|storage| storage.remove_item(&conversations_key(id)));
         error
     };
-    let saved: SavedConversation =
+    let saved: SavedLibrary =
         serde_json::from_str(&json).map_err(|_| unreadable(StorageError::Corrupt))?;
-    if saved.version != VERSION {
+    if saved.version != VERSION || saved.library.threads.is_empty() {
         return Err(unreadable(StorageError::OtherVersion));
     }
-    Ok(Some(saved.messages))
+    Ok(Some(saved.library))
 }
 
-/// Keeps the conversation of widget `id`.
-pub fn save_conversation(id: &str, messages: Vec<SavedMessage>) -> Result<(), StorageError> {
+/// Keeps the conversations of widget `id`.
+pub fn save_library(id: &str, library: &Library) -> Result<(), StorageError> {
     let storage = local_storage()?;
-    let json = serde_json::to_string(&SavedConversation {
+    let json = serde_json::to_string(&SavedLibrary {
         version: VERSION,
-        messages,
+        library: library.clone(),
     })
     .map_err(|_| StorageError::Corrupt)?;
     // The one way `setItem` fails with storage present is a full quota. What was kept before is
-    // dropped then, so that the next visit does not restore an older conversation as current.
-    storage.set_item(&conversation_key(id), &json).map_err(|_| {
-        let _ = storage.remove_item(&conversation_key(id));
-        StorageError::Full
-    })
+    // dropped then, so that the next visit does not restore older conversations as current.
+    storage
+        .set_item(&conversations_key(id), &json)
+        .map_err(|_| {
+            let _ = storage.remove_item(&conversations_key(id));
+            StorageError::Full
+        })
 }

@@ -1552,7 +1552,8 @@ async fn without_the_header_it_backs_off_and_stops_after_the_last_attempt() {
     chat.send("Hello").await;
     for attempt in 1..=3 {
         chat.transport.push(Err(TransportError::Http {
-            status: 503,
+            // A 429 without Retry-After, then server errors: the same backoff.
+            status: if attempt == 1 { 429 } else { 503 },
             error: ApiError::new("overloaded"),
             retry_after: None,
         }));
@@ -1733,7 +1734,7 @@ async fn the_conversation_is_kept_across_a_remount() {
         "the kept history is sent"
     );
     local_storage()
-        .remove_item("chat-widget.conversation.kept")
+        .remove_item("chat-widget.conversations.kept")
         .expect("removed");
 }
 
@@ -1748,7 +1749,7 @@ async fn corrupt_or_old_storage_never_breaks_the_widget_and_is_said_once() {
         ),
     ] {
         local_storage()
-            .set_item(&format!("chat-widget.conversation.{id}"), stored)
+            .set_item(&format!("chat-widget.conversations.{id}"), stored)
             .expect("stored");
         let chat = Fixture::with_config(
             ChatConfig::from_json(&format!(r#"{{"id": "{id}"}}"#)).expect("valid"),
@@ -1764,14 +1765,14 @@ async fn corrupt_or_old_storage_never_breaks_the_widget_and_is_said_once() {
         settle().await;
         assert_eq!(chat.messages().len(), 2, "the widget works in memory");
         let kept = local_storage()
-            .get_item(&format!("chat-widget.conversation.{id}"))
+            .get_item(&format!("chat-widget.conversations.{id}"))
             .expect("readable");
         assert!(
             kept.is_some_and(|kept| kept.contains("Hi")),
             "kept from now on"
         );
         local_storage()
-            .remove_item(&format!("chat-widget.conversation.{id}"))
+            .remove_item(&format!("chat-widget.conversations.{id}"))
             .expect("removed");
     }
 }
@@ -1969,4 +1970,97 @@ async fn disabled_storage_keeps_the_widget_working_and_says_so() {
     answer(&chat, "Hi");
     settle().await;
     assert_eq!(chat.messages().len(), 2, "the widget works in memory");
+}
+
+#[wasm_bindgen_test]
+async fn conversations_can_be_started_switched_renamed_deleted_and_exported() {
+    let chat = Fixture::new();
+    chat.send("About otters").await;
+    answer(&chat, "Otters hold hands.");
+    settle().await;
+    chat.click("New");
+    settle().await;
+    assert!(chat.messages().is_empty(), "a new conversation is empty");
+    chat.send("About beavers").await;
+    answer(&chat, "Beavers build dams.");
+    settle().await;
+    let select: web_sys::HtmlSelectElement = chat
+        .query("select[aria-label='Conversation']")
+        .expect("a chooser")
+        .unchecked_into();
+    let titles: Vec<String> = (0..select.length())
+        .filter_map(|i| select.item(i))
+        .filter_map(|o| o.text_content())
+        .collect();
+    assert_eq!(titles, ["About otters", "About beavers"]);
+    select.set_value("0");
+    select
+        .dispatch_event(&web_sys::Event::new("change").expect("event"))
+        .expect("dispatched");
+    settle().await;
+    assert_eq!(chat.messages()[1].2, "Otters hold hands.", "switched back");
+    chat.send("More about otters").await;
+    assert_eq!(
+        chat.transport
+            .requests
+            .borrow()
+            .last()
+            .expect("a request")
+            .messages
+            .len(),
+        3,
+        "this conversation's history"
+    );
+    answer(&chat, "They sleep on water.");
+    settle().await;
+
+    chat.click("Rename");
+    settle().await;
+    let title: web_sys::HtmlInputElement = chat
+        .query("input[aria-label='Conversation title']")
+        .expect("a title box")
+        .unchecked_into();
+    title.set_value("Otters");
+    title
+        .dispatch_event(&web_sys::InputEvent::new("input").expect("event"))
+        .expect("dispatched");
+    chat.click("Save title");
+    settle().await;
+    let select: web_sys::HtmlSelectElement = chat
+        .query("select[aria-label='Conversation']")
+        .expect("a chooser")
+        .unchecked_into();
+    assert_eq!(
+        select.item(0).and_then(|o| o.text_content()).as_deref(),
+        Some("Otters")
+    );
+
+    js_sys::eval(
+        "window.__downloads = []; window.__click = HTMLAnchorElement.prototype.click; \
+         HTMLAnchorElement.prototype.click = function () { window.__downloads.push(this.download) };",
+    )
+    .expect("patched");
+    chat.click("Export Markdown");
+    chat.click("Export JSON");
+    let downloads = js_sys::eval(
+        "HTMLAnchorElement.prototype.click = window.__click; window.__downloads.join(',')",
+    )
+    .expect("read");
+    assert_eq!(
+        downloads.as_string().as_deref(),
+        Some("conversation.md,conversation.json")
+    );
+
+    chat.click("Delete");
+    settle().await;
+    let select: web_sys::HtmlSelectElement = chat
+        .query("select[aria-label='Conversation']")
+        .expect("a chooser")
+        .unchecked_into();
+    assert_eq!(select.length(), 1);
+    assert_eq!(
+        chat.messages()[0].2,
+        "About beavers",
+        "the other conversation is in view"
+    );
 }

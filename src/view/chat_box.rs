@@ -4,7 +4,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{Composer, ErrorAlert, MessageList, SettingsPanel};
+use super::{Composer, ConversationBar, ErrorAlert, MessageList, SettingsPanel};
 use crate::config::ChatConfig;
 use crate::controller::ChatController;
 use crate::tools::Toolbox;
@@ -32,6 +32,7 @@ pub fn ChatBox(
     let label = title.clone();
     let placeholder = config.placeholder.clone();
     let show_settings = config.show_settings;
+    let show_conversations = config.show_conversations;
     let controller = ChatController::new(config, transport, toolbox);
     let settings_open = RwSignal::new(false);
     let toggle = NodeRef::<html::Button>::new();
@@ -76,6 +77,7 @@ pub fn ChatBox(
                 <h2 class="cw-chat__title">{title}</h2>
                 {settings_button}
             </header>
+            {show_conversations.then(|| view! { <ConversationBar controller=controller /> })}
             <Show when=move || settings_open.get()>
                 <SettingsPanel controller=controller open=settings_open />
             </Show>

@@ -60,7 +60,7 @@ pub fn MessageList(
         >
             <For
                 each=move || controller.messages().get()
-                key=|message| message.id
+                key=|message| (message.epoch, message.id)
                 children=move |message| {
                     // Where the history budget cuts: the messages above are not sent.
                     let cut = move || {

@@ -4,6 +4,7 @@
 mod chat_box;
 mod clipboard;
 mod composer;
+mod conversation_bar;
 mod error_alert;
 mod markdown_view;
 mod message_item;
@@ -12,6 +13,7 @@ mod settings_panel;
 
 pub use chat_box::ChatBox;
 pub use composer::Composer;
+pub use conversation_bar::ConversationBar;
 pub use error_alert::ErrorAlert;
 pub use markdown_view::MarkdownView;
 pub use message_item::MessageItem;
