@@ -337,6 +337,22 @@ fn the_first_error_of_a_turn_is_the_one_reported() {
     assert_eq!(error.provider_message(), Some("upstream overloaded"));
 }
 
+/// Every running tool answers `output`.
+fn answer_tools(conversation: &mut Conversation, output: &str) {
+    for (id, _) in conversation.running_tools() {
+        conversation.finish_tool(id, output.into(), true);
+    }
+}
+
+/// "Time?", a call of `get_time` that answers "12:00", and the model asked again.
+fn ask_with_a_tool_round(conversation: &mut Conversation) {
+    conversation.submit("Time?").expect("accepted");
+    conversation.apply(tool_delta(0, "a", "get_time", "{}"));
+    conversation.apply(StreamEvent::Done);
+    answer_tools(conversation, "12:00");
+    conversation.continue_after_tools(5).expect("asks again");
+}
+
 fn tool_delta(index: u32, id: &str, name: &str, arguments: &str) -> StreamEvent {
     StreamEvent::ToolCall(ToolCallDelta {
         index: Some(index),
@@ -414,9 +430,7 @@ fn the_round_limit_fails_the_turn() {
     for round in 0..2 {
         conversation.apply(tool_delta(0, &format!("c{round}"), "again", "{}"));
         conversation.apply(StreamEvent::Done);
-        for (id, _) in conversation.running_tools() {
-            conversation.finish_tool(id, "more".into(), true);
-        }
+        answer_tools(&mut conversation, "more");
         let next = conversation.continue_after_tools(2);
         assert_eq!(next.is_some(), round == 0, "round {round}");
     }
@@ -459,9 +473,7 @@ fn a_call_counts_as_answered_only_by_the_outputs_right_after_it() {
     conversation.submit("First").expect("accepted");
     conversation.apply(tool_delta(0, "call_0", "f", "{}"));
     conversation.apply(StreamEvent::Done);
-    for (id, _) in conversation.running_tools() {
-        conversation.finish_tool(id, "one".into(), true);
-    }
+    answer_tools(&mut conversation, "one");
     conversation.continue_after_tools(5).expect("asks again");
     conversation.apply(content("Done."));
     conversation.apply(StreamEvent::Done);
@@ -492,13 +504,7 @@ fn a_call_counts_as_answered_only_by_the_outputs_right_after_it() {
 #[test]
 fn retry_after_a_failed_follow_up_asks_again_with_the_tool_outputs() {
     let mut conversation = Conversation::new();
-    conversation.submit("Time?").expect("accepted");
-    conversation.apply(tool_delta(0, "a", "get_time", "{}"));
-    conversation.apply(StreamEvent::Done);
-    for (id, _) in conversation.running_tools() {
-        conversation.finish_tool(id, "12:00".into(), true);
-    }
-    conversation.continue_after_tools(5).expect("asks again");
+    ask_with_a_tool_round(&mut conversation);
     conversation.apply(content("It is"));
     conversation.fail(ChatError::Transport(TransportError::Network(
         "reset".into(),
@@ -579,13 +585,7 @@ fn regenerate_drops_the_answer_and_edit_drops_what_came_after() {
 #[test]
 fn a_kept_conversation_comes_back_as_it_was_said() {
     let mut conversation = Conversation::new();
-    conversation.submit("Time?").expect("accepted");
-    conversation.apply(tool_delta(0, "a", "get_time", "{}"));
-    conversation.apply(StreamEvent::Done);
-    for (id, _) in conversation.running_tools() {
-        conversation.finish_tool(id, "12:00".into(), true);
-    }
-    conversation.continue_after_tools(5).expect("asks again");
+    ask_with_a_tool_round(&mut conversation);
     conversation.apply(content("Noon."));
     conversation.apply(StreamEvent::Done);
     conversation.submit("And now?").expect("accepted");

@@ -40,6 +40,18 @@ fn tool_calls(events: &[StreamEvent]) -> Vec<ToolCall> {
     builder.finish()
 }
 
+/// A tool-call piece, with only the fields given.
+fn piece(index: Option<u32>, id: Option<&str>, name: Option<&str>, arguments: &str) -> StreamEvent {
+    StreamEvent::ToolCall(ToolCallDelta {
+        index,
+        id: id.map(Into::into),
+        function: Some(chat_protocol::FunctionCallDelta {
+            name: name.map(Into::into),
+            arguments: Some(arguments.into()),
+        }),
+    })
+}
+
 fn call(id: &str, name: &str, arguments: &str) -> ToolCall {
     ToolCall {
         id: id.into(),
@@ -159,16 +171,7 @@ fn a_chunk_that_is_not_json_is_an_error_not_a_panic() {
 
 #[test]
 fn tool_call_pieces_without_index_join_by_id_or_the_last_call() {
-    let piece = |id: Option<&str>, name: Option<&str>, arguments: &str| {
-        StreamEvent::ToolCall(ToolCallDelta {
-            index: None,
-            id: id.map(Into::into),
-            function: Some(chat_protocol::FunctionCallDelta {
-                name: name.map(Into::into),
-                arguments: Some(arguments.into()),
-            }),
-        })
-    };
+    let piece = |id, name, arguments| piece(None, id, name, arguments);
     let events = [
         piece(Some("a"), Some("first"), "{\"x\":"),
         piece(Some("b"), Some("second"), "{"),
@@ -245,16 +248,7 @@ fn a_whole_body_with_an_error_or_garbage_gives_one_error() {
 
 #[test]
 fn parallel_calls_that_all_say_index_0_stay_apart_by_id() {
-    let piece = |id: Option<&str>, name: Option<&str>, arguments: &str| {
-        StreamEvent::ToolCall(ToolCallDelta {
-            index: Some(0),
-            id: id.map(Into::into),
-            function: Some(chat_protocol::FunctionCallDelta {
-                name: name.map(Into::into),
-                arguments: Some(arguments.into()),
-            }),
-        })
-    };
+    let piece = |id, name, arguments| piece(Some(0), id, name, arguments);
     let events = [
         piece(Some("a"), Some("first"), "{\"x\":"),
         piece(None, None, "1}"),
