@@ -8,6 +8,7 @@ TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
 WASM_PACK_VERSION=0.15.1
 BINARYEN_VERSION=132.0.0
+AXE_VERSION=4.14.1
 
 # Tools that are not installed system-wide live here (ignored by git).
 TOOLS_DIR="${CHAT_WIDGET_TOOLS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools}"
@@ -73,6 +74,16 @@ ensure_wasm_opt() {
     npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION" >/dev/null
 }
 
+# axe-core, the accessibility checker the end-to-end tests inject into the page. In a folder of
+# its own: a second `npm install --no-save` in binaryen's folder would remove binaryen.
+ensure_axe() {
+    grep -qs "\"version\": \"$AXE_VERSION\"" "$TOOLS_DIR/axe/node_modules/axe-core/package.json" && return
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+    log "installing axe-core $AXE_VERSION into $TOOLS_DIR/axe"
+    mkdir -p "$TOOLS_DIR/axe"
+    npm install --prefix "$TOOLS_DIR/axe" --no-audit --no-fund --no-save "axe-core@$AXE_VERSION" >/dev/null
+}
+
 ensure_build_tools() {
     ensure_wasm_target
     ensure_wasm_opt
@@ -85,5 +96,6 @@ ensure_test_tools() {
     ensure_rust_components
     ensure_build_tools
     ensure_browser
+    ensure_axe
     ensure_cargo_tool wasm-pack wasm-pack "$WASM_PACK_VERSION" --locked
 }

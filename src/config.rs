@@ -5,6 +5,8 @@ use chat_protocol::{
 };
 use serde::Deserialize;
 
+use crate::strings::Strings;
+
 /// The relay's endpoint on the page's own origin: the default, so no key is ever in the page.
 pub const RELAY_ENDPOINT: &str = "/v1/chat/completions";
 
@@ -70,6 +72,112 @@ pub struct ChatConfig {
     /// The backoff before the first automatic retry when the server gives no `Retry-After`, in
     /// milliseconds; it doubles with each retry (with jitter), up to a minute.
     pub retry_base_ms: u64,
+    /// `inline` fills the element it is mounted in; `launcher` is a floating button in a corner of
+    /// the window that opens the chat in a panel.
+    pub presentation: Presentation,
+    /// The launcher's corner.
+    pub position: Corner,
+    /// Colours, radius, font and spacing; each overrides the same custom property set on the
+    /// element (`--cw-accent`, ...).
+    pub theme: Theme,
+    /// `auto` follows the reader's system (`prefers-color-scheme`).
+    pub color_scheme: ColorScheme,
+    /// The text direction, `ltr` or `rtl`. Not set: the page's, where the widget is mounted.
+    pub dir: Option<Direction>,
+    /// The words of the controls; any left out stay English.
+    pub strings: Strings,
+}
+
+/// How the chat box sits in the page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presentation {
+    #[default]
+    Inline,
+    Launcher,
+}
+
+/// A corner of the window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Corner {
+    #[default]
+    BottomRight,
+    BottomLeft,
+    TopRight,
+    TopLeft,
+}
+
+impl Corner {
+    /// Its name in the config, and in CSS classes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Corner::BottomRight => "bottom-right",
+            Corner::BottomLeft => "bottom-left",
+            Corner::TopRight => "top-right",
+            Corner::TopLeft => "top-left",
+        }
+    }
+}
+
+/// Light, dark, or the reader's choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorScheme {
+    #[default]
+    Auto,
+    Light,
+    Dark,
+}
+
+impl ColorScheme {
+    /// The CSS `color-scheme` value.
+    pub fn css(self) -> &'static str {
+        match self {
+            ColorScheme::Auto => "light dark",
+            ColorScheme::Light => "light",
+            ColorScheme::Dark => "dark",
+        }
+    }
+}
+
+/// Left to right or right to left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Ltr,
+    Rtl,
+}
+
+/// CSS values for the widget's custom properties. Each is set with the CSS object model, never
+/// as text in a style sheet, so a value cannot reach beyond its property.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Theme {
+    pub accent: Option<String>,
+    pub background: Option<String>,
+    pub text: Option<String>,
+    pub radius: Option<String>,
+    pub font: Option<String>,
+    pub spacing: Option<String>,
+}
+
+impl Theme {
+    /// `(custom property, value)` for every value that is set.
+    pub fn properties(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("--cw-accent", &self.accent),
+            ("--cw-focus", &self.accent),
+            ("--cw-user-bubble", &self.accent),
+            ("--cw-background", &self.background),
+            ("--cw-text", &self.text),
+            ("--cw-radius", &self.radius),
+            ("--cw-font", &self.font),
+            ("--cw-space", &self.spacing),
+        ]
+        .into_iter()
+        .filter_map(|(property, value)| Some((property, value.as_deref()?)))
+    }
 }
 
 impl Default for ChatConfig {
@@ -98,6 +206,12 @@ impl Default for ChatConfig {
             retry_attempts: 3,
             context_budget: None,
             retry_base_ms: 1000,
+            presentation: Presentation::Inline,
+            position: Corner::BottomRight,
+            theme: Theme::default(),
+            color_scheme: ColorScheme::Auto,
+            dir: None,
+            strings: Strings::default(),
         }
     }
 }
@@ -111,6 +225,9 @@ pub enum ConfigError {
     /// `endpoint` is empty.
     #[error("the chat widget's config needs an `endpoint`")]
     NoEndpoint,
+    /// The element cannot hold the widget.
+    #[error("the chat widget cannot be mounted there: {0}")]
+    Element(String),
     /// A request parameter is out of its range.
     #[error("the chat widget's config is not valid: {0}")]
     Parameter(#[from] ValidationError),

@@ -16,6 +16,7 @@ use crate::library::Library;
 use crate::retry::{self, RetryPolicy};
 use crate::settings::Settings;
 use crate::storage;
+use crate::strings::Strings;
 use crate::tools::{output_text, Toolbox};
 use crate::transport::{AbortHandle, SharedTransport, TransportError};
 
@@ -170,7 +171,13 @@ impl ChatController {
         controller
     }
 
-    /// The configuration.
+    /// A string of the chat box's table ([`Strings`]), with the config's overrides.
+    pub fn text(&self, pick: impl FnOnce(&Strings) -> &String) -> String {
+        self.config
+            .with_value(|config| pick(&config.strings).clone())
+    }
+
+    /// The chat box's config.
     pub fn config(&self) -> StoredValue<ChatConfig> {
         self.config
     }
@@ -352,27 +359,36 @@ impl ChatController {
     /// Sends the draft. Does nothing while a reply is arriving or when the draft is blank; the
     /// draft is cleared only once the message is in the conversation.
     pub fn send(&self) {
+        let text = self.draft.get_untracked();
+        if self.send_text(&text) {
+            self.draft.set(String::new());
+        }
+    }
+
+    /// Sends `text` as the person's next message, leaving the draft alone. Whether it was sent:
+    /// not while a reply is arriving, when `text` is blank, or while a setting is not valid.
+    pub fn send_text(&self, text: &str) -> bool {
         if let Err(problem) = self.effective_config() {
             // Nothing is sent and the draft stays.
             self.notice
                 .set(Some(format!("Not sent: fix the settings first. {problem}")));
-            return;
+            return false;
         }
         self.notice.set(None);
-        let text = self.draft.get_untracked();
         let submitted = self
             .conversation
-            .try_update_value(|conversation| conversation.submit(&text).is_ok());
+            .try_update_value(|conversation| conversation.submit(text).is_ok());
         if submitted == Some(true) {
             // A new turn: a pending automatic retry of the last one is dropped.
             self.cancel_retry();
             self.retries.set_value(0);
-            self.draft.set(String::new());
             self.sync();
             // The person's message is kept at once, so a reload mid-reply does not lose it.
             self.keep_history();
             self.request();
+            return true;
         }
+        false
     }
 
     /// Stops the reply in flight; what arrived so far stays, marked as stopped.

@@ -1,6 +1,7 @@
 //! The page's way in: `mount(element, config)` from JavaScript, and automatic mounting on elements
 //! with a `data-chat-widget` attribute. The only module that deals in `JsValue`.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::mount::{mount_to, UnmountHandle};
@@ -8,74 +9,395 @@ use leptos::prelude::*;
 use leptos::tachys::view::any_view::AnyViewState;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::HtmlElement;
+use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
-use crate::config::{ChatConfig, ConfigError};
+use crate::config::{ChatConfig, ColorScheme, ConfigError, Direction, Presentation};
+use crate::controller::ChatController;
+use crate::conversation::{MessageStatus, Role, Status};
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport};
-use crate::view::ChatBox;
+use crate::view::{ChatView, Launcher};
 
 /// The attribute that marks an element for automatic mounting; its value is the JSON config.
 pub const MOUNT_ATTRIBUTE: &str = "data-chat-widget";
 
-/// A mounted chat box. Dropping it, or calling [`ChatWidget::unmount`], removes it from the page and
-/// cancels its request.
+/// The widget's style sheet, adopted by every shadow root it mounts in.
+const WIDGET_CSS: &str = include_str!("../style/widget.css");
+
+thread_local! {
+    static STYLE_SHEET: Option<CssStyleSheet> = CssStyleSheet::new()
+        .ok()
+        .filter(|sheet| sheet.replace_sync(WIDGET_CSS).is_ok());
+}
+
+/// A mounted chat widget. Dropping it, or calling [`ChatWidget::unmount`], removes it from the
+/// page and cancels its request.
 #[wasm_bindgen]
 pub struct ChatWidget {
-    handle: Option<UnmountHandle<AnyViewState>>,
+    mounted: Option<Mounted>,
+    callbacks: Rc<RefCell<Callbacks>>,
+}
+
+struct Mounted {
+    handle: UnmountHandle<AnyViewState>,
+    host: HtmlElement,
+    shadow: ShadowRoot,
+    container: web_sys::Element,
+    controller: ChatController,
+    open: RwSignal<bool>,
+    /// The host's style properties the config set, with what they were before.
+    restyled: Vec<(&'static str, String)>,
+}
+
+/// The embedder's callbacks.
+#[derive(Default)]
+struct Callbacks {
+    on_message: Option<js_sys::Function>,
+    on_error: Option<js_sys::Function>,
 }
 
 #[wasm_bindgen]
 impl ChatWidget {
-    /// Removes the chat box from the page and cancels its request. Calling it twice is harmless.
+    /// Removes the chat widget from the page, with everything it added, and cancels its request.
+    /// Calling it twice is harmless.
     pub fn unmount(&mut self) {
-        self.handle.take();
+        let Some(mounted) = self.mounted.take() else {
+            return;
+        };
+        drop(mounted.handle);
+        mounted.container.remove();
+        let style = mounted.host.style();
+        for (property, before) in mounted.restyled {
+            if before.is_empty() {
+                let _ = style.remove_property(property);
+            } else {
+                let _ = style.set_property(property, &before);
+            }
+        }
+        STYLE_SHEET.with(|sheet| {
+            let Some(sheet) = sheet else { return };
+            let kept: js_sys::Array = mounted
+                .shadow
+                .adopted_style_sheets()
+                .iter()
+                .filter(|adopted| adopted != AsRef::<JsValue>::as_ref(sheet))
+                .collect();
+            mounted.shadow.set_adopted_style_sheets(&kept);
+        });
     }
 
-    /// Whether the chat box is still on the page.
+    /// Whether the chat widget is still on the page.
     #[wasm_bindgen(getter)]
     pub fn mounted(&self) -> bool {
-        self.handle.is_some()
+        self.mounted.is_some()
+    }
+
+    /// Opens the launcher's panel and moves the focus into it. Inline: focuses the message box.
+    pub fn open(&self) {
+        if let Some(mounted) = &self.mounted {
+            mounted.open.set(true);
+            if !mounted.is_launcher() {
+                mounted.focus_message_box();
+            }
+        }
+    }
+
+    /// Closes the launcher's panel; the focus goes back to the launcher.
+    pub fn close(&self) {
+        if let Some(mounted) = &self.mounted {
+            mounted.open.set(false);
+        }
+    }
+
+    /// Whether the launcher's panel is open (always true inline).
+    #[wasm_bindgen(getter, js_name = isOpen)]
+    pub fn is_open(&self) -> bool {
+        self.mounted
+            .as_ref()
+            .is_some_and(|mounted| !mounted.is_launcher() || mounted.open.get_untracked())
+    }
+
+    /// Sends `text` as the person's message, leaving what they are typing alone. Throws when it
+    /// cannot be sent: unmounted, blank, a reply still arriving, or a setting not valid.
+    pub fn send(&self, text: &str) -> Result<(), JsError> {
+        let mounted = self
+            .mounted
+            .as_ref()
+            .ok_or_else(|| JsError::new("the chat widget is not mounted"))?;
+        if text.trim().is_empty() {
+            return Err(JsError::new("the message is blank"));
+        }
+        if mounted.controller.is_busy() {
+            return Err(JsError::new(
+                "a reply is still arriving: send again once it is done",
+            ));
+        }
+        if !mounted.controller.send_text(text) {
+            let why = mounted.controller.notice().get_untracked();
+            return Err(JsError::new(
+                why.as_deref().unwrap_or("the message was not sent"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Calls `callback({role, content})` for each message sent and each reply finished.
+    #[wasm_bindgen(js_name = onMessage)]
+    pub fn on_message(&self, callback: js_sys::Function) {
+        self.callbacks.borrow_mut().on_message = Some(callback);
+    }
+
+    /// Calls `callback({message, status})` when a turn fails; `status` is the HTTP status, if any.
+    #[wasm_bindgen(js_name = onError)]
+    pub fn on_error(&self, callback: js_sys::Function) {
+        self.callbacks.borrow_mut().on_error = Some(callback);
     }
 }
 
-/// Mounts a chat box into `element`. `config` is a JSON string, a plain object, or `undefined` for
-/// the defaults (relay mode against `/v1/chat/completions`). In an object, `tools` lists tools the
-/// model may call: `{name, description, parameters, handler}`, where `handler(arguments)` returns a
-/// value or a Promise. A bad config throws an `Error` that names the problem.
-#[wasm_bindgen]
-pub fn mount(element: HtmlElement, config: JsValue) -> Result<ChatWidget, JsError> {
-    let (config, toolbox) =
-        config_from_js(&config).map_err(|error| JsError::new(&error.to_string()))?;
-    Ok(mount_with(element, config, None, toolbox))
+impl Mounted {
+    fn is_launcher(&self) -> bool {
+        self.controller
+            .config()
+            .with_value(|config| config.presentation == Presentation::Launcher)
+    }
+
+    fn focus_message_box(&self) {
+        let input = self
+            .shadow
+            .query_selector("textarea")
+            .ok()
+            .flatten()
+            .and_then(|input| input.dyn_into::<HtmlElement>().ok());
+        if let Some(input) = input {
+            let _ = input.focus();
+        }
+    }
 }
 
-/// Mounts a chat box into `element`, with `transport` or, by default, `fetch` to the config's
-/// endpoint, and the tools of `toolbox`.
+impl Drop for ChatWidget {
+    fn drop(&mut self) {
+        self.unmount();
+    }
+}
+
+/// Mounts a chat widget into `element`, inside a shadow root of its own, so the page's styles and
+/// the widget's stay apart. `config` is a JSON string, a plain object, or `undefined` for the
+/// defaults (relay mode against `/v1/chat/completions`). In an object, `tools` lists tools the
+/// model may call: `{name, description, parameters, handler}`, where `handler(arguments)` returns
+/// a value or a Promise; `onMessage` and `onError` are callbacks (see the handle's methods). A bad
+/// config throws an `Error` that names the problem.
+#[wasm_bindgen]
+pub fn mount(element: HtmlElement, config: JsValue) -> Result<ChatWidget, JsError> {
+    let callback = |name: &str| {
+        (config.is_object() && !config.is_function())
+            .then(|| js_sys::Reflect::get(&config, &name.into()).ok())
+            .flatten()
+            .and_then(|value| value.dyn_into::<js_sys::Function>().ok())
+    };
+    let (on_message, on_error) = (callback("onMessage"), callback("onError"));
+    let (config, toolbox) =
+        config_from_js(&config).map_err(|error| JsError::new(&error.to_string()))?;
+    let widget = mount_with(element, config, None, toolbox)
+        .map_err(|error| JsError::new(&error.to_string()))?;
+    if let Some(on_message) = on_message {
+        widget.on_message(on_message);
+    }
+    if let Some(on_error) = on_error {
+        widget.on_error(on_error);
+    }
+    Ok(widget)
+}
+
+/// Mounts a chat widget into a shadow root of `element`, with `transport` or, by default, `fetch`
+/// to the config's endpoint, and the tools of `toolbox`. Refused when `element` cannot hold a
+/// shadow root (an `input`, say) or already holds a closed one.
 pub fn mount_with(
     element: HtmlElement,
-    config: ChatConfig,
+    mut config: ChatConfig,
     transport: Option<SharedTransport>,
     toolbox: Toolbox,
-) -> ChatWidget {
+) -> Result<ChatWidget, ConfigError> {
+    let shadow = match element.shadow_root() {
+        Some(shadow) => shadow,
+        None => element
+            .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+            .map_err(|_| {
+                ConfigError::Element(format!(
+                    "a <{}> cannot hold one: mount it in a <div>",
+                    element.tag_name().to_lowercase()
+                ))
+            })?,
+    };
+    STYLE_SHEET.with(|sheet| {
+        if let Some(sheet) = sheet {
+            let adopted = shadow.adopted_style_sheets();
+            if !adopted.includes(sheet, 0) {
+                adopted.push(sheet);
+                shadow.set_adopted_style_sheets(&adopted);
+            }
+        }
+    });
+    // The page's direction where the widget sits, unless the config says.
+    if config.dir.is_none() {
+        let direction = window()
+            .get_computed_style(&element)
+            .ok()
+            .flatten()
+            .and_then(|style| style.get_property_value("direction").ok());
+        config.dir = Some(if direction.as_deref() == Some("rtl") {
+            Direction::Rtl
+        } else {
+            Direction::Ltr
+        });
+    }
+    let restyled = restyle(&element, &config);
+    let container = document()
+        .create_element("div")
+        .map_err(|_| ConfigError::Element("no element could be created".to_owned()))?;
+    container.set_class_name("cw-root");
+    if config.dir == Some(Direction::Rtl) {
+        let _ = container.set_attribute("dir", "rtl");
+    }
+    let _ = shadow.append_child(&container);
     let transport = transport.unwrap_or_else(|| {
         Rc::new(FetchTransport::new(
             config.endpoint.clone(),
             config.api_key.clone(),
         ))
     });
-    let handle = mount_to(element, move || {
-        view! { <ChatBox config=config transport=transport toolbox=toolbox /> }.into_any()
+    let callbacks = Rc::new(RefCell::new(Callbacks::default()));
+    let made = Rc::new(RefCell::new(None));
+    let launcher = config.presentation == Presentation::Launcher;
+    let handle = {
+        let made = made.clone();
+        let callbacks = callbacks.clone();
+        mount_to(container.clone().unchecked_into(), move || {
+            let controller = ChatController::new(config, transport, toolbox);
+            let open = RwSignal::new(false);
+            *made.borrow_mut() = Some((controller, open));
+            report_to(controller, callbacks);
+            if launcher {
+                view! { <Launcher controller=controller open=open /> }.into_any()
+            } else {
+                view! { <ChatView controller=controller /> }.into_any()
+            }
+        })
+    };
+    let (controller, open) = made
+        .take()
+        .expect("mount_to builds the view before it returns");
+    Ok(ChatWidget {
+        mounted: Some(Mounted {
+            handle,
+            host: element,
+            shadow,
+            container,
+            controller,
+            open,
+            restyled,
+        }),
+        callbacks,
+    })
+}
+
+/// Sets the config's theme and colour scheme on the host element, where the widget's custom
+/// properties are read; returns what each property was before.
+fn restyle(host: &HtmlElement, config: &ChatConfig) -> Vec<(&'static str, String)> {
+    let scheme = (config.color_scheme != ColorScheme::Auto)
+        .then(|| ("color-scheme", config.color_scheme.css()));
+    let style = host.style();
+    config
+        .theme
+        .properties()
+        .chain(scheme)
+        .map(|(property, value)| {
+            let before = style.get_property_value(property).unwrap_or_default();
+            let _ = style.set_property(property, value);
+            (property, before)
+        })
+        .collect()
+}
+
+/// Calls the embedder's callbacks as the conversation goes: each message the person sends, each
+/// reply that finishes, each turn that fails.
+fn report_to(controller: ChatController, callbacks: Rc<RefCell<Callbacks>>) {
+    let reported_user = StoredValue::new(None);
+    Effect::new(move |was: Option<Status>| {
+        let status = controller.status().get();
+        let busy = controller.is_busy();
+        let was_busy = matches!(
+            was,
+            Some(Status::Submitted | Status::Streaming | Status::RunningTools)
+        );
+        // A turn's last message; when it was just sent, the person's (the reply is not there yet).
+        let last = controller.messages().with_untracked(|messages| {
+            let last = match status {
+                Status::Submitted => messages
+                    .iter()
+                    .rev()
+                    .find(|message| message.role == Role::User),
+                _ => messages.last(),
+            };
+            last.map(|last| {
+                (
+                    (last.epoch, last.id),
+                    last.role,
+                    last.status.get_untracked(),
+                    last.text.get_untracked(),
+                )
+            })
+        });
+        let callbacks = callbacks.borrow();
+        match (&status, last) {
+            (Status::Submitted, Some((key, Role::User, _, text)))
+                if !was_busy && reported_user.get_value() != Some(key) =>
+            {
+                reported_user.set_value(Some(key));
+                call(
+                    &callbacks.on_message,
+                    &[("role", "user".into()), ("content", text.into())],
+                );
+            }
+            (Status::Ready, Some((_, Role::Assistant, MessageStatus::Done, text))) if was_busy => {
+                call(
+                    &callbacks.on_message,
+                    &[("role", "assistant".into()), ("content", text.into())],
+                );
+            }
+            (Status::Error(error), _) if !matches!(was, Some(Status::Error(_))) || busy => {
+                let status = match error {
+                    crate::error::ChatError::Transport(
+                        crate::transport::TransportError::Http { status, .. },
+                    ) => JsValue::from(*status),
+                    _ => JsValue::NULL,
+                };
+                call(
+                    &callbacks.on_error,
+                    &[("message", error.to_string().into()), ("status", status)],
+                );
+            }
+            _ => {}
+        }
+        status
     });
-    ChatWidget {
-        handle: Some(handle),
+}
+
+/// Calls `callback` with an object of `fields`; what it throws goes to the console.
+fn call(callback: &Option<js_sys::Function>, fields: &[(&str, JsValue)]) {
+    let Some(callback) = callback else { return };
+    let event = js_sys::Object::new();
+    for (name, value) in fields {
+        let _ = js_sys::Reflect::set(&event, &(*name).into(), value);
+    }
+    if let Err(thrown) = callback.call1(&JsValue::NULL, &event) {
+        web_sys::console::error_2(&"chat widget callback failed:".into(), &thrown);
     }
 }
 
-/// Mounts a chat box on every element that has a `data-chat-widget` attribute, each with the
-/// tools of `toolbox`. An element whose config is refused shows why instead, and the reason goes
-/// to the console.
-pub fn mount_all(toolbox: &Toolbox) {
+/// Mounts a chat widget on every element that has a `data-chat-widget` attribute, each with the
+/// tools `tools_for` gives it. An element whose config is refused shows why instead, and the
+/// reason goes to the console.
+pub fn mount_all(tools_for: impl Fn(&HtmlElement) -> Toolbox) {
     let Ok(elements) = document().query_selector_all(&format!("[{MOUNT_ATTRIBUTE}]")) else {
         return;
     };
@@ -92,9 +414,11 @@ pub fn mount_all(toolbox: &Toolbox) {
         } else {
             ChatConfig::from_json(&json)
         };
-        match config {
+        match config
+            .and_then(|config| mount_with(element.clone(), config, None, tools_for(&element)))
+        {
             // Auto-mounted widgets live as long as the page.
-            Ok(config) => std::mem::forget(mount_with(element, config, None, toolbox.clone())),
+            Ok(widget) => std::mem::forget(widget),
             Err(error) => {
                 web_sys::console::error_1(&error.to_string().into());
                 element.set_text_content(Some(&error.to_string()));

@@ -20,6 +20,7 @@ pub mod markdown;
 pub mod retry;
 pub mod settings;
 pub mod storage;
+pub mod strings;
 pub mod tools;
 pub mod transport;
 pub mod view;
@@ -31,6 +32,7 @@ pub use controller::ChatController;
 pub use conversation::{ChatMessage, Conversation, MessageId, MessageStatus, Role, Status};
 pub use embed::{mount, mount_all, mount_with, ChatWidget};
 pub use error::ChatError;
+pub use strings::Strings;
 pub use tools::{ToolResult, Toolbox};
 pub use transport::{
     AbortHandle, FetchTransport, Reply, SharedTransport, Transport, TransportError,

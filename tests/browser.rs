@@ -110,7 +110,8 @@ impl Fixture {
             config,
             Some(Rc::new(Shared(transport.clone()))),
             toolbox,
-        );
+        )
+        .expect("mounted");
         Fixture {
             root,
             transport,
@@ -118,8 +119,15 @@ impl Fixture {
         }
     }
 
-    fn query(&self, selector: &str) -> Option<HtmlElement> {
+    /// The widget's shadow root, where everything it shows lives.
+    fn shadow(&self) -> web_sys::ShadowRoot {
         self.root
+            .shadow_root()
+            .expect("the widget has a shadow root")
+    }
+
+    fn query(&self, selector: &str) -> Option<HtmlElement> {
+        self.shadow()
             .query_selector(selector)
             .expect("valid selector")
             .map(|element| element.unchecked_into())
@@ -127,7 +135,7 @@ impl Fixture {
 
     fn query_all(&self, selector: &str) -> Vec<HtmlElement> {
         let list = self
-            .root
+            .shadow()
             .query_selector_all(selector)
             .expect("valid selector");
         (0..list.length())
@@ -477,7 +485,7 @@ async fn unmount_aborts_the_request_and_removes_the_chat_box() {
     chat.widget.unmount();
     settle().await;
     assert_eq!(*chat.transport.aborted.borrow(), 1);
-    assert_eq!(chat.root.child_element_count(), 0);
+    assert_eq!(chat.shadow().child_element_count(), 0);
     // Events after unmount go nowhere and break nothing.
     chat.transport.push(content("late"));
     settle().await;
@@ -490,9 +498,8 @@ async fn mount_from_javascript_takes_a_json_config_and_refuses_a_bad_one() {
         mount(root.clone(), JsValue::from_str(r#"{"title": "From JS"}"#)).expect("mounted");
     settle().await;
     assert_eq!(
-        root.query_selector("h2")
-            .ok()
-            .flatten()
+        root.shadow_root()
+            .and_then(|shadow| shadow.query_selector("h2").ok().flatten())
             .and_then(|h| h.text_content())
             .as_deref(),
         Some("From JS")
@@ -500,7 +507,11 @@ async fn mount_from_javascript_takes_a_json_config_and_refuses_a_bad_one() {
     assert!(widget.mounted());
     widget.unmount();
     assert!(!widget.mounted());
-    assert_eq!(root.child_element_count(), 0);
+    assert_eq!(
+        root.shadow_root()
+            .map(|shadow| shadow.child_element_count()),
+        Some(0)
+    );
     let error = mount(root.clone(), JsValue::from_str(r#"{"temperature": 9}"#))
         .err()
         .expect("refused");
@@ -1215,9 +1226,7 @@ async fn settings_survive_a_remount_and_escape_closes_the_panel() {
         first.query(".cw-settings").is_none(),
         "Esc closed the panel"
     );
-    let active = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.active_element());
+    let active = first.shadow().active_element();
     assert_eq!(
         active.and_then(|a| a.text_content()).as_deref(),
         Some("Settings"),
@@ -2063,4 +2072,393 @@ async fn conversations_can_be_started_switched_renamed_deleted_and_exported() {
         "About beavers",
         "the other conversation is in view"
     );
+}
+
+// Embedding: the shadow root, the handle, the launcher, strings, direction and theme.
+
+/// Counts the listeners added to and removed from the window and the document, from here on.
+fn count_page_listeners() {
+    js_sys::eval(
+        r#"(() => {
+            if (window.__listeners) return;
+            const count = { added: 0, removed: 0 };
+            window.__listeners = count;
+            const page = (target) => target === window || target === document
+                || target === document.documentElement || target === document.body;
+            const add = EventTarget.prototype.addEventListener;
+            const remove = EventTarget.prototype.removeEventListener;
+            EventTarget.prototype.addEventListener = function (...args) {
+                if (page(this)) count.added += 1;
+                return add.apply(this, args);
+            };
+            EventTarget.prototype.removeEventListener = function (...args) {
+                if (page(this)) count.removed += 1;
+                return remove.apply(this, args);
+            };
+        })()"#,
+    )
+    .expect("the counter is installed");
+}
+
+fn page_listeners() -> (f64, f64) {
+    let count =
+        js_sys::eval("[window.__listeners.added, window.__listeners.removed]").expect("counted");
+    let count: js_sys::Array = count.unchecked_into();
+    (
+        count.get(0).as_f64().unwrap_or(-1.0),
+        count.get(1).as_f64().unwrap_or(-1.0),
+    )
+}
+
+#[wasm_bindgen_test]
+async fn mount_and_unmount_leave_no_listeners_or_nodes_behind() {
+    count_page_listeners();
+    // The host element the test adds is the one new child of the body.
+    let body_children = 1 + web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.body())
+        .map(|body| body.child_element_count())
+        .expect("a body");
+    let (added_before, removed_before) = page_listeners();
+    let config = ChatConfig::from_json(
+        r##"{"presentation": "launcher", "theme": {"accent": "#aa0000"}, "color_scheme": "dark"}"##,
+    )
+    .expect("valid");
+    let mut chat = Fixture::with_config(config);
+    // Use it: a message, a reply, the settings, the panel.
+    chat.widget.open();
+    chat.send("Hello").await;
+    chat.transport.push(content("Hi"));
+    chat.transport.close();
+    settle().await;
+    chat.click("Settings");
+    settle().await;
+    assert!(chat.root.style().length() > 0, "the theme is on the host");
+    chat.widget.unmount();
+    settle().await;
+    let shadow = chat.shadow();
+    assert_eq!(shadow.child_element_count(), 0, "no nodes left");
+    assert_eq!(
+        shadow.adopted_style_sheets().length(),
+        0,
+        "no style sheet left"
+    );
+    assert_eq!(
+        chat.root.style().length(),
+        0,
+        "the host's style is as it was"
+    );
+    assert_eq!(chat.root.child_element_count(), 0);
+    let (added, removed) = page_listeners();
+    assert_eq!(
+        added - added_before,
+        removed - removed_before,
+        "every listener on the page was removed"
+    );
+    let body_now = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.body())
+        .map(|body| body.child_element_count())
+        .expect("a body");
+    assert_eq!(body_now, body_children, "nothing else added to the page");
+}
+
+#[wasm_bindgen_test]
+async fn an_element_that_cannot_hold_a_shadow_root_is_refused_by_name() {
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .expect("a document");
+    let input: HtmlElement = document
+        .create_element("input")
+        .expect("input")
+        .unchecked_into();
+    let error = mount(input, JsValue::UNDEFINED).err().expect("refused");
+    let message = JsValue::from(error)
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .unwrap_or_default();
+    assert!(message.contains("<input>"), "{message}");
+}
+
+/// Records what a callback was called with, as JSON.
+fn recorder() -> (js_sys::Function, Rc<RefCell<Vec<String>>>) {
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    let sink = calls.clone();
+    let callback = wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
+        let json = js_sys::JSON::stringify(&event)
+            .ok()
+            .and_then(|json| json.as_string())
+            .unwrap_or_default();
+        sink.borrow_mut().push(json);
+    });
+    let function = callback
+        .as_ref()
+        .unchecked_ref::<js_sys::Function>()
+        .clone();
+    callback.forget();
+    (function, calls)
+}
+
+#[wasm_bindgen_test]
+async fn the_handle_sends_without_touching_the_draft_and_reports_messages_and_errors() {
+    let chat = Fixture::new();
+    let (on_message, messages) = recorder();
+    let (on_error, errors) = recorder();
+    chat.widget.on_message(on_message);
+    chat.widget.on_error(on_error);
+    chat.type_text("half-typed");
+    chat.widget.send("From the page").expect("sent");
+    settle().await;
+    assert_eq!(
+        chat.transport.requests.borrow()[0].messages.last(),
+        Some(&Message::user("From the page"))
+    );
+    assert_eq!(chat.textarea().value(), "half-typed", "the draft is kept");
+    assert!(chat.widget.send("Again").is_err(), "busy: refused");
+    chat.transport.push(content("Answer"));
+    chat.transport
+        .push(Ok(StreamEvent::Finish(FinishReason::Stop)));
+    chat.transport.close();
+    settle().await;
+    assert_eq!(
+        *messages.borrow(),
+        [
+            r#"{"role":"user","content":"From the page"}"#,
+            r#"{"role":"assistant","content":"Answer"}"#
+        ]
+    );
+    assert!(chat.widget.send("   ").is_err(), "blank: refused");
+    chat.widget.send("Once more").expect("sent");
+    settle().await;
+    chat.transport.push(Err(TransportError::Http {
+        status: 401,
+        error: ApiError::new("Invalid key"),
+        retry_after: None,
+    }));
+    settle().await;
+    let errors = errors.borrow();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains(r#""status":401"#), "{}", errors[0]);
+    assert!(errors[0].contains("Invalid key"), "{}", errors[0]);
+}
+
+#[wasm_bindgen_test]
+async fn the_launcher_opens_closes_with_escape_and_moves_the_focus() {
+    let config =
+        ChatConfig::from_json(r#"{"presentation": "launcher", "position": "bottom-left"}"#)
+            .expect("valid");
+    let chat = Fixture::with_config(config);
+    settle().await;
+    let launcher = chat.query(".cw-launcher--bottom-left").expect("a launcher");
+    let panel = chat.query("[role='dialog']").expect("a panel");
+    assert!(panel.hidden(), "closed at first");
+    assert_eq!(
+        launcher.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    assert!(!chat.widget.is_open());
+    launcher.click();
+    settle().await;
+    settle().await;
+    assert!(!panel.hidden());
+    assert_eq!(
+        launcher.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    let focused = chat.shadow().active_element().expect("focus in the widget");
+    assert_eq!(focused.tag_name(), "TEXTAREA", "focus moved into the panel");
+    let init = KeyboardEventInit::new();
+    init.set_key("Escape");
+    init.set_bubbles(true);
+    focused
+        .dispatch_event(
+            &KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event"),
+        )
+        .expect("dispatched");
+    settle().await;
+    assert!(panel.hidden(), "Esc closed it");
+    assert_eq!(
+        chat.shadow()
+            .active_element()
+            .map(|element| element.class_name()),
+        Some(launcher.class_name()),
+        "focus went back to the launcher"
+    );
+    chat.widget.open();
+    settle().await;
+    assert!(!panel.hidden() && chat.widget.is_open());
+    chat.click("×");
+    settle().await;
+    assert!(panel.hidden(), "the panel's Close button closed it");
+}
+
+#[wasm_bindgen_test]
+async fn overridden_strings_and_right_to_left_are_shown() {
+    let config = ChatConfig::from_json(
+        r#"{"dir": "rtl", "strings": {"send": "إرسال", "message_box": "رسالة", "settings": "الإعدادات"}}"#,
+    )
+    .expect("valid");
+    let chat = Fixture::with_config(config);
+    settle().await;
+    assert!(chat.button("إرسال").is_some(), "the Send button's text");
+    assert!(
+        chat.button("الإعدادات").is_some(),
+        "the Settings button's text"
+    );
+    assert!(chat.query("textarea[aria-label='رسالة']").is_some());
+    let section = chat.query(".cw-chat").expect("the chat box");
+    assert_eq!(section.get_attribute("dir").as_deref(), Some("rtl"));
+    let direction = web_sys::window()
+        .and_then(|window| window.get_computed_style(&section).ok().flatten())
+        .and_then(|style| style.get_property_value("direction").ok());
+    assert_eq!(direction.as_deref(), Some("rtl"));
+    assert!(
+        ChatConfig::from_json(r#"{"strings": {"sned": "x"}}"#).is_err(),
+        "a misspelt key is refused"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_widget_in_a_right_to_left_page_is_right_to_left() {
+    let chat = Fixture::new();
+    drop(chat);
+    let root = fresh_element();
+    root.set_attribute("dir", "rtl").expect("dir");
+    let inner = fresh_element();
+    root.append_child(&inner).expect("appended");
+    let mut widget = mount(inner.clone(), JsValue::UNDEFINED).expect("mounted");
+    settle().await;
+    let section = inner
+        .shadow_root()
+        .and_then(|shadow| shadow.query_selector(".cw-chat").ok().flatten())
+        .expect("the chat box");
+    assert_eq!(section.get_attribute("dir").as_deref(), Some("rtl"));
+    widget.unmount();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_theme_and_color_scheme_from_the_config_reach_the_widget() {
+    let config = ChatConfig::from_json(
+        r#"{"color_scheme": "dark", "theme": {"accent": "rgb(170, 0, 0)", "radius": "3px"}}"#,
+    )
+    .expect("valid");
+    let chat = Fixture::with_config(config);
+    settle().await;
+    let style = |selector: &str, property: &str| {
+        let element = chat.query(selector).expect("the element");
+        web_sys::window()
+            .and_then(|window| window.get_computed_style(&element).ok().flatten())
+            .and_then(|style| style.get_property_value(property).ok())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        style(".cw-chat", "background-color"),
+        "rgb(22, 24, 29)",
+        "dark"
+    );
+    assert_eq!(style(".cw-chat", "border-top-left-radius"), "3px");
+    chat.type_text("Hi");
+    settle().await;
+    assert_eq!(
+        style(".cw-button--send", "background-color"),
+        "rgb(170, 0, 0)"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_finished_reply_is_announced_once_not_while_it_streams() {
+    let chat = Fixture::new();
+    chat.send("Hello").await;
+    chat.transport.push(content("Part one, "));
+    settle().await;
+    let region = chat
+        .query(".cw-chat > [aria-live='polite']")
+        .expect("a live region");
+    assert_eq!(
+        region.text_content().as_deref(),
+        Some(""),
+        "nothing while streaming"
+    );
+    let log = chat.query("[role='log']").expect("the log");
+    assert_eq!(log.get_attribute("aria-live").as_deref(), Some("off"));
+    chat.transport.push(content("part two."));
+    chat.transport
+        .push(Ok(StreamEvent::Finish(FinishReason::Stop)));
+    chat.transport.close();
+    settle().await;
+    assert_eq!(
+        region.text_content().as_deref(),
+        Some("The assistant replied: Part one, part two.")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_hostile_page_stylesheet_changes_nothing_inside() {
+    let chat = Fixture::new();
+    chat.send("Hello").await;
+    chat.transport
+        .push(content("Some **bold** text and `code`."));
+    chat.transport.close();
+    settle().await;
+    let snapshot = || {
+        let window = web_sys::window().expect("a window");
+        chat.query_all("*")
+            .iter()
+            .map(|element| {
+                let style = window
+                    .get_computed_style(element)
+                    .ok()
+                    .flatten()
+                    .expect("a style");
+                [
+                    "color",
+                    "background-color",
+                    "font-family",
+                    "font-size",
+                    "font-weight",
+                    "font-style",
+                    "line-height",
+                    "letter-spacing",
+                    "word-spacing",
+                    "text-transform",
+                    "text-align",
+                    "white-space",
+                    "padding-top",
+                    "margin-top",
+                    "border-top-width",
+                    "border-top-color",
+                    "display",
+                    "visibility",
+                ]
+                .map(|property| style.get_property_value(property).unwrap_or_default())
+                .join(";")
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = snapshot();
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .expect("a document");
+    let hostile = document.create_element("style").expect("style");
+    hostile.set_text_content(Some(
+        "* { color: red !important; background: yellow !important; font: italic 30px/3 serif !important; \
+         letter-spacing: 4px !important; text-transform: uppercase !important; text-align: right !important; \
+         padding: 9px !important; margin: 9px !important; border: 5px solid lime !important; visibility: visible !important; } \
+         div, section, button, textarea, p, form, header, h2 { display: inline !important; width: 10px !important; } \
+         .cw-chat, .cw-message, .cw-button, .cw-composer { display: none !important; }",
+    ));
+    document
+        .head()
+        .expect("a head")
+        .append_child(&hostile)
+        .expect("added");
+    settle().await;
+    let after = snapshot();
+    hostile.remove();
+    // The host element itself is the page's to style (its size, say); nothing inside changes.
+    assert_eq!(before.len(), after.len());
+    for (index, (before, after)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(before, after, "element {index} changed");
+    }
 }

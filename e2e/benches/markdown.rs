@@ -118,8 +118,9 @@ async fn main_thread_seconds(browser: &Browser) -> f64 {
 /// Resolves once the last reply is no longer pending or streaming, with what it shows.
 const WAIT_FOR_REPLY: &str = r#"
 const done = arguments[arguments.length - 1];
+const shadow = document.querySelector("[data-chat-widget]").shadowRoot;
 const finished = () => {
-  const replies = document.querySelectorAll("[data-role='assistant']");
+  const replies = shadow.querySelectorAll("[data-role='assistant']");
   const reply = replies[replies.length - 1];
   return reply && !["pending", "streaming"].includes(reply.dataset.status) ? reply : null;
 };
@@ -127,7 +128,7 @@ const report = (reply) => done({ status: reply.dataset.status, text: reply.textC
 const now = finished();
 if (now) { report(now); } else {
   const observer = new MutationObserver(() => { const reply = finished(); if (reply) { observer.disconnect(); report(reply); } });
-  observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-status"] });
+  observer.observe(shadow, { subtree: true, attributes: true, attributeFilter: ["data-status"] });
 }
 "#;
 

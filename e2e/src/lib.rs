@@ -88,8 +88,24 @@ pub struct Browser {
     pub stats: Arc<Stats>,
 }
 
+/// The element a widget is mounted on.
+pub const HOST: &str = "[data-chat-widget]";
+
 impl Browser {
+    /// Chromium on the relay's demo page.
     pub async fn open(mode: Mode) -> Self {
+        let browser = Self::launch(mode, Vec::new()).await;
+        browser
+            .client
+            .goto(&browser.relay.url)
+            .await
+            .expect("the demo page loads");
+        browser.find("textarea[aria-label='Message']").await;
+        browser
+    }
+
+    /// Chromium on a blank page, and a relay that also lets `origins` call it.
+    pub async fn launch(mode: Mode, origins: Vec<String>) -> Self {
         let config = Config {
             mode,
             static_dir: dist(),
@@ -98,6 +114,7 @@ impl Browser {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let mut config = config;
         config.accept_local_origins(listener.local_addr().expect("bound"));
+        config.allowed_origins.extend(origins);
         let (router, stats) = chat_relay::router(config);
         let relay = serve_on(listener, router);
         let port = {
@@ -133,24 +150,38 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        client.goto(&relay.url).await.expect("the demo page loads");
-        let browser = Browser {
+        Browser {
             client,
             _driver: driver,
             relay,
             stats,
-        };
-        browser.find("textarea[aria-label='Message']").await;
-        browser
+        }
     }
 
+    /// The first element inside the widget's shadow root that matches `css`, waiting for it.
     pub async fn find(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|error| panic!("no {css} on the page: {error}"))
+        let started = Instant::now();
+        loop {
+            if let Some(element) = self.find_all(css).await.into_iter().next() {
+                return element;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no {css} in the widget"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every element inside the widget's shadow root that matches `css`, now.
+    pub async fn find_all(&self, css: &str) -> Vec<Element> {
+        let Ok(host) = self.client.find(Locator::Css(HOST)).await else {
+            return Vec::new();
+        };
+        let Ok(shadow) = host.shadow_root().await else {
+            return Vec::new();
+        };
+        shadow.find_all(Locator::Css(css)).await.unwrap_or_default()
     }
 
     pub async fn send(&self, text: &str) {
@@ -159,16 +190,33 @@ impl Browser {
         input.send_keys(ENTER).await.expect("Enter pressed");
     }
 
+    /// Clicks the widget's button whose text is `button`, waiting for it.
     pub async fn click(&self, button: &str) {
-        let xpath = format!("//button[normalize-space()='{button}']");
-        let element = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::XPath(&xpath))
+        let started = Instant::now();
+        loop {
+            for element in self.find_all("button").await {
+                if element.text().await.is_ok_and(|text| text.trim() == button) {
+                    element.click().await.expect("clicked");
+                    return;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no {button} button"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs `script` in the page with `shadow` bound to the widget's shadow root, and returns what
+    /// it returns.
+    pub async fn in_widget(&self, script: &str) -> serde_json::Value {
+        let script =
+            format!("const shadow = document.querySelector('{HOST}').shadowRoot; {script}");
+        self.client
+            .execute(&script, Vec::new())
             .await
-            .unwrap_or_else(|error| panic!("no {button} button: {error}"));
-        element.click().await.expect("clicked");
+            .unwrap_or_else(|error| panic!("{script} failed: {error}"))
     }
 
     /// The text of the last assistant message.

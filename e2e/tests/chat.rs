@@ -162,12 +162,9 @@ async fn the_demo_model_calls_a_page_tool_and_answers_with_its_output() {
         Duration::from_secs(10),
         async || {
             let replies = browser
-                .client
-                .find_all(fantoccini::Locator::Css(
-                    "[data-role='assistant'][data-status='done']",
-                ))
+                .find_all("[data-role='assistant'][data-status='done']")
                 .await;
-            replies.is_ok_and(|replies| replies.len() == 2)
+            replies.len() == 2
         },
     )
     .await;
@@ -227,12 +224,9 @@ async fn with_streaming_off_in_the_settings_a_whole_answer_shows_for_200_and_201
         browser.send(&format!("Question {n}")).await;
         eventually("the whole answer", Duration::from_secs(10), async || {
             let done = browser
-                .client
-                .find_all(fantoccini::Locator::Css(
-                    "[data-role='assistant'][data-status='done']",
-                ))
+                .find_all("[data-role='assistant'][data-status='done']")
                 .await;
-            done.is_ok_and(|done| done.len() == n)
+            done.len() == n
         })
         .await;
         let answer = browser.reply_text().await;

@@ -8,11 +8,41 @@ use super::tree::{Node, LINK_REL};
 /// The class of a code block's copy button; the chat box handles its clicks.
 pub const COPY_BUTTON_CLASS: &str = "cw-code__copy";
 
-/// What the DOM may load.
+/// What the DOM may load, and the words of its copy buttons.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Policy {
     /// Origins (`scheme://host[:port]`) whose images are shown. Images from elsewhere are links.
     pub image_origins: Vec<String>,
+    /// The copy buttons' words.
+    pub labels: CopyLabels,
+}
+
+/// What a copy button says: before, on success, and when copying was refused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CopyLabels {
+    pub copy: String,
+    /// The accessible name of a code block's copy button.
+    pub copy_code: String,
+    pub copied: String,
+    pub refused: String,
+}
+
+impl Default for CopyLabels {
+    fn default() -> Self {
+        let strings = crate::strings::Strings::default();
+        CopyLabels::from(&strings)
+    }
+}
+
+impl From<&crate::strings::Strings> for CopyLabels {
+    fn from(strings: &crate::strings::Strings) -> Self {
+        CopyLabels {
+            copy: strings.copy.clone(),
+            copy_code: strings.copy_code.clone(),
+            copied: strings.copied.clone(),
+            refused: strings.press_to_copy.clone(),
+        }
+    }
 }
 
 impl Policy {
@@ -61,7 +91,9 @@ fn build_node(document: &Document, node: &Node, policy: &Policy) -> Option<web_s
             append_all(document, &element, children, policy);
             Some(element.into())
         }
-        Node::CodeBlock { language, code } => code_block(document, language, code).ok(),
+        Node::CodeBlock { language, code } => {
+            code_block(document, language, code, &policy.labels).ok()
+        }
         Node::Image { src, alt } => image(document, src, alt, policy).ok(),
     }
 }
@@ -85,6 +117,7 @@ fn code_block(
     document: &Document,
     language: &str,
     code: &str,
+    labels: &CopyLabels,
 ) -> Result<web_sys::Node, wasm_bindgen::JsValue> {
     let block = element(document, "div", "cw-code")?;
     let bar = element(document, "div", "cw-code__bar")?;
@@ -96,8 +129,8 @@ fn code_block(
     }));
     let copy = element(document, "button", COPY_BUTTON_CLASS)?;
     copy.set_attribute("type", "button")?;
-    copy.set_attribute("aria-label", "Copy code")?;
-    copy.set_text_content(Some("Copy"));
+    copy.set_attribute("aria-label", &labels.copy_code)?;
+    copy.set_text_content(Some(&labels.copy));
     bar.append_child(&label)?;
     bar.append_child(&copy)?;
     let pre = element(document, "pre", "cw-code__pre")?;

@@ -7,6 +7,8 @@ use wasm_bindgen::JsCast;
 use super::{Composer, ConversationBar, ErrorAlert, MessageList, SettingsPanel};
 use crate::config::ChatConfig;
 use crate::controller::ChatController;
+use crate::conversation::{MessageStatus, Role};
+use crate::strings::fill;
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport};
 
@@ -28,12 +30,31 @@ pub fn ChatBox(
             config.api_key.clone(),
         ))
     });
-    let title = config.title.clone();
-    let label = title.clone();
-    let placeholder = config.placeholder.clone();
-    let show_settings = config.show_settings;
-    let show_conversations = config.show_conversations;
     let controller = ChatController::new(config, transport, toolbox);
+    view! { <ChatView controller=controller /> }
+}
+
+/// The chat box of an existing controller. With `on_close`, the header offers a Close button
+/// (the launcher's panel).
+#[component]
+pub fn ChatView(
+    /// The conversation to show.
+    controller: ChatController,
+    /// What the header's Close button does; no button without it.
+    #[prop(optional)]
+    on_close: Option<Callback<()>>,
+) -> impl IntoView {
+    let (title, placeholder, show_settings, show_conversations, dir) =
+        controller.config().with_value(|config| {
+            (
+                config.title.clone(),
+                config.placeholder.clone(),
+                config.show_settings,
+                config.show_conversations,
+                config.dir,
+            )
+        });
+    let label = title.clone();
     let settings_open = RwSignal::new(false);
     let toggle = NodeRef::<html::Button>::new();
     let root = NodeRef::<html::Section>::new();
@@ -67,15 +88,36 @@ pub fn ChatBox(
                 node_ref=toggle
                 on:click=move |_| settings_open.update(|open| *open = !*open)
             >
-                "Settings"
+                {controller.text(|s| &s.settings)}
+            </button>
+        }
+    });
+    let close_button = on_close.map(|on_close| {
+        view! {
+            <button
+                type="button"
+                class="cw-button cw-button--quiet cw-chat__close"
+                aria-label=controller.text(|s| &s.close_chat)
+                on:click=move |_| on_close.run(())
+            >
+                "×"
             </button>
         }
     });
     view! {
-        <section class="cw-chat" aria-label=label node_ref=root>
+        <section
+            class="cw-chat"
+            aria-label=label
+            dir=dir.map(|dir| match dir {
+                crate::config::Direction::Ltr => "ltr",
+                crate::config::Direction::Rtl => "rtl",
+            })
+            node_ref=root
+        >
             <header class="cw-chat__header">
                 <h2 class="cw-chat__title">{title}</h2>
                 {settings_button}
+                {close_button}
             </header>
             {show_conversations.then(|| view! { <ConversationBar controller=controller /> })}
             <Show when=move || settings_open.get()>
@@ -90,6 +132,33 @@ pub fn ChatBox(
             <MessageList controller=controller />
             <ErrorAlert controller=controller />
             <Composer controller=controller placeholder=placeholder />
+            <Announcer controller=controller />
         </section>
     }
+}
+
+/// A live region that reads out each finished reply once, rather than every token as it arrives
+/// in the log.
+#[component]
+fn Announcer(controller: ChatController) -> impl IntoView {
+    let said = RwSignal::new(String::new());
+    Effect::new(move |was_busy: Option<bool>| {
+        let busy = controller.is_busy();
+        if was_busy == Some(true) && !busy {
+            let reply = controller.messages().with_untracked(|messages| {
+                messages
+                    .last()
+                    .filter(|last| {
+                        last.role == Role::Assistant
+                            && last.status.get_untracked() == MessageStatus::Done
+                    })
+                    .map(|last| last.text.get_untracked())
+            });
+            if let Some(reply) = reply {
+                said.set(fill(&controller.text(|s| &s.reply_ready), &[&reply]));
+            }
+        }
+        busy
+    });
+    view! { <div class="cw-visually-hidden" aria-live="polite" aria-atomic="true">{said}</div> }
 }

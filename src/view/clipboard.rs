@@ -7,43 +7,47 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
+use crate::markdown::dom::CopyLabels;
+
 /// How long a copy button says "Copied".
 const COPIED_FOR: Duration = Duration::from_secs(2);
 
 /// Copies `text` and shows the outcome on `button`. `fallback` selects the text and tries the
 /// older command; without a Clipboard API it runs within the click, where browsers allow it.
-pub fn copy(button: Element, text: String, fallback: impl FnOnce() -> bool + 'static) {
+pub fn copy(
+    button: Element,
+    text: String,
+    labels: CopyLabels,
+    fallback: impl FnOnce() -> bool + 'static,
+) {
     let navigator = window().navigator();
     let has_clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into())
         .is_ok_and(|clipboard| !clipboard.is_undefined());
     if !has_clipboard {
         let copied = fallback();
-        show_outcome(button, copied);
+        show_outcome(button, copied, labels);
         return;
     }
     leptos::task::spawn_local(async move {
         let written =
             wasm_bindgen_futures::JsFuture::from(navigator.clipboard().write_text(&text)).await;
         let copied = written.is_ok() || fallback();
-        show_outcome(button, copied);
+        show_outcome(button, copied, labels);
     });
 }
 
 /// "Copied", or, when copying was refused, "Press Ctrl+C to copy" with the text selected; back to
-/// what the button said after a moment.
-fn show_outcome(button: Element, copied: bool) {
-    let label = button
-        .text_content()
-        .filter(|label| !label.starts_with("Copied") && !label.starts_with("Press"));
+/// "Copy" after a moment.
+fn show_outcome(button: Element, copied: bool, labels: CopyLabels) {
     button.set_text_content(Some(if copied {
-        "Copied"
+        &labels.copied
     } else {
-        "Press Ctrl+C to copy"
+        &labels.refused
     }));
     let _ = button.set_attribute("data-copied", if copied { "true" } else { "false" });
     set_timeout(
         move || {
-            button.set_text_content(Some(label.as_deref().unwrap_or("Copy")));
+            button.set_text_content(Some(&labels.copy));
             let _ = button.remove_attribute("data-copied");
         },
         COPIED_FOR,

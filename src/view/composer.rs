@@ -49,7 +49,7 @@ pub fn Composer(
         <form class="cw-composer" on:submit=on_submit>
             <textarea
                 class="cw-composer__input"
-                aria-label="Message"
+                aria-label=controller.text(|s| &s.message_box)
                 rows="2"
                 placeholder=placeholder
                 node_ref=input
@@ -62,13 +62,13 @@ pub fn Composer(
                 fallback=move || {
                     view! {
                         <button type="submit" class="cw-button cw-button--send" disabled=blank>
-                            "Send"
+                            {controller.text(|s| &s.send)}
                         </button>
                     }
                 }
             >
                 <button type="button" class="cw-button cw-button--stop" on:click=on_stop>
-                    "Stop"
+                    {controller.text(|s| &s.stop)}
                 </button>
             </Show>
         </form>

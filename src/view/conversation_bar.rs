@@ -44,11 +44,12 @@ pub fn ConversationBar(
         Some(title) => view! {
             <input
                 class="cw-field__input cw-threads__title"
-                aria-label="Conversation title"
+                aria-label=controller.text(|s| &s.conversation_title)
                 prop:value=title
                 on:input=move |event| renaming.set(Some(event_target_value(&event)))
                 on:keydown=move |event: leptos::ev::KeyboardEvent| {
                     if event.key() == "Escape" {
+                        event.stop_propagation();
                         renaming.set(None);
                     }
                 }
@@ -64,7 +65,7 @@ pub fn ConversationBar(
                     renaming.set(None);
                 }
             >
-                "Save title"
+                {controller.text(|s| &s.save_title)}
             </button>
         }
         .into_any(),
@@ -77,16 +78,16 @@ pub fn ConversationBar(
                     renaming.set(Some(title));
                 }
             >
-                "Rename"
+                {controller.text(|s| &s.rename)}
             </button>
         }
         .into_any(),
     };
     view! {
-        <div class="cw-threads" role="group" aria-label="Conversations">
+        <div class="cw-threads" role="group" aria-label=controller.text(|s| &s.conversations)>
             <select
                 class="cw-field__input cw-threads__select"
-                aria-label="Conversation"
+                aria-label=controller.text(|s| &s.conversation)
                 on:change=move |event| {
                     if let Ok(index) = event_target_value(&event).parse() {
                         controller.switch_conversation(index);
@@ -96,7 +97,7 @@ pub fn ConversationBar(
                 {options}
             </select>
             <button type="button" class="cw-message__action" on:click=move |_| controller.new_conversation()>
-                "New"
+                {controller.text(|s| &s.new_conversation)}
             </button>
             {rename}
             <button
@@ -107,13 +108,13 @@ pub fn ConversationBar(
                     controller.delete_conversation(index);
                 }
             >
-                "Delete"
+                {controller.text(|s| &s.delete)}
             </button>
             <button type="button" class="cw-message__action" on:click=move |_| export(true)>
-                "Export Markdown"
+                {controller.text(|s| &s.export_markdown)}
             </button>
             <button type="button" class="cw-message__action" on:click=move |_| export(false)>
-                "Export JSON"
+                {controller.text(|s| &s.export_json)}
             </button>
         </div>
     }

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::controller::ChatController;
 use crate::conversation::Status;
+use crate::strings::fill;
 
 /// The failed turn's error, with the provider's own words, and the ways out: Retry sends the same
 /// message again; when the provider refused a parameter, "Send without it" leaves it out; Dismiss
@@ -32,20 +33,24 @@ pub fn ErrorAlert(
                 let countdown = move || {
                     pending.get().map(|retry| {
                         let text = if retry.offline {
-                            "You are offline. The message is sent again when the connection is back.".to_owned()
+                            controller.text(|s| &s.offline)
                         } else {
-                            format!(
-                                "Trying again in {} s (retry {} of {}).",
-                                retry.seconds_left, retry.attempt, retry.of
+                            fill(
+                                &controller.text(|s| &s.retrying_in),
+                                &[&retry.seconds_left, &retry.attempt, &retry.of],
                             )
                         };
                         view! { <p class="cw-alert__countdown" aria-live="off">{text}</p> }
                     })
                 };
                 let without = parameter.map(|parameter| {
+                    // The parameter's name is code, wherever the table puts it.
+                    let template = controller.text(|s| &s.not_accepted);
+                    let (before, after) = template.split_once("{}").unwrap_or((&template, ""));
+                    let (before, after) = (before.to_owned(), after.to_owned());
                     view! {
                         <p class="cw-alert__hint">
-                            "The provider does not accept " <code>{parameter}</code> "."
+                            {before} <code>{parameter}</code> {after}
                         </p>
                         <button
                             type="button"
@@ -53,7 +58,7 @@ pub fn ErrorAlert(
                             data-parameter=parameter
                             on:click=move |_| controller.resend_without(parameter)
                         >
-                            {format!("Send without {parameter}")}
+                            {fill(&controller.text(|s| &s.send_without), &[&parameter])}
                         </button>
                     }
                 });
@@ -61,14 +66,14 @@ pub fn ErrorAlert(
                     if waiting() {
                         view! {
                             <button type="button" class="cw-button" on:click=move |_| controller.retry_now()>
-                                "Retry now"
+                                {controller.text(|s| &s.retry_now)}
                             </button>
                             <button
                                 type="button"
                                 class="cw-button cw-button--quiet"
                                 on:click=move |_| controller.cancel_retry()
                             >
-                                "Cancel"
+                                {controller.text(|s| &s.cancel)}
                             </button>
                         }
                         .into_any()
@@ -80,21 +85,21 @@ pub fn ErrorAlert(
                                     class="cw-button"
                                     on:click=move |_| controller.continue_reply()
                                 >
-                                    "Continue"
+                                    {controller.text(|s| &s.continue_reply)}
                                 </button>
                             }
                         });
                         view! {
                             {go_on}
                             <button type="button" class="cw-button" on:click=move |_| controller.retry()>
-                                "Retry"
+                                {controller.text(|s| &s.retry)}
                             </button>
                             <button
                                 type="button"
                                 class="cw-button cw-button--quiet"
                                 on:click=move |_| controller.dismiss_error()
                             >
-                                "Dismiss"
+                                {controller.text(|s| &s.dismiss)}
                             </button>
                         }
                         .into_any()

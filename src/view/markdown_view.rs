@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use super::clipboard;
-use crate::markdown::dom::{build, Policy, COPY_BUTTON_CLASS};
+use crate::markdown::dom::{build, CopyLabels, Policy, COPY_BUTTON_CLASS};
 use crate::markdown::IncrementalMarkdown;
 
 /// A Markdown text that may still be growing, rendered into DOM nodes. Finished blocks are built
@@ -23,6 +23,7 @@ pub fn MarkdownView(
     policy: Policy,
 ) -> impl IntoView {
     let root = NodeRef::<html::Div>::new();
+    let labels = policy.labels.clone();
     let renderer = StoredValue::new_local(Renderer {
         policy,
         ..Renderer::default()
@@ -51,7 +52,7 @@ pub fn MarkdownView(
             });
         }
     });
-    view! { <div class="cw-markdown" node_ref=root on:click=on_click></div> }
+    view! { <div class="cw-markdown" node_ref=root on:click=move |event| on_click(event, &labels)></div> }
 }
 
 #[derive(Default)]
@@ -90,7 +91,7 @@ impl Renderer {
 }
 
 /// Clicks on a code block's copy button (one listener for the whole reply).
-fn on_click(event: MouseEvent) {
+fn on_click(event: MouseEvent, labels: &CopyLabels) {
     let Some(button) = event
         .target()
         .and_then(|target| target.dyn_into::<Element>().ok())
@@ -111,7 +112,10 @@ fn on_click(event: MouseEvent) {
     else {
         return;
     };
-    clipboard::copy(button, code.text_content().unwrap_or_default(), move || {
-        clipboard::select_and_copy(&code)
-    });
+    clipboard::copy(
+        button,
+        code.text_content().unwrap_or_default(),
+        labels.clone(),
+        move || clipboard::select_and_copy(&code),
+    );
 }

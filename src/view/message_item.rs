@@ -6,6 +6,7 @@ use super::MarkdownView;
 use crate::controller::{ChatController, MessageView};
 use crate::conversation::{MessageStatus, Role};
 use crate::markdown::dom::Policy;
+use crate::strings::{fill, Strings};
 
 /// One message. The assistant's replies are Markdown; everything else is plain text with its line
 /// breaks. Either way, a streaming message costs time linear in its length.
@@ -34,7 +35,7 @@ pub fn MessageItem(
     let tool_label = tool_name.clone().map(|name| {
         view! {
             <span class="cw-message__tool">
-                "Tool " <code>{name}</code>
+                {controller.text(|s| &s.tool)} " " <code>{name}</code>
             </span>
         }
     });
@@ -54,7 +55,7 @@ pub fn MessageItem(
                     })
                     .collect_view();
                 view! {
-                    <ul class="cw-message__calls" aria-label="Tool calls">
+                    <ul class="cw-message__calls" aria-label=controller.text(|s| &s.tool_calls)>
                         {items}
                     </ul>
                 }
@@ -63,9 +64,9 @@ pub fn MessageItem(
     };
     let usage = move || {
         message.usage.get().map(|usage| {
-            let text = format!(
-                "{} tokens in, {} out",
-                usage.prompt_tokens, usage.completion_tokens
+            let text = fill(
+                &controller.text(|s| &s.usage),
+                &[&usage.prompt_tokens, &usage.completion_tokens],
             );
             view! { <span class="cw-message__usage">{text}</span> }
         })
@@ -77,11 +78,12 @@ pub fn MessageItem(
             data-status=move || message.status.get().as_str()
             data-tool=tool_name
         >
-            <span class="cw-visually-hidden">{speaker(message.role)}</span>
+            <span class="cw-visually-hidden">{controller.text(|s| speaker(s, message.role))}</span>
             {tool_label}
             {body}
             {calls}
-            {move || note(message.role, message.status.get()).map(|(kind, text)| {
+            {move || note(message.role, message.status.get()).map(|(kind, pick)| {
+                let text = controller.text(pick);
                 view! { <span class=format!("cw-message__note cw-message__note--{kind}")>{text}</span> }
             })}
             {usage}
@@ -113,7 +115,10 @@ fn MessageActions(
             .ok()
             .flatten()
             .and_then(|message| message.query_selector(".cw-message__text").ok().flatten());
-        super::clipboard::copy(button, text, move || {
+        let labels = controller
+            .config()
+            .with_value(|config| (&config.strings).into());
+        super::clipboard::copy(button, text, labels, move || {
             body.is_some_and(|body| super::clipboard::select_and_copy(&body))
         });
     };
@@ -123,7 +128,7 @@ fn MessageActions(
                 <div class="cw-message__editor">
                     <textarea
                         class="cw-field__input"
-                        aria-label="Edit message"
+                        aria-label=controller.text(|s| &s.edit_message)
                         rows="3"
                         prop:value=draft
                         on:input=move |event| editing.set(Some(event_target_value(&event)))
@@ -142,10 +147,10 @@ fn MessageActions(
                                 }
                             }
                         >
-                            "Send edited"
+                            {controller.text(|s| &s.send_edited)}
                         </button>
                         <button type="button" class="cw-button cw-button--quiet" on:click=move |_| editing.set(None)>
-                            "Cancel"
+                            {controller.text(|s| &s.cancel)}
                         </button>
                     </div>
                 </div>
@@ -166,28 +171,28 @@ fn MessageActions(
                             editing.set(Some(message.text.get_untracked()));
                         }
                     >
-                        "Edit"
+                        {controller.text(|s| &s.edit)}
                     </button>
                 }
             });
             let send_again = (message.role == Role::User && controller.can_send_again(message.id)).then(|| {
                 view! {
                     <button type="button" class="cw-message__action" on:click=move |_| controller.regenerate()>
-                        "Send again"
+                        {controller.text(|s| &s.send_again)}
                     </button>
                 }
             });
             let regenerate = (message.role == Role::Assistant && controller.can_regenerate(message.id)).then(|| {
                 view! {
                     <button type="button" class="cw-message__action" on:click=move |_| controller.regenerate()>
-                        "Regenerate"
+                        {controller.text(|s| &s.regenerate)}
                     </button>
                 }
             });
             view! {
                 <div class="cw-message__actions">
                     <button type="button" class="cw-message__action" on:click=copy>
-                        "Copy"
+                        {controller.text(|s| &s.copy)}
                     </button>
                     {edit}
                     {send_again}
@@ -238,22 +243,25 @@ fn text_node(body: &web_sys::HtmlParagraphElement) -> web_sys::Text {
     node
 }
 
-fn speaker(role: Role) -> &'static str {
+fn speaker(strings: &Strings, role: Role) -> &String {
     match role {
-        Role::User => "You said:",
-        Role::Assistant => "The assistant said:",
-        Role::System => "Instructions:",
-        Role::Tool => "A tool returned:",
+        Role::User => &strings.you_said,
+        Role::Assistant => &strings.assistant_said,
+        Role::System => &strings.instructions,
+        Role::Tool => &strings.tool_returned,
     }
 }
 
-fn note(role: Role, status: MessageStatus) -> Option<(&'static str, &'static str)> {
+/// Picks a string from the table.
+type Pick = fn(&Strings) -> &String;
+
+fn note(role: Role, status: MessageStatus) -> Option<(&'static str, Pick)> {
     match status {
-        MessageStatus::Pending if role == Role::Tool => Some(("pending", "Running…")),
-        MessageStatus::Error if role == Role::Tool => Some(("error", "Failed")),
-        MessageStatus::Pending => Some(("pending", "Thinking…")),
-        MessageStatus::Stopped => Some(("stopped", "Stopped")),
-        MessageStatus::Error => Some(("error", "Did not finish")),
+        MessageStatus::Pending if role == Role::Tool => Some(("pending", |s| &s.running)),
+        MessageStatus::Error if role == Role::Tool => Some(("error", |s| &s.failed)),
+        MessageStatus::Pending => Some(("pending", |s| &s.thinking)),
+        MessageStatus::Stopped => Some(("stopped", |s| &s.stopped)),
+        MessageStatus::Error => Some(("error", |s| &s.did_not_finish)),
         MessageStatus::Streaming | MessageStatus::Done => None,
     }
 }

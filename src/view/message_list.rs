@@ -19,6 +19,9 @@ pub fn MessageList(
         image_origins: controller
             .config()
             .with_value(|config| config.image_origins.clone()),
+        labels: controller
+            .config()
+            .with_value(|config| (&config.strings).into()),
     };
     let log = NodeRef::<html::Div>::new();
     let pinned = StoredValue::new(true);
@@ -53,7 +56,9 @@ pub fn MessageList(
         <div
             class="cw-log"
             role="log"
-            aria-label="Messages"
+            // Every token would be read out: a separate live region says each finished reply once.
+            aria-live="off"
+            aria-label=controller.text(|s| &s.messages)
             aria-busy=move || controller.is_busy().to_string()
             node_ref=log
             on:scroll=on_scroll
@@ -67,7 +72,7 @@ pub fn MessageList(
                         (controller.context_start().get() == Some(message.id)).then(|| {
                             view! {
                                 <p class="cw-log__cut" role="note">
-                                    "Earlier messages are not sent to the model: they exceed the history budget."
+                                    {controller.text(|s| &s.history_budget)}
                                 </p>
                             }
                         })

@@ -6,15 +6,17 @@ mod clipboard;
 mod composer;
 mod conversation_bar;
 mod error_alert;
+mod launcher;
 mod markdown_view;
 mod message_item;
 mod message_list;
 mod settings_panel;
 
-pub use chat_box::ChatBox;
+pub use chat_box::{ChatBox, ChatView};
 pub use composer::Composer;
 pub use conversation_bar::ConversationBar;
 pub use error_alert::ErrorAlert;
+pub use launcher::Launcher;
 pub use markdown_view::MarkdownView;
 pub use message_item::MessageItem;
 pub use message_list::MessageList;

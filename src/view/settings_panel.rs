@@ -183,12 +183,14 @@ pub fn SettingsPanel(
     let has_tools = !tools.is_empty();
     let on_keydown = move |event: KeyboardEvent| {
         if event.key() == "Escape" {
+            // Esc closes the settings, not the launcher's panel around them.
             event.prevent_default();
+            event.stop_propagation();
             open.set(false);
         }
     };
     view! {
-        <form class="cw-settings" aria-label="Settings" on:keydown=on_keydown on:submit=|event| event.prevent_default()>
+        <form class="cw-settings" aria-label=controller.text(|s| &s.settings) on:keydown=on_keydown on:submit=|event| event.prevent_default()>
             <div class="cw-field">
                 <label class="cw-field__label" for=format!("{prefix}-model")>"Model"</label>
                 <input
@@ -262,10 +264,10 @@ pub fn SettingsPanel(
             </div>
             <div class="cw-settings__actions">
                 <button type="button" class="cw-button cw-button--quiet" on:click=move |_| controller.reset_settings()>
-                    "Reset to defaults"
+                    {controller.text(|s| &s.reset_settings)}
                 </button>
                 <button type="button" class="cw-button" on:click=move |_| open.set(false)>
-                    "Done"
+                    {controller.text(|s| &s.done)}
                 </button>
             </div>
         </form>

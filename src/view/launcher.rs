@@ -1,0 +1,80 @@
+use leptos::ev::KeyboardEvent;
+use leptos::html;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::ChatView;
+use crate::controller::ChatController;
+
+/// A floating button in a corner of the window that opens the chat box in a panel beside it (the
+/// whole screen on a narrow one). Esc or the panel's Close button closes it; focus moves into the
+/// panel on opening and back to the button on closing. The panel stays in the page while closed,
+/// so a reply keeps arriving.
+#[component]
+pub fn Launcher(
+    /// The conversation in the panel.
+    controller: ChatController,
+    /// Whether the panel is open; the embedder's `open()` and `close()` set it too.
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    let corner = controller.config().with_value(|config| config.position);
+    let button = NodeRef::<html::Button>::new();
+    let panel = NodeRef::<html::Div>::new();
+    Effect::new(move |was_open: Option<bool>| {
+        let is_open = open.get();
+        if is_open {
+            // Once the panel is shown: into the message box.
+            request_animation_frame(move || {
+                let input = panel
+                    .get_untracked()
+                    .and_then(|panel| panel.query_selector("textarea").ok().flatten())
+                    .and_then(|input| input.dyn_into::<web_sys::HtmlElement>().ok());
+                if let Some(input) = input {
+                    let _ = input.focus();
+                }
+            });
+        } else if was_open == Some(true) {
+            if let Some(button) = button.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+        is_open
+    });
+    let on_keydown = move |event: KeyboardEvent| {
+        if event.key() == "Escape" {
+            event.prevent_default();
+            open.set(false);
+        }
+    };
+    let open_label = controller.text(|s| &s.open_chat);
+    let close_label = controller.text(|s| &s.close_chat);
+    let title = controller
+        .config()
+        .with_value(|config| config.title.clone());
+    view! {
+        <button
+            type="button"
+            class=format!("cw-launcher cw-launcher--{}", corner.name())
+            aria-expanded=move || open.get().to_string()
+            aria-controls="cw-panel"
+            aria-label=move || if open.get() { close_label.clone() } else { open_label.clone() }
+            node_ref=button
+            on:click=move |_| open.update(|open| *open = !*open)
+        >
+            <svg class="cw-launcher__icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                <path d="M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-4.5 3.6A.3.3 0 0 1 4 20.4V5a1 1 0 0 1 1-1z" />
+            </svg>
+        </button>
+        <div
+            id="cw-panel"
+            class=format!("cw-panel cw-panel--{}", corner.name())
+            role="dialog"
+            aria-label=title
+            hidden=move || !open.get()
+            node_ref=panel
+            on:keydown=on_keydown
+        >
+            <ChatView controller=controller on_close=Callback::new(move |()| open.set(false)) />
+        </div>
+    }
+}
