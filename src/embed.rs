@@ -254,7 +254,14 @@ pub fn mount_with(
     let container = document()
         .create_element("div")
         .map_err(|_| ConfigError::Element("no element could be created".to_owned()))?;
-    container.set_class_name("cw-root");
+    // An element with a height of its own is filled; an empty one gets the chat box's height.
+    container.set_class_name(
+        if config.presentation == Presentation::Inline && element.client_height() == 0 {
+            "cw-root cw-root--unsized"
+        } else {
+            "cw-root"
+        },
+    );
     if config.dir == Some(Direction::Rtl) {
         let _ = container.set_attribute("dir", "rtl");
     }

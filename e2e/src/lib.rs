@@ -185,7 +185,7 @@ impl Browser {
     }
 
     pub async fn send(&self, text: &str) {
-        let input = self.find("textarea[aria-label='Message']").await;
+        let input = self.find("textarea.cw-composer__input").await;
         input.send_keys(text).await.expect("typed");
         input.send_keys(ENTER).await.expect("Enter pressed");
     }

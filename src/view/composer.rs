@@ -49,6 +49,7 @@ pub fn Composer(
         <form class="cw-composer" on:submit=on_submit>
             <textarea
                 class="cw-composer__input"
+                dir="auto"
                 aria-label=controller.text(|s| &s.message_box)
                 rows="2"
                 placeholder=placeholder

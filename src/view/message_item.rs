@@ -23,7 +23,7 @@ pub fn MessageItem(
     let body = if message.role == Role::Assistant {
         let complete = Signal::derive(move || !message.status.get().is_open());
         view! {
-            <div class="cw-message__text cw-message__text--markdown">
+            <div class="cw-message__text cw-message__text--markdown" dir="auto">
                 <MarkdownView text=message.text complete=complete policy=policy />
             </div>
         }
@@ -226,7 +226,7 @@ fn PlainText(
             text.len()
         })
     });
-    view! { <p class="cw-message__text cw-message__text--plain" node_ref=body></p> }
+    view! { <p class="cw-message__text cw-message__text--plain" dir="auto" node_ref=body></p> }
 }
 
 /// The paragraph's one text node, created on first use.
