@@ -86,6 +86,14 @@ pub struct ChatConfig {
     pub dir: Option<Direction>,
     /// The words of the controls; any left out stay English.
     pub strings: Strings,
+    /// Whether the person may attach images (PNG, JPEG, WebP, GIF) to a message.
+    pub images: bool,
+    /// The most images in one message.
+    pub max_images: usize,
+    /// Images are downscaled in the browser so their longest side is at most this many pixels.
+    pub image_max_side: u32,
+    /// The most bytes of base64 all the images of one message may take.
+    pub image_budget: usize,
 }
 
 /// How the chat box sits in the page.
@@ -212,6 +220,10 @@ impl Default for ChatConfig {
             color_scheme: ColorScheme::Auto,
             dir: None,
             strings: Strings::default(),
+            images: true,
+            max_images: 4,
+            image_max_side: 1568,
+            image_budget: 4_000_000,
         }
     }
 }
@@ -246,6 +258,19 @@ impl ChatConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.endpoint.trim().is_empty() {
             return Err(ConfigError::NoEndpoint);
+        }
+        if !(1..=16).contains(&self.max_images) {
+            return Err(ConfigError::Json("`max_images` must be 1 to 16".to_owned()));
+        }
+        if !(64..=8192).contains(&self.image_max_side) {
+            return Err(ConfigError::Json(
+                "`image_max_side` must be 64 to 8192 pixels".to_owned(),
+            ));
+        }
+        if self.image_budget < 1_000 {
+            return Err(ConfigError::Json(
+                "`image_budget` must be at least 1000 bytes".to_owned(),
+            ));
         }
         self.request(vec![Message::user("check")], Vec::new())
             .validate()?;

@@ -2,15 +2,18 @@
 //! transport, applies their events, and mirrors the conversation into signals, one set per message,
 //! so a new token touches one message's text and nothing else.
 
-use chat_protocol::{Message, ToolCall, ToolChoice, Usage};
+use chat_protocol::{Content, ContentPart, Message, ToolCall, ToolChoice, Usage};
 use futures_util::StreamExt;
 use leptos::prelude::*;
 use leptos::reactive::owner::WeakOwner;
 use leptos::task::spawn_local;
 use std::time::Duration;
 
+use crate::attachments::{prepare, Attachment, Refusal};
 use crate::config::ChatConfig;
-use crate::conversation::{estimate_tokens, Conversation, MessageId, MessageStatus, Role, Status};
+use crate::conversation::{
+    estimate_tokens, Conversation, Image, MessageId, MessageStatus, Role, Status,
+};
 use crate::error::ChatError;
 use crate::library::Library;
 use crate::retry::{self, RetryPolicy};
@@ -40,6 +43,8 @@ pub struct MessageView {
     pub usage: RwSignal<Option<Usage>>,
     /// For a tool's output: the tool's name.
     pub tool_name: StoredValue<Option<String>>,
+    /// The images the person sent with it.
+    pub images: StoredValue<Vec<Image>>,
 }
 
 /// Runs one chat box: its conversation, the request in flight, and the composer's draft.
@@ -79,6 +84,10 @@ pub struct ChatController {
     library: RwSignal<Library>,
     /// Counts the conversations put in view.
     epoch: StoredValue<u64>,
+    /// The images attached to the next message.
+    attachments: RwSignal<Vec<Attachment>>,
+    /// How many attached images are still being prepared.
+    preparing: RwSignal<usize>,
 }
 
 /// What Continue sends after a reply was cut off.
@@ -122,6 +131,8 @@ impl ChatController {
             context_start: RwSignal::new(None),
             library: RwSignal::new(Library::default()),
             epoch: StoredValue::new(0),
+            attachments: RwSignal::new(Vec::new()),
+            preparing: RwSignal::new(0),
         };
         let id = controller.config.with_value(|config| config.id.clone());
         match storage::load_library(&id) {
@@ -359,15 +370,109 @@ impl ChatController {
     /// Sends the draft. Does nothing while a reply is arriving or when the draft is blank; the
     /// draft is cleared only once the message is in the conversation.
     pub fn send(&self) {
+        if self.preparing.get_untracked() > 0 {
+            self.notice.set(Some(self.text(|s| &s.images_preparing)));
+            return;
+        }
         let text = self.draft.get_untracked();
-        if self.send_text(&text) {
+        let images = self
+            .attachments
+            .with_untracked(|attachments| attachments.iter().map(|a| a.image.clone()).collect());
+        if self.send_message(&text, images) {
             self.draft.set(String::new());
+            self.attachments.set(Vec::new());
         }
     }
 
     /// Sends `text` as the person's next message, leaving the draft alone. Whether it was sent:
     /// not while a reply is arriving, when `text` is blank, or while a setting is not valid.
     pub fn send_text(&self, text: &str) -> bool {
+        self.send_message(text, Vec::new())
+    }
+
+    /// The images attached to the next message.
+    pub fn attachments(&self) -> ReadSignal<Vec<Attachment>> {
+        self.attachments.read_only()
+    }
+
+    /// How many attached images are still being prepared.
+    pub fn preparing(&self) -> ReadSignal<usize> {
+        self.preparing.read_only()
+    }
+
+    /// Attaches `files` to the next message, each checked, downscaled and re-encoded in turn
+    /// within the config's limits. Each refused file is said why in the composer's notice; the
+    /// others are attached.
+    pub fn attach(&self, files: Vec<web_sys::File>) {
+        if files.is_empty() {
+            return;
+        }
+        let (enabled, most, max_side, budget) = self.config.with_value(|config| {
+            (
+                config.images,
+                config.max_images,
+                config.image_max_side,
+                config.image_budget,
+            )
+        });
+        if !enabled {
+            return;
+        }
+        let this = *self;
+        self.preparing.update(|preparing| *preparing += files.len());
+        self.notice.set(None);
+        spawn_local(async move {
+            let mut refusals = Vec::new();
+            for file in files {
+                let attached = this.attachments.try_with_untracked(|attachments| {
+                    (
+                        attachments.len(),
+                        attachments.iter().map(Attachment::bytes).sum::<usize>(),
+                    )
+                });
+                let Some((count, used)) = attached else {
+                    return; // unmounted
+                };
+                let outcome = if count >= most {
+                    Err(Refusal::TooMany(most))
+                } else {
+                    prepare(&file, max_side, budget.saturating_sub(used)).await
+                };
+                if this
+                    .preparing
+                    .try_update(|preparing| *preparing -= 1)
+                    .is_none()
+                {
+                    return;
+                }
+                match outcome {
+                    Ok(attachment) => this.attachments.update(|list| list.push(attachment)),
+                    Err(refusal) => {
+                        let why = this
+                            .config
+                            .with_value(|config| refusal.describe(&config.strings));
+                        if !refusals.contains(&why) {
+                            refusals.push(why);
+                        }
+                    }
+                }
+            }
+            if !refusals.is_empty() {
+                this.notice.set(Some(refusals.join(" ")));
+            }
+        });
+    }
+
+    /// Takes the image at `index` off the next message.
+    pub fn remove_attachment(&self, index: usize) {
+        self.attachments.update(|attachments| {
+            if index < attachments.len() {
+                attachments.remove(index);
+            }
+        });
+    }
+
+    fn send_message(&self, text: &str, images: Vec<Image>) -> bool {
         if let Err(problem) = self.effective_config() {
             // Nothing is sent and the draft stays.
             self.notice
@@ -377,7 +482,7 @@ impl ChatController {
         self.notice.set(None);
         let submitted = self
             .conversation
-            .try_update_value(|conversation| conversation.submit(text).is_ok());
+            .try_update_value(|conversation| conversation.submit_with(text, images).is_ok());
         if submitted == Some(true) {
             // A new turn: a pending automatic retry of the last one is dropped.
             self.cancel_retry();
@@ -561,6 +666,13 @@ impl ChatController {
             .transport
             .with_value(|transport| transport.send(&request));
         self.in_flight.set_value(Some(reply.abort));
+        let with_images = request.messages.iter().any(|message| {
+            matches!(
+                message,
+                Message::User { content: Content::Parts(parts), .. }
+                    if parts.iter().any(|part| matches!(part, ContentPart::ImageUrl { .. }))
+            )
+        });
         let this = *self;
         let mut events = reply.events;
         spawn_local(async move {
@@ -572,6 +684,9 @@ impl ChatController {
                     match item {
                         Ok(event) => conversation.apply(event),
                         Err(TransportError::Aborted) => conversation.stop(),
+                        Err(error @ TransportError::Http { status: 413, .. }) if with_images => {
+                            conversation.fail(ChatError::ImagesTooLarge(error))
+                        }
                         Err(error) => conversation.fail(ChatError::Transport(error)),
                     }
                     conversation.status().clone()
@@ -761,6 +876,7 @@ impl ChatController {
                                     tool_name: StoredValue::new(
                                         message.tool_call.as_ref().map(|(_, name)| name.clone()),
                                     ),
+                                    images: StoredValue::new(message.images.clone()),
                                 }),
                             },
                         )

@@ -1,7 +1,10 @@
 //! The conversation as plain data: messages with stable ids, the status of the current turn, and
 //! how stream events change them. No browser and no reactivity here, so all of it is tested natively.
 
-use chat_protocol::{FinishReason, Message, StreamEvent, ToolCall, ToolCallBuilder, Usage};
+use chat_protocol::{
+    Content, ContentPart, FinishReason, ImageUrl, Message, StreamEvent, ToolCall, ToolCallBuilder,
+    Usage,
+};
 
 use crate::error::ChatError;
 
@@ -88,6 +91,29 @@ pub struct ChatMessage {
     pub usage: Option<Usage>,
     /// For a tool's output: the call it answers and the tool's name.
     pub tool_call: Option<(String, String)>,
+    /// The images the person sent with it.
+    pub images: Vec<Image>,
+}
+
+/// An image sent with a message, as `data:` URLs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Image {
+    /// The image as sent (downscaled in the browser); empty when only the preview was kept, after
+    /// a reload.
+    pub url: String,
+    /// A small preview: what storage keeps.
+    pub preview: String,
+}
+
+impl Image {
+    /// What a request carries: the image, or its preview when that is all there is.
+    pub fn sent(&self) -> &str {
+        if self.url.is_empty() {
+            &self.preview
+        } else {
+            &self.url
+        }
+    }
 }
 
 /// The state of the current turn.
@@ -166,13 +192,26 @@ impl Conversation {
     /// Adds the person's message and a pending reply, and returns the reply's id. The text is kept
     /// as typed.
     pub fn submit(&mut self, text: &str) -> Result<MessageId, SubmitError> {
+        self.submit_with(text, Vec::new())
+    }
+
+    /// Adds the person's message with `images`, and a pending reply. The text may be blank when
+    /// there are images.
+    pub fn submit_with(
+        &mut self,
+        text: &str,
+        images: Vec<Image>,
+    ) -> Result<MessageId, SubmitError> {
         if self.is_busy() {
             return Err(SubmitError::Busy);
         }
-        if text.trim().is_empty() {
+        if text.trim().is_empty() && images.is_empty() {
             return Err(SubmitError::Empty);
         }
         self.push(Role::User, text.to_owned(), MessageStatus::Done);
+        if let Some(message) = self.messages.last_mut() {
+            message.images = images;
+        }
         Ok(self.start_reply())
     }
 
@@ -229,9 +268,11 @@ impl Conversation {
             .messages
             .iter()
             .position(|message| message.id == id && message.role == Role::User)?;
+        // The edited message keeps its images.
+        let images = std::mem::take(&mut self.messages[index].images);
         self.messages.truncate(index);
         self.status = Status::Ready;
-        self.submit(text).ok()
+        self.submit_with(text, images).ok()
     }
 
     /// The history to send: every message with something in it, except the reply in flight and
@@ -248,7 +289,7 @@ impl Conversation {
             }
             match message.role {
                 Role::System => history.push(Message::system(&message.text)),
-                Role::User => history.push(Message::user(&message.text)),
+                Role::User => history.push(user_message(message)),
                 Role::Assistant => {
                     // A call counts only with its output, among the tool messages right after it.
                     let outputs: Vec<&str> = self.messages[index + 1..]
@@ -492,6 +533,7 @@ impl Conversation {
             finish_reason: None,
             usage: None,
             tool_call: None,
+            images: Vec::new(),
         });
         id
     }
@@ -553,6 +595,9 @@ pub struct SavedMessage {
     /// For a tool's output: the call it answers and the tool's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call: Option<(String, String)>,
+    /// The previews of the images the person sent (the images themselves are not kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
 }
 
 impl Conversation {
@@ -567,6 +612,11 @@ impl Conversation {
                 status: message.status.as_str().to_owned(),
                 tool_calls: message.tool_calls.clone(),
                 tool_call: message.tool_call.clone(),
+                images: message
+                    .images
+                    .iter()
+                    .map(|image| image.preview.clone())
+                    .collect(),
             })
             .collect()
     }
@@ -591,14 +641,60 @@ impl Conversation {
             if let Some(restored) = conversation.messages.last_mut() {
                 restored.tool_calls = message.tool_calls.clone();
                 restored.tool_call = message.tool_call.clone();
+                restored.images = message
+                    .images
+                    .iter()
+                    .map(|preview| Image {
+                        url: String::new(),
+                        preview: preview.clone(),
+                    })
+                    .collect();
             }
         }
         conversation
     }
 }
 
-/// About how many tokens a message costs: a token per four characters, and a few for its framing.
+/// About how many tokens a message costs: a token per four characters, and a few for its framing;
+/// an image counts as [`IMAGE_TOKENS`], whatever the length of its URL.
 pub fn estimate_tokens(message: &Message) -> usize {
-    let text = serde_json::to_string(message).map_or(0, |json| json.len());
-    text.div_ceil(4) + 4
+    let mut message = message.clone();
+    let mut images = 0;
+    if let Message::User {
+        content: Content::Parts(parts),
+        ..
+    } = &mut message
+    {
+        parts.retain(|part| {
+            let image = matches!(part, ContentPart::ImageUrl { .. });
+            images += usize::from(image);
+            !image
+        });
+    }
+    let text = serde_json::to_string(&message).map_or(0, |json| json.len());
+    text.div_ceil(4) + 4 + images * IMAGE_TOKENS
+}
+
+/// What an image is counted as in the history budget: providers charge images by their size in
+/// tiles, about this many tokens for one downscaled to 1,568 px.
+pub const IMAGE_TOKENS: usize = 1_600;
+
+/// The person's message for the request: plain text, or the text and one part per image.
+fn user_message(message: &ChatMessage) -> Message {
+    if message.images.is_empty() {
+        return Message::user(&message.text);
+    }
+    let text = (!message.text.trim().is_empty()).then(|| ContentPart::Text {
+        text: message.text.clone(),
+    });
+    let images = message.images.iter().map(|image| ContentPart::ImageUrl {
+        image_url: ImageUrl {
+            url: image.sent().to_owned(),
+            detail: None,
+        },
+    });
+    Message::User {
+        content: Content::Parts(text.into_iter().chain(images).collect()),
+        name: None,
+    }
 }

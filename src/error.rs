@@ -22,6 +22,11 @@ pub enum ChatError {
     /// The reply stopped before the provider said it was complete.
     #[error("The reply was cut off before it finished.")]
     Interrupted,
+    /// The server refused a request with images as too large (HTTP 413).
+    #[error(
+        "The images are too large for the server: send fewer or smaller ones, or start a new conversation. {0}"
+    )]
+    ImagesTooLarge(TransportError),
     /// The model kept calling tools without answering.
     #[error(
         "The assistant called tools {0} times in a row without answering, so it was stopped there."

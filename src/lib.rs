@@ -9,6 +9,7 @@
 //! - [`controller`] and [`view`]: the reactive bridge and the Leptos components;
 //! - [`embed`] and [`config`]: how a page mounts and configures the widget.
 
+pub mod attachments;
 pub mod config;
 pub mod controller;
 pub mod conversation;

@@ -59,6 +59,16 @@ pub struct Strings {
     pub export_json: String,
     pub done: String,
     pub reset_settings: String,
+    pub attach_images: String,
+    pub attached_images: String,
+    pub remove_image: String,
+    pub image_alt: String,
+    pub image_previews: String,
+    pub not_an_image: String,
+    pub unreadable_image: String,
+    pub too_many_images: String,
+    pub image_over_budget: String,
+    pub images_preparing: String,
 }
 
 impl Default for Strings {
@@ -119,6 +129,18 @@ impl Default for Strings {
             export_json: text("Export JSON"),
             done: text("Done"),
             reset_settings: text("Reset to defaults"),
+            attach_images: text("Attach images"),
+            attached_images: text("Attached images"),
+            remove_image: text("Remove {}"),
+            image_alt: text("Image {} of {}"),
+            image_previews: text("Small previews: the full images were not kept."),
+            not_an_image: text("{} was not attached: only PNG, JPEG, WebP and GIF images can be."),
+            unreadable_image: text("{} was not attached: it could not be read as an image."),
+            too_many_images: text("At most {} images fit in one message."),
+            image_over_budget: text(
+                "{} was not attached: even made smaller it takes {} KB, and {} KB are left for this message.",
+            ),
+            images_preparing: text("The images are still being prepared."),
         }
     }
 }

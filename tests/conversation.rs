@@ -644,3 +644,98 @@ fn the_history_budget_leaves_out_whole_old_turns_and_keeps_the_last() {
     let (reserved, _) = conversation.history_within(Some(turn_cost * 2 + 20), turn_cost);
     assert_eq!(reserved.len(), 3, "the system prompt's share comes first");
 }
+
+fn image(url: &str, preview: &str) -> chat_widget::conversation::Image {
+    chat_widget::conversation::Image {
+        url: url.into(),
+        preview: preview.into(),
+    }
+}
+
+#[test]
+fn a_message_with_images_goes_out_as_a_text_part_and_one_image_part_each() {
+    use chat_protocol::{Content, ContentPart, ImageUrl};
+    let mut conversation = Conversation::new();
+    conversation
+        .submit_with(
+            "Which is bigger?",
+            vec![
+                image("data:image/png;base64,AAAA", "data:image/jpeg;base64,pp"),
+                image("data:image/jpeg;base64,BBBB", "data:image/jpeg;base64,qq"),
+            ],
+        )
+        .expect("accepted");
+    let part = |url: &str| ContentPart::ImageUrl {
+        image_url: ImageUrl {
+            url: url.into(),
+            detail: None,
+        },
+    };
+    assert_eq!(
+        conversation.history(),
+        [Message::User {
+            content: Content::Parts(vec![
+                ContentPart::Text {
+                    text: "Which is bigger?".into()
+                },
+                part("data:image/png;base64,AAAA"),
+                part("data:image/jpeg;base64,BBBB"),
+            ]),
+            name: None,
+        }]
+    );
+    // Kept: only the previews, and after a reload those are what is sent.
+    conversation.apply(content("The first."));
+    conversation.end();
+    let saved = conversation.to_saved();
+    assert_eq!(
+        saved[0].images,
+        ["data:image/jpeg;base64,pp", "data:image/jpeg;base64,qq"]
+    );
+    let restored = Conversation::from_saved(&saved);
+    let Message::User {
+        content: Content::Parts(parts),
+        ..
+    } = &restored.history()[0]
+    else {
+        panic!("parts");
+    };
+    assert_eq!(parts[1], part("data:image/jpeg;base64,pp"));
+}
+
+#[test]
+fn images_alone_are_a_message_but_nothing_at_all_is_not() {
+    let mut conversation = Conversation::new();
+    assert_eq!(
+        conversation.submit_with("  ", Vec::new()),
+        Err(SubmitError::Empty)
+    );
+    conversation
+        .submit_with("", vec![image("data:image/png;base64,AAAA", "")])
+        .expect("an image alone is a message");
+    let Message::User {
+        content: chat_protocol::Content::Parts(parts),
+        ..
+    } = &conversation.history()[0]
+    else {
+        panic!("parts");
+    };
+    assert_eq!(parts.len(), 1, "no empty text part");
+}
+
+#[test]
+fn an_image_counts_as_a_fixed_number_of_tokens_whatever_its_url_length() {
+    use chat_widget::conversation::{estimate_tokens, IMAGE_TOKENS};
+    let mut small = Conversation::new();
+    small
+        .submit_with("Hi", vec![image("data:image/png;base64,AA", "")])
+        .expect("accepted");
+    let mut large = Conversation::new();
+    let url = format!("data:image/png;base64,{}", "A".repeat(4_000_000));
+    large
+        .submit_with("Hi", vec![image(&url, "")])
+        .expect("accepted");
+    let cost = |conversation: &Conversation| estimate_tokens(&conversation.history()[0]);
+    assert_eq!(cost(&small), cost(&large));
+    assert!(cost(&small) >= IMAGE_TOKENS);
+}

@@ -18,7 +18,8 @@ const DEFAULT_STATIC_DIR: &str = "dist";
 const DEFAULT_MAX_TOKENS: u32 = 4096;
 const DEFAULT_RATE_PER_MINUTE: u32 = 30;
 const DEFAULT_RATE_BURST: u32 = 10;
-const DEFAULT_BODY_LIMIT: u64 = 6 * 1024 * 1024;
+/// Room for four messages at the widget's whole image budget (4 MB of base64 each) in one request.
+const DEFAULT_BODY_LIMIT: u64 = 16 * 1024 * 1024;
 const DEFAULT_DEMO_PACE_MS: u64 = 30;
 
 /// The relay's command line.

@@ -51,7 +51,10 @@ impl DemoReply {
         }
         let mut text = match tool_outputs(request) {
             outputs if !outputs.is_empty() => answer_with_tools(&outputs),
-            _ => compose(&prompt),
+            _ => match crate::images::describe(&last_user_images(request)) {
+                Some(images) => format!("{images}\n\n{}", compose(&prompt)),
+                None => compose(&prompt),
+            },
         };
         let mut finish_reason = FinishReason::Stop;
         let cut = request
@@ -404,6 +407,28 @@ fn text_of(message: &Message) -> String {
             .collect::<Vec<_>>()
             .join(" "),
         None => String::new(),
+    }
+}
+
+/// The URLs of the images in the person's last message.
+fn last_user_images(request: &ChatRequest) -> Vec<&str> {
+    let last = request
+        .messages
+        .iter()
+        .rev()
+        .find(|message| matches!(message, Message::User { .. }));
+    match last {
+        Some(Message::User {
+            content: Content::Parts(parts),
+            ..
+        }) => parts
+            .iter()
+            .filter_map(|part| match part {
+                ContentPart::ImageUrl { image_url } => Some(image_url.url.as_str()),
+                ContentPart::Text { .. } => None,
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

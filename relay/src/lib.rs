@@ -5,6 +5,7 @@ mod app;
 pub mod config;
 pub mod demo;
 mod error;
+pub mod images;
 mod proxy;
 
 pub use app::{router, serve, Stats};

@@ -1,5 +1,6 @@
 use std::rc::Rc;
 
+use leptos::ev::DragEvent;
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -55,6 +56,29 @@ pub fn ChatView(
             )
         });
     let label = title.clone();
+    let images = controller.config().with_value(|config| config.images);
+    // Images dropped anywhere on the chat box are attached to the next message.
+    let dragging = RwSignal::new(false);
+    let carries_files = |event: &DragEvent| {
+        event
+            .data_transfer()
+            .is_some_and(|data| data.types().includes(&"Files".into(), 0))
+    };
+    let on_dragover = move |event: DragEvent| {
+        if images && carries_files(&event) {
+            event.prevent_default();
+            dragging.set(true);
+        }
+    };
+    let on_drop = move |event: DragEvent| {
+        dragging.set(false);
+        if images && carries_files(&event) {
+            event.prevent_default();
+            controller.attach(super::composer::files_of(
+                event.data_transfer().and_then(|data| data.files()),
+            ));
+        }
+    };
     let settings_open = RwSignal::new(false);
     let toggle = NodeRef::<html::Button>::new();
     let root = NodeRef::<html::Section>::new();
@@ -107,7 +131,11 @@ pub fn ChatView(
     view! {
         <section
             class="cw-chat"
+            class:cw-chat--dropping=move || dragging.get()
             aria-label=label
+            on:dragover=on_dragover
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
             dir=dir.map(|dir| match dir {
                 crate::config::Direction::Ltr => "ltr",
                 crate::config::Direction::Rtl => "rtl",

@@ -1,8 +1,10 @@
-use leptos::ev::{KeyboardEvent, SubmitEvent};
+use leptos::ev::{ClipboardEvent, KeyboardEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::attachments::ACCEPTED;
 use crate::controller::ChatController;
+use crate::strings::fill;
 
 /// The keyCode browsers report for a key press that an input method is handling.
 const IME_KEY_CODE: u32 = 229;
@@ -37,7 +39,88 @@ pub fn Composer(
             let _ = input.focus();
         }
     };
-    let blank = move || draft.with(|text| text.trim().is_empty());
+    let blank = move || {
+        draft.with(|text| text.trim().is_empty()) && controller.attachments().with(Vec::is_empty)
+    };
+    let images = controller.config().with_value(|config| config.images);
+    let picker = NodeRef::<html::Input>::new();
+    // A pasted image is attached; pasted text goes into the box as usual.
+    let on_paste = move |event: ClipboardEvent| {
+        let files = files_of(event.clipboard_data().and_then(|data| data.files()));
+        if images && !files.is_empty() {
+            event.prevent_default();
+            controller.attach(files);
+        }
+    };
+    let attach_button = images.then(|| {
+        view! {
+            <input
+                type="file"
+                accept=ACCEPTED.join(",")
+                multiple
+                hidden
+                node_ref=picker
+                on:change=move |_| {
+                    if let Some(input) = picker.get_untracked() {
+                        controller.attach(files_of(input.files()));
+                        // Choosing the same file again is a change too.
+                        input.set_value("");
+                    }
+                }
+            />
+            <button
+                type="button"
+                class="cw-button cw-button--quiet cw-composer__attach"
+                aria-label=controller.text(|s| &s.attach_images)
+                title=controller.text(|s| &s.attach_images)
+                on:click=move |_| {
+                    if let Some(input) = picker.get_untracked() {
+                        input.click();
+                    }
+                }
+            >
+                <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false" class="cw-composer__attach-icon">
+                    <path d="M16.5 6.5 8.4 14.6a1.8 1.8 0 0 0 2.5 2.5l8.1-8.1a3.6 3.6 0 0 0-5.1-5.1l-8.2 8.2a5.4 5.4 0 0 0 7.6 7.6l7.2-7.2" />
+                </svg>
+            </button>
+        }
+    });
+    let thumbnails = move || {
+        let attachments = controller.attachments().get();
+        let preparing = controller.preparing().get();
+        (!attachments.is_empty() || preparing > 0).then(|| {
+            let remove = controller.text(|s| &s.remove_image);
+            let items = attachments
+                .into_iter()
+                .enumerate()
+                .map(|(index, attachment)| {
+                    let label = fill(&remove, &[&attachment.name]);
+                    view! {
+                        <li class="cw-attachments__item">
+                            <img class="cw-attachments__image" src=attachment.image.preview alt=attachment.name />
+                            <button
+                                type="button"
+                                class="cw-attachments__remove"
+                                aria-label=label
+                                on:click=move |_| controller.remove_attachment(index)
+                            >
+                                "×"
+                            </button>
+                        </li>
+                    }
+                })
+                .collect_view();
+            let pending = (0..preparing)
+                .map(|_| view! { <li class="cw-attachments__item cw-attachments__item--pending" aria-hidden="true"></li> })
+                .collect_view();
+            view! {
+                <ul class="cw-attachments" aria-label=controller.text(|s| &s.attached_images)>
+                    {items}
+                    {pending}
+                </ul>
+            }
+        })
+    };
     let notice = move || {
         controller
             .notice()
@@ -46,6 +129,7 @@ pub fn Composer(
     };
     view! {
         {notice}
+        {thumbnails}
         <form class="cw-composer" on:submit=on_submit>
             <textarea
                 class="cw-composer__input"
@@ -57,7 +141,9 @@ pub fn Composer(
                 prop:value=move || draft.get()
                 on:input=move |event| draft.set(event_target_value(&event))
                 on:keydown=on_keydown
+                on:paste=on_paste
             ></textarea>
+            {attach_button}
             <Show
                 when=move || controller.is_busy()
                 fallback=move || {
@@ -74,4 +160,14 @@ pub fn Composer(
             </Show>
         </form>
     }
+}
+
+/// The files of a file list, in order.
+pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|index| list.item(index))
+        .collect()
 }

@@ -31,6 +31,28 @@ pub fn MessageItem(
     } else {
         view! { <PlainText text=message.text /> }.into_any()
     };
+    let images = message.images.get_value();
+    let gallery = (!images.is_empty()).then(|| {
+        let count = images.len();
+        let previews_only = images.iter().all(|image| image.url.is_empty());
+        let alt = controller.text(|s| &s.image_alt);
+        let items = images
+            .into_iter()
+            .enumerate()
+            .map(|(index, image)| {
+                let src = if image.url.is_empty() { image.preview } else { image.url };
+                view! {
+                    <img class="cw-message__image" src=src alt=fill(&alt, &[&(index + 1), &count]) />
+                }
+            })
+            .collect_view();
+        view! {
+            <div class="cw-message__images">{items}</div>
+            {previews_only.then(|| view! {
+                <span class="cw-message__note">{controller.text(|s| &s.image_previews)}</span>
+            })}
+        }
+    });
     let tool_name = message.tool_name.get_value();
     let tool_label = tool_name.clone().map(|name| {
         view! {
@@ -80,6 +102,7 @@ pub fn MessageItem(
         >
             <span class="cw-visually-hidden">{controller.text(|s| speaker(s, message.role))}</span>
             {tool_label}
+            {gallery}
             {body}
             {calls}
             {move || note(message.role, message.status.get()).map(|(kind, pick)| {
