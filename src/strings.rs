@@ -1,147 +1,118 @@
 //! The words of the chat box's controls, in one table a config can override (`"strings"`), so a
 //! site can speak its users' language. English is built in. `{}` in a string is filled in order.
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
 
-/// Every label, button, status and notice of the chat box. Errors from the provider keep the
-/// provider's own words.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Strings {
-    pub send: String,
-    pub stop: String,
-    pub message_box: String,
-    pub messages: String,
-    pub settings: String,
-    pub open_chat: String,
-    pub close_chat: String,
-    pub retry: String,
-    pub retry_now: String,
-    pub cancel: String,
-    pub dismiss: String,
-    #[serde(rename = "continue")]
-    pub continue_reply: String,
-    pub copy: String,
-    pub copy_code: String,
-    pub copied: String,
-    pub press_to_copy: String,
-    pub edit: String,
-    pub edit_message: String,
-    pub send_edited: String,
-    pub send_again: String,
-    pub regenerate: String,
-    pub thinking: String,
-    pub running: String,
-    pub failed: String,
-    pub stopped: String,
-    pub did_not_finish: String,
-    pub tool: String,
-    pub tool_calls: String,
-    pub tool_returned: String,
-    pub usage: String,
-    pub you_said: String,
-    pub assistant_said: String,
-    pub instructions: String,
-    pub reply_ready: String,
-    pub retrying_in: String,
-    pub offline: String,
-    pub not_accepted: String,
-    pub send_without: String,
-    pub history_budget: String,
-    pub conversation: String,
-    pub conversations: String,
-    pub conversation_title: String,
-    pub new_conversation: String,
-    pub rename: String,
-    pub save_title: String,
-    pub delete: String,
-    pub export_markdown: String,
-    pub export_json: String,
-    pub done: String,
-    pub reset_settings: String,
-    pub attach_images: String,
-    pub attached_images: String,
-    pub remove_image: String,
-    pub image_alt: String,
-    pub image_previews: String,
-    pub not_an_image: String,
-    pub unreadable_image: String,
-    pub too_many_images: String,
-    pub image_over_budget: String,
-    pub images_preparing: String,
+use serde::de::{Deserialize, Deserializer, Error as _};
+
+/// Declares the table once: each field, its key in a config, and its English.
+macro_rules! strings {
+    ($($field:ident = $key:literal => $english:expr,)*) => {
+        /// Every label, button, status and notice of the chat box. Errors from the provider keep
+        /// the provider's own words.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Strings {
+            $(pub $field: String,)*
+        }
+
+        impl Default for Strings {
+            fn default() -> Self {
+                Strings {
+                    $($field: $english.to_owned(),)*
+                }
+            }
+        }
+
+        impl Strings {
+            /// Every key a config may set.
+            pub const KEYS: &'static [&'static str] = &[$($key,)*];
+
+            /// The string `key` names.
+            fn slot(&mut self, key: &str) -> Option<&mut String> {
+                match key {
+                    $($key => Some(&mut self.$field),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl Default for Strings {
-    fn default() -> Self {
-        let text = |s: &str| s.to_owned();
-        Strings {
-            send: text("Send"),
-            stop: text("Stop"),
-            message_box: text("Message"),
-            messages: text("Messages"),
-            settings: text("Settings"),
-            open_chat: text("Open chat"),
-            close_chat: text("Close chat"),
-            retry: text("Retry"),
-            retry_now: text("Retry now"),
-            cancel: text("Cancel"),
-            dismiss: text("Dismiss"),
-            continue_reply: text("Continue"),
-            copy: text("Copy"),
-            copy_code: text("Copy code"),
-            copied: text("Copied"),
-            press_to_copy: text("Press Ctrl+C to copy"),
-            edit: text("Edit"),
-            edit_message: text("Edit message"),
-            send_edited: text("Send edited"),
-            send_again: text("Send again"),
-            regenerate: text("Regenerate"),
-            thinking: text("Thinking…"),
-            running: text("Running…"),
-            failed: text("Failed"),
-            stopped: text("Stopped"),
-            did_not_finish: text("Did not finish"),
-            tool: text("Tool"),
-            tool_calls: text("Tool calls"),
-            tool_returned: text("A tool returned:"),
-            usage: text("{} tokens in, {} out"),
-            you_said: text("You said:"),
-            assistant_said: text("The assistant said:"),
-            instructions: text("Instructions:"),
-            reply_ready: text("The assistant replied: {}"),
-            retrying_in: text("Trying again in {} s (retry {} of {})."),
-            offline: text(
-                "You are offline. The message is sent again when the connection is back.",
-            ),
-            not_accepted: text("The provider does not accept {}."),
-            send_without: text("Send without {}"),
-            history_budget: text(
-                "Earlier messages are not sent to the model: they exceed the history budget.",
-            ),
-            conversation: text("Conversation"),
-            conversations: text("Conversations"),
-            conversation_title: text("Conversation title"),
-            new_conversation: text("New"),
-            rename: text("Rename"),
-            save_title: text("Save title"),
-            delete: text("Delete"),
-            export_markdown: text("Export Markdown"),
-            export_json: text("Export JSON"),
-            done: text("Done"),
-            reset_settings: text("Reset to defaults"),
-            attach_images: text("Attach images"),
-            attached_images: text("Attached images"),
-            remove_image: text("Remove {}"),
-            image_alt: text("Image {} of {}"),
-            image_previews: text("Small previews: the full images were not kept."),
-            not_an_image: text("{} was not attached: only PNG, JPEG, WebP and GIF images can be."),
-            unreadable_image: text("{} was not attached: it could not be read as an image."),
-            too_many_images: text("At most {} images fit in one message."),
-            image_over_budget: text(
-                "{} was not attached: even made smaller it takes {} KB, and {} KB are left for this message.",
-            ),
-            images_preparing: text("The images are still being prepared."),
+strings! {
+    send = "send" => "Send",
+    stop = "stop" => "Stop",
+    message_box = "message_box" => "Message",
+    messages = "messages" => "Messages",
+    settings = "settings" => "Settings",
+    open_chat = "open_chat" => "Open chat",
+    close_chat = "close_chat" => "Close chat",
+    retry = "retry" => "Retry",
+    retry_now = "retry_now" => "Retry now",
+    cancel = "cancel" => "Cancel",
+    dismiss = "dismiss" => "Dismiss",
+    continue_reply = "continue" => "Continue",
+    copy = "copy" => "Copy",
+    copy_code = "copy_code" => "Copy code",
+    copied = "copied" => "Copied",
+    press_to_copy = "press_to_copy" => "Press Ctrl+C to copy",
+    edit = "edit" => "Edit",
+    edit_message = "edit_message" => "Edit message",
+    send_edited = "send_edited" => "Send edited",
+    send_again = "send_again" => "Send again",
+    regenerate = "regenerate" => "Regenerate",
+    thinking = "thinking" => "Thinking…",
+    running = "running" => "Running…",
+    failed = "failed" => "Failed",
+    stopped = "stopped" => "Stopped",
+    did_not_finish = "did_not_finish" => "Did not finish",
+    tool = "tool" => "Tool",
+    tool_calls = "tool_calls" => "Tool calls",
+    tool_returned = "tool_returned" => "A tool returned:",
+    usage = "usage" => "{} tokens in, {} out",
+    you_said = "you_said" => "You said:",
+    assistant_said = "assistant_said" => "The assistant said:",
+    instructions = "instructions" => "Instructions:",
+    reply_ready = "reply_ready" => "The assistant replied: {}",
+    retrying_in = "retrying_in" => "Trying again in {} s (retry {} of {}).",
+    offline = "offline" => "You are offline. The message is sent again when the connection is back.",
+    not_accepted = "not_accepted" => "The provider does not accept {}.",
+    send_without = "send_without" => "Send without {}",
+    history_budget = "history_budget" => "Earlier messages are not sent to the model: they exceed the history budget.",
+    conversation = "conversation" => "Conversation",
+    conversations = "conversations" => "Conversations",
+    conversation_title = "conversation_title" => "Conversation title",
+    new_conversation = "new_conversation" => "New",
+    rename = "rename" => "Rename",
+    save_title = "save_title" => "Save title",
+    delete = "delete" => "Delete",
+    export_markdown = "export_markdown" => "Export Markdown",
+    export_json = "export_json" => "Export JSON",
+    done = "done" => "Done",
+    reset_settings = "reset_settings" => "Reset to defaults",
+    attach_images = "attach_images" => "Attach images",
+    attached_images = "attached_images" => "Attached images",
+    remove_image = "remove_image" => "Remove {}",
+    image_alt = "image_alt" => "Image {} of {}",
+    image_previews = "image_previews" => "Small previews: the full images were not kept.",
+    not_an_image = "not_an_image" => "{} was not attached: only PNG, JPEG, WebP and GIF images can be.",
+    unreadable_image = "unreadable_image" => "{} was not attached: it could not be read as an image.",
+    too_many_images = "too_many_images" => "At most {} images fit in one message.",
+    image_over_budget = "image_over_budget" => "{} was not attached: even made smaller it takes {} KB, and {} KB are left for this message.",
+    images_preparing = "images_preparing" => "The images are still being prepared.",
+}
+
+/// A config's `"strings"`: an object of overrides; any key left out stays English, and a key that
+/// is not in the table is refused by name.
+impl<'de> Deserialize<'de> for Strings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let overrides = BTreeMap::<String, String>::deserialize(deserializer)?;
+        let mut strings = Strings::default();
+        for (key, value) in overrides {
+            *strings
+                .slot(&key)
+                .ok_or_else(|| D::Error::unknown_field(&key, Strings::KEYS))? = value;
         }
+        Ok(strings)
     }
 }
 

@@ -276,3 +276,56 @@ async fn a_reload_keeps_the_conversation() {
     );
     browser.close().await;
 }
+
+/// Draws a 640 × 480 PNG and a 1,200 × 900 JPEG on canvases and pastes them into the message box.
+const PASTE_TWO_IMAGES: &str = "
+    const draw = async (width, height, kind, name, colour) => {
+        const canvas = document.createElement('canvas');
+        canvas.width = width; canvas.height = height;
+        const g = canvas.getContext('2d');
+        g.fillStyle = colour; g.fillRect(0, 0, width, height);
+        g.fillStyle = '#ffffff'; g.beginPath();
+        g.arc(width / 2, height / 2, height / 3, 0, 2 * Math.PI); g.fill();
+        const blob = await new Promise((resolve) => canvas.toBlob(resolve, kind, 0.9));
+        return new File([blob], name, { type: kind });
+    };
+    (async () => {
+        const data = new DataTransfer();
+        data.items.add(await draw(640, 480, 'image/png', 'chart.png', '#2f5bd3'));
+        data.items.add(await draw(1200, 900, 'image/jpeg', 'photo.jpg', '#c0392b'));
+        shadow.querySelector('textarea').dispatchEvent(
+            new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    })();
+    return true;";
+
+#[tokio::test]
+async fn pasted_images_reach_the_demo_model_which_names_them() {
+    let browser = Browser::open(demo(5)).await;
+    browser.in_widget(PASTE_TWO_IMAGES).await;
+    eventually("two thumbnails", Duration::from_secs(10), async || {
+        browser.find_all(".cw-attachments__image").await.len() == 2
+    })
+    .await;
+    browser.send("What do you see?").await;
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+    let reply = browser.reply_text().await;
+    assert!(
+        reply.contains("I see 2 images: a PNG of 640 × 480 pixels")
+            && reply.contains("and a JPEG of 1200 × 900 pixels"),
+        "{reply}"
+    );
+    assert_eq!(
+        browser
+            .find_all("[data-role='user'] .cw-message__image")
+            .await
+            .len(),
+        2
+    );
+    browser
+        .in_widget("shadow.querySelector('[role=log]').scrollTop = 0; return true;")
+        .await;
+    browser.save_screenshot("two-images").await;
+    browser.close().await;
+}
