@@ -19,7 +19,7 @@ use crate::library::Library;
 use crate::retry::{self, RetryPolicy};
 use crate::settings::Settings;
 use crate::storage;
-use crate::strings::Strings;
+use crate::strings::{fill, Strings};
 use crate::tools::{output_text, Toolbox};
 use crate::transport::{AbortHandle, SharedTransport, TransportError};
 
@@ -146,9 +146,14 @@ impl ChatController {
             Ok(None) => {}
             // Unreadable storage was cleared: the conversation is kept from now on.
             Err(error @ (storage::StorageError::Corrupt | storage::StorageError::OtherVersion)) => {
-                controller.storage_notice.set(Some(format!(
-                    "The earlier conversation could not be restored: {error}."
-                )));
+                controller
+                    .storage_notice
+                    .set(Some(controller.config.with_value(|config| {
+                        fill(
+                            &config.strings.not_restored,
+                            &[&error.describe(&config.strings)],
+                        )
+                    })));
             }
             Err(error) => controller.history_not_kept(error),
         }
@@ -242,15 +247,17 @@ impl ChatController {
 
     /// Says, once, that history will not be kept, and why.
     fn history_not_kept(&self, error: storage::StorageError) {
-        let said = self.storage_notice.with_untracked(|notice| {
-            notice
-                .as_ref()
-                .is_some_and(|notice| notice.contains("will not be kept"))
+        let notice = self.config.with_value(|config| {
+            fill(
+                &config.strings.not_kept,
+                &[&error.describe(&config.strings)],
+            )
         });
-        if !said {
-            self.storage_notice.set(Some(format!(
-                "This conversation will not be kept after you leave: {error}."
-            )));
+        if self
+            .storage_notice
+            .with_untracked(|said| said.as_ref() != Some(&notice))
+        {
+            self.storage_notice.set(Some(notice));
         }
     }
 
@@ -476,7 +483,9 @@ impl ChatController {
         if let Err(problem) = self.effective_config() {
             // Nothing is sent and the draft stays.
             self.notice
-                .set(Some(format!("Not sent: fix the settings first. {problem}")));
+                .set(Some(self.config.with_value(|config| {
+                    fill(&config.strings.fix_settings, &[&problem])
+                })));
             return false;
         }
         self.notice.set(None);

@@ -380,7 +380,16 @@ fn report_to(controller: ChatController, callbacks: Rc<RefCell<Callbacks>>) {
                 };
                 call(
                     &callbacks.on_error,
-                    &[("message", error.to_string().into()), ("status", status)],
+                    &[
+                        (
+                            "message",
+                            controller
+                                .config()
+                                .with_value(|config| error.describe(&config.strings))
+                                .into(),
+                        ),
+                        ("status", status),
+                    ],
                 );
             }
             _ => {}

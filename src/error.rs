@@ -2,37 +2,54 @@
 
 use chat_protocol::{ApiError, ValidationError};
 
+use std::fmt;
+
+use crate::strings::{fill, Strings};
 use crate::transport::TransportError;
 
 /// Why the last turn failed. Shown to the person in the alert, with the provider's own words.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum ChatError {
     /// The request was refused before it was sent.
-    #[error("Not sent: {0}.")]
     Invalid(ValidationError),
     /// A setting is not valid.
-    #[error("Not sent: fix the settings first ({0})")]
     Settings(String),
     /// The request failed on its way or the server refused it.
-    #[error(transparent)]
     Transport(TransportError),
     /// The provider reported an error in the middle of the reply.
-    #[error("The reply failed: {0}")]
     Stream(ApiError),
     /// The reply stopped before the provider said it was complete.
-    #[error("The reply was cut off before it finished.")]
     Interrupted,
     /// The server refused a request with images as too large (HTTP 413).
-    #[error(
-        "The images are too large for the server: send fewer or smaller ones, or start a new conversation. {0}"
-    )]
     ImagesTooLarge(TransportError),
     /// The model kept calling tools without answering.
-    #[error(
-        "The assistant called tools {0} times in a row without answering, so it was stopped there."
-    )]
     ToolRounds(usize),
 }
+
+impl ChatError {
+    /// What went wrong, in the table's words, with the provider's own message.
+    pub fn describe(&self, strings: &Strings) -> String {
+        match self {
+            ChatError::Invalid(error) => fill(&strings.not_sent, &[error]),
+            ChatError::Settings(problem) => fill(&strings.fix_settings, &[problem]),
+            ChatError::Transport(error) => error.describe(strings),
+            ChatError::Stream(error) => fill(&strings.reply_failed, &[error]),
+            ChatError::Interrupted => strings.cut_off.clone(),
+            ChatError::ImagesTooLarge(error) => {
+                fill(&strings.images_too_large, &[&error.describe(strings)])
+            }
+            ChatError::ToolRounds(rounds) => fill(&strings.tool_rounds, &[rounds]),
+        }
+    }
+}
+
+impl fmt::Display for ChatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(&Strings::default()))
+    }
+}
+
+impl std::error::Error for ChatError {}
 
 /// The request parameters a person can leave out from the settings.
 pub const OPTIONAL_PARAMETERS: [&str; 8] = [

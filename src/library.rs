@@ -96,13 +96,13 @@ impl Library {
         self.active = self.active.min(self.threads.len() - 1);
     }
 
-    /// The titles, for choosing one; an untitled conversation is "New conversation".
-    pub fn titles(&self) -> Vec<String> {
+    /// The titles, for choosing one; an untitled conversation is called `untitled`.
+    pub fn titles(&self, untitled: &str) -> Vec<String> {
         self.threads
             .iter()
             .map(|thread| {
                 if thread.title.is_empty() {
-                    "New conversation".to_owned()
+                    untitled.to_owned()
                 } else {
                     thread.title.clone()
                 }

@@ -5,6 +5,7 @@ use chat_protocol::{LogitBias, Message, Stop, ToolChoice};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ChatConfig;
+use crate::strings::fill;
 
 /// How many stop sequences the API takes.
 pub const MAX_STOPS: usize = 4;
@@ -99,8 +100,9 @@ impl Settings {
     ) -> Result<ChatConfig, Vec<(Field, String)>> {
         let mut problems = Vec::new();
         let mut config = config.clone();
+        let range = config.strings.enter_number.clone();
         if self.model.trim().is_empty() {
-            problems.push((Field::Model, "Enter a model id.".to_owned()));
+            problems.push((Field::Model, config.strings.enter_model.clone()));
         }
         config.model = self.model.trim().to_owned();
         config.system_prompt =
@@ -110,14 +112,16 @@ impl Settings {
             Field::Temperature,
             0.0,
             2.0,
+            &range,
             &mut problems,
         );
-        config.top_p = number(&self.top_p, Field::TopP, 0.1, 1.0, &mut problems);
+        config.top_p = number(&self.top_p, Field::TopP, 0.1, 1.0, &range, &mut problems);
         config.frequency_penalty = number(
             &self.frequency_penalty,
             Field::FrequencyPenalty,
             -2.0,
             2.0,
+            &range,
             &mut problems,
         );
         config.presence_penalty = number(
@@ -125,6 +129,7 @@ impl Settings {
             Field::PresencePenalty,
             -2.0,
             2.0,
+            &range,
             &mut problems,
         );
         config.max_tokens = match self.max_tokens.trim() {
@@ -132,10 +137,7 @@ impl Settings {
             text => match text.parse::<u32>() {
                 Ok(max) if max >= 1 => Some(max),
                 _ => {
-                    problems.push((
-                        Field::MaxTokens,
-                        "Enter a whole number of at least 1, or leave it empty.".into(),
-                    ));
+                    problems.push((Field::MaxTokens, config.strings.enter_whole_number.clone()));
                     None
                 }
             },
@@ -146,13 +148,17 @@ impl Settings {
                 continue;
             }
             let Ok(token) = token.trim().parse::<u32>() else {
-                problems.push((
-                    Field::LogitBias(row),
-                    "The token id is a whole number, such as 50256.".into(),
-                ));
+                problems.push((Field::LogitBias(row), config.strings.enter_token_id.clone()));
                 continue;
             };
-            if let Some(bias) = number(bias, Field::LogitBias(row), -100.0, 100.0, &mut problems) {
+            if let Some(bias) = number(
+                bias,
+                Field::LogitBias(row),
+                -100.0,
+                100.0,
+                &range,
+                &mut problems,
+            ) {
                 config.logit_bias.insert(token, bias);
             }
         }
@@ -165,7 +171,7 @@ impl Settings {
         if stops.len() > MAX_STOPS {
             problems.push((
                 Field::Stop(MAX_STOPS),
-                format!("At most {MAX_STOPS} stop sequences."),
+                fill(&config.strings.too_many_stops, &[&MAX_STOPS]),
             ));
         }
         config.stop = if stops.is_empty() {
@@ -185,7 +191,7 @@ impl Settings {
             name => {
                 problems.push((
                     Field::ToolChoice,
-                    format!("There is no tool named {name:?}."),
+                    fill(&config.strings.no_such_tool, &[&format!("{name:?}")]),
                 ));
                 None
             }
@@ -256,6 +262,7 @@ fn number(
     field: Field,
     min: f64,
     max: f64,
+    range: &str,
     problems: &mut Vec<(Field, String)>,
 ) -> Option<f64> {
     let text = text.trim();
@@ -265,10 +272,7 @@ fn number(
     match text.replace(',', ".").parse::<f64>() {
         Ok(value) if (min..=max).contains(&value) => Some(value),
         _ => {
-            problems.push((
-                field,
-                format!("Enter a number from {min} to {max}, or leave it empty."),
-            ));
+            problems.push((field, fill(range, &[&min, &max])));
             None
         }
     }

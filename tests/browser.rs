@@ -2777,3 +2777,48 @@ async fn a_413_for_a_message_with_images_says_the_images_are_too_large() {
     let alert = chat.alert().unwrap_or_default();
     assert!(alert.contains("The images are too large"), "{alert}");
 }
+
+#[wasm_bindgen_test]
+async fn settings_labels_checks_and_error_texts_come_from_the_table_too() {
+    let config = ChatConfig::from_json(
+        r#"{"strings": {"temperature": "Temperatur", "enter_number": "Eine Zahl von {} bis {}.",
+            "http_401": "Der Schlüssel wurde abgelehnt", "http_error": "{} (HTTP {}): {}"}}"#,
+    )
+    .expect("valid");
+    let chat = Fixture::with_config(config);
+    chat.open_settings();
+    settle().await;
+    let labels: Vec<String> = chat
+        .query_all(".cw-field__label")
+        .iter()
+        .filter_map(|label| label.text_content())
+        .collect();
+    assert!(
+        labels.iter().any(|label| label == "Temperatur"),
+        "{labels:?}"
+    );
+    chat.set_setting("temperature", "7");
+    settle().await;
+    let problems: Vec<String> = chat
+        .query_all(".cw-field__problem")
+        .iter()
+        .filter_map(|problem| problem.text_content())
+        .collect();
+    assert!(
+        problems.iter().any(|p| p == "Eine Zahl von 0 bis 2."),
+        "{problems:?}"
+    );
+    chat.set_setting("temperature", "");
+    chat.send("Hallo").await;
+    chat.transport.push(Err(TransportError::Http {
+        status: 401,
+        error: ApiError::new("Invalid key"),
+        retry_after: None,
+    }));
+    settle().await;
+    let alert = chat.alert().unwrap_or_default();
+    assert!(
+        alert.starts_with("Der Schlüssel wurde abgelehnt (HTTP 401): Invalid key."),
+        "{alert}"
+    );
+}

@@ -12,6 +12,7 @@ fn said(role: &str, text: &str) -> SavedMessage {
         status: "done".into(),
         tool_calls: vec![],
         tool_call: None,
+        images: vec![],
     }
 }
 
@@ -26,7 +27,7 @@ fn new_switch_rename_and_delete() {
         said("assistant", "Holding hands."),
     ]);
     assert_eq!(
-        library.titles(),
+        library.titles("New conversation"),
         ["How do otters sleep? Tell me everything…"]
     );
     library.start_new();
@@ -43,12 +44,12 @@ fn new_switch_rename_and_delete() {
     library.rename(1, "  Renamed  ");
     library.rename(1, " ");
     assert_eq!(
-        library.titles(),
+        library.titles("New conversation"),
         ["How do otters sleep? Tell me everything…", "Renamed"]
     );
     library.delete(0);
     assert_eq!(
-        (library.active, library.titles()),
+        (library.active, library.titles("New conversation")),
         (0, vec!["Renamed".to_owned()])
     );
     library.delete(0);

@@ -25,6 +25,8 @@ pub struct CopyLabels {
     pub copy_code: String,
     pub copied: String,
     pub refused: String,
+    /// A code block's label when its language is not given.
+    pub code: String,
 }
 
 impl Default for CopyLabels {
@@ -41,6 +43,7 @@ impl From<&crate::strings::Strings> for CopyLabels {
             copy_code: strings.copy_code.clone(),
             copied: strings.copied.clone(),
             refused: strings.press_to_copy.clone(),
+            code: strings.code.clone(),
         }
     }
 }
@@ -123,7 +126,7 @@ fn code_block(
     let bar = element(document, "div", "cw-code__bar")?;
     let label = element(document, "span", "cw-code__language")?;
     label.set_text_content(Some(if language.is_empty() {
-        "code"
+        &labels.code
     } else {
         language
     }));

@@ -9,6 +9,8 @@ use std::rc::Rc;
 use chat_protocol::{ApiError, ChatRequest, StreamEvent};
 use futures_util::stream::LocalBoxStream;
 
+use crate::strings::{fill, Strings};
+
 pub use fetch::FetchTransport;
 
 /// Sends requests and streams back what the server answers.
@@ -52,10 +54,9 @@ impl fmt::Debug for AbortHandle {
 }
 
 /// Why a request got no (complete) answer.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum TransportError {
     /// The server answered with an error status.
-    #[error("{}", http_message(*status, error, retry_after.as_deref()))]
     Http {
         /// The HTTP status.
         status: u16,
@@ -65,39 +66,61 @@ pub enum TransportError {
         retry_after: Option<String>,
     },
     /// No answer: the network, the address or the browser's CORS check failed.
-    #[error("Could not reach the chat service ({0}). Check the connection and try again.")]
     Network(String),
     /// The answer could not be read.
-    #[error("The chat service sent an answer that could not be read ({0}).")]
     InvalidResponse(String),
     /// The request was cancelled.
-    #[error("The request was cancelled.")]
     Aborted,
 }
 
-fn http_message(status: u16, error: &ApiError, retry_after: Option<&str>) -> String {
-    let what = match status {
-        400 => "The request was refused",
-        401 => "The API key was refused",
-        403 => "Access was denied (the key's permissions or credits)",
-        404 => "The model or address was not found",
-        413 => "The message is too large",
-        429 => "Too many requests",
-        500..=599 => "The chat service had a problem",
-        _ => "The chat service answered with an error",
-    };
-    let message = error.message.trim_end();
-    let stop = if message.ends_with(['.', '!', '?']) {
-        ""
-    } else {
-        "."
-    };
-    let wait = match retry_after {
-        Some(seconds) if status == 429 && seconds.bytes().all(|b| b.is_ascii_digit()) => {
-            format!(" Try again in {seconds} s.")
+impl TransportError {
+    /// What went wrong, in the table's words, with the provider's own message.
+    pub fn describe(&self, strings: &Strings) -> String {
+        match self {
+            TransportError::Http {
+                status,
+                error,
+                retry_after,
+            } => {
+                let what = match status {
+                    400 => &strings.http_400,
+                    401 => &strings.http_401,
+                    403 => &strings.http_403,
+                    404 => &strings.http_404,
+                    413 => &strings.http_413,
+                    429 => &strings.http_429,
+                    500..=599 => &strings.http_5xx,
+                    _ => &strings.http_other,
+                };
+                let message = error.message.trim_end();
+                let stop = if message.ends_with(['.', '!', '?']) {
+                    ""
+                } else {
+                    "."
+                };
+                let wait = match retry_after.as_deref() {
+                    Some(seconds)
+                        if *status == 429 && seconds.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        fill(&strings.try_again_in, &[&seconds])
+                    }
+                    Some(date) if *status == 429 => fill(&strings.try_again_after, &[&date]),
+                    _ => String::new(),
+                };
+                let message = format!("{message}{stop}");
+                fill(&strings.http_error, &[what, status, &message]) + &wait
+            }
+            TransportError::Network(why) => fill(&strings.unreachable, &[why]),
+            TransportError::InvalidResponse(why) => fill(&strings.unreadable_answer, &[why]),
+            TransportError::Aborted => strings.cancelled.clone(),
         }
-        Some(date) if status == 429 => format!(" Try again after {date}."),
-        _ => String::new(),
-    };
-    format!("{what} (HTTP {status}): {message}{stop}{wait}")
+    }
 }
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(&Strings::default()))
+    }
+}
+
+impl std::error::Error for TransportError {}

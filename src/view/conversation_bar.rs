@@ -13,10 +13,11 @@ pub fn ConversationBar(
 ) -> impl IntoView {
     let library = controller.library();
     let renaming = RwSignal::new(None::<String>);
+    let untitled = controller.text(|s| &s.untitled);
     let options = move || {
         library.with(|library| {
             library
-                .titles()
+                .titles(&untitled)
                 .into_iter()
                 .enumerate()
                 .map(|(index, title)| {

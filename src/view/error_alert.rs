@@ -19,7 +19,7 @@ pub fn ErrorAlert(
             .with(|status| match status {
                 // "Send without" only for a parameter the settings set: otherwise it would not help.
                 Status::Error(error) => Some((
-                    error.to_string(),
+                    controller.config().with_value(|config| error.describe(&config.strings)),
                     matches!(error, crate::error::ChatError::Interrupted),
                     error.rejected_parameter().filter(|parameter| {
                         controller.settings().with_untracked(|settings| settings.is_set(parameter))

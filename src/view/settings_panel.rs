@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::controller::ChatController;
 use crate::settings::{Field, Settings, MAX_STOPS};
+use crate::strings::fill;
 
 /// Numbers the panels on a page, so each control's id is unique.
 static PANELS: AtomicUsize = AtomicUsize::new(0);
@@ -41,10 +42,12 @@ pub fn SettingsPanel(
         })
     };
     let field_prefix = prefix.clone();
+    let not_set = controller.text(|s| &s.not_set);
+    let field_not_set = not_set.clone();
     let text_field = move |field: Field,
                            name: &'static str,
-                           label: &'static str,
-                           hint: &'static str,
+                           label: String,
+                           hint: String,
                            get: fn(&Settings) -> String,
                            set: fn(&mut Settings, String)| {
         let id = format!("{field_prefix}-{name}");
@@ -60,7 +63,7 @@ pub fn SettingsPanel(
                     type="text"
                     inputmode="decimal"
                     autocomplete="off"
-                    placeholder="not set"
+                    placeholder=field_not_set.clone()
                     data-setting=name
                     aria-describedby=described
                     aria-invalid=move || problem(field).is_some().to_string()
@@ -72,6 +75,7 @@ pub fn SettingsPanel(
             </div>
         }
     };
+    let stop_label = controller.text(|s| &s.stop_sequence);
     let stops = (0..MAX_STOPS)
         .map(|index| {
             let id = format!("{prefix}-stop-{index}");
@@ -81,8 +85,8 @@ pub fn SettingsPanel(
                     class="cw-field__input"
                     type="text"
                     autocomplete="off"
-                    placeholder="not set"
-                    aria-label=format!("Stop sequence {}", index + 1)
+                    placeholder=not_set.clone()
+                    aria-label=fill(&stop_label, &[&(index + 1)])
                     data-setting=format!("stop-{index}")
                     prop:value=move || settings.with(|settings| settings.stop.get(index).cloned().unwrap_or_default())
                     on:input=move |event| {
@@ -96,6 +100,12 @@ pub fn SettingsPanel(
             }
         })
         .collect_view();
+    let (token_label, bias_label, remove_label, remove) = (
+        controller.text(|s| &s.token_id_row),
+        controller.text(|s| &s.bias_row),
+        controller.text(|s| &s.remove_row),
+        controller.text(|s| &s.remove),
+    );
     let bias_rows = move || {
         let rows = settings.with(|settings| settings.logit_bias.len());
         (0..rows)
@@ -109,7 +119,7 @@ pub fn SettingsPanel(
                             class="cw-field__input"
                             type="text"
                             inputmode="numeric"
-                            aria-label=format!("Token id, row {}", row + 1)
+                            aria-label=fill(&token_label, &[&(row + 1)])
                             data-setting="bias-token"
                             aria-invalid=move || problem(Field::LogitBias(row)).is_some().to_string()
                             prop:value=move || cell(|(token, _)| token)
@@ -126,7 +136,7 @@ pub fn SettingsPanel(
                             class="cw-field__input"
                             type="text"
                             inputmode="decimal"
-                            aria-label=format!("Bias, -100 to 100, row {}", row + 1)
+                            aria-label=fill(&bias_label, &[&(row + 1)])
                             data-setting="bias-value"
                             aria-invalid=move || problem(Field::LogitBias(row)).is_some().to_string()
                             prop:value=move || cell(|(_, bias)| bias)
@@ -142,14 +152,14 @@ pub fn SettingsPanel(
                         <button
                             type="button"
                             class="cw-button cw-button--quiet"
-                            aria-label=format!("Remove row {}", row + 1)
+                            aria-label=fill(&remove_label, &[&(row + 1)])
                             on:click=move |_| settings.update(|settings| {
                                 if row < settings.logit_bias.len() {
                                     settings.logit_bias.remove(row);
                                 }
                             })
                         >
-                            "Remove"
+                            {remove.clone()}
                         </button>
                         <span class="cw-field__problem" aria-live="polite">{move || problem(Field::LogitBias(row))}</span>
                     </div>
@@ -168,19 +178,21 @@ pub fn SettingsPanel(
         }
     };
     let choices = [
-        ("", "not set"),
-        ("auto", "auto"),
-        ("none", "none"),
-        ("required", "required"),
+        ("", controller.text(|s| &s.not_set)),
+        ("auto", "auto".to_owned()),
+        ("none", "none".to_owned()),
+        ("required", "required".to_owned()),
     ]
     .into_iter()
-    .map(|(value, label)| option(value.to_owned(), label.to_owned()))
+    .map(|(value, label)| option(value.to_owned(), label))
     .collect_view();
+    let call_tool = controller.text(|s| &s.call_tool);
     let tool_options = tools
         .iter()
-        .map(|name| option(name.clone(), format!("call {name}")))
+        .map(|name| option(name.clone(), fill(&call_tool, &[name])))
         .collect_view();
     let has_tools = !tools.is_empty();
+    let text = move |pick: fn(&crate::strings::Strings) -> &String| controller.text(pick);
     let on_keydown = move |event: KeyboardEvent| {
         if event.key() == "Escape" {
             // Esc closes the settings, not the launcher's panel around them.
@@ -192,7 +204,7 @@ pub fn SettingsPanel(
     view! {
         <form class="cw-settings" aria-label=controller.text(|s| &s.settings) on:keydown=on_keydown on:submit=|event| event.prevent_default()>
             <div class="cw-field">
-                <label class="cw-field__label" for=format!("{prefix}-model")>"Model"</label>
+                <label class="cw-field__label" for=format!("{prefix}-model")>{text(|s| &s.model)}</label>
                 <input
                     id=format!("{prefix}-model")
                     class="cw-field__input"
@@ -206,35 +218,35 @@ pub fn SettingsPanel(
                 <span class="cw-field__problem" aria-live="polite">{move || problem(Field::Model)}</span>
             </div>
             <div class="cw-field cw-field--wide">
-                <label class="cw-field__label" for=format!("{prefix}-system")>"System prompt"</label>
+                <label class="cw-field__label" for=format!("{prefix}-system")>{text(|s| &s.system_prompt)}</label>
                 <textarea
                     id=format!("{prefix}-system")
                     class="cw-field__input"
                     rows="2"
-                    placeholder="not set"
+                    placeholder=text(|s| &s.not_set)
                     data-setting="system_prompt"
                     prop:value=move || settings.with(|settings| settings.system_prompt.clone())
                     on:input=move |event| settings.update(|settings| settings.system_prompt = event_target_value(&event))
                 ></textarea>
             </div>
-            {text_field(Field::Temperature, "temperature", "Temperature", "0 to 2", |s| s.temperature.clone(), |s, v| s.temperature = v)}
-            {text_field(Field::TopP, "top_p", "Top p", "0.1 to 1", |s| s.top_p.clone(), |s, v| s.top_p = v)}
-            {text_field(Field::MaxTokens, "max_tokens", "Max tokens", "1 or more (the API's default is 512)", |s| s.max_tokens.clone(), |s, v| s.max_tokens = v)}
-            {text_field(Field::FrequencyPenalty, "frequency_penalty", "Frequency penalty", "-2 to 2", |s| s.frequency_penalty.clone(), |s, v| s.frequency_penalty = v)}
-            {text_field(Field::PresencePenalty, "presence_penalty", "Presence penalty", "-2 to 2", |s| s.presence_penalty.clone(), |s, v| s.presence_penalty = v)}
+            {text_field(Field::Temperature, "temperature", text(|s| &s.temperature), "0 to 2".into(), |s| s.temperature.clone(), |s, v| s.temperature = v)}
+            {text_field(Field::TopP, "top_p", text(|s| &s.top_p), "0.1 to 1".into(), |s| s.top_p.clone(), |s, v| s.top_p = v)}
+            {text_field(Field::MaxTokens, "max_tokens", text(|s| &s.max_tokens), text(|s| &s.max_tokens_hint), |s| s.max_tokens.clone(), |s, v| s.max_tokens = v)}
+            {text_field(Field::FrequencyPenalty, "frequency_penalty", text(|s| &s.frequency_penalty), "-2 to 2".into(), |s| s.frequency_penalty.clone(), |s, v| s.frequency_penalty = v)}
+            {text_field(Field::PresencePenalty, "presence_penalty", text(|s| &s.presence_penalty), "-2 to 2".into(), |s| s.presence_penalty.clone(), |s, v| s.presence_penalty = v)}
             <fieldset class="cw-field cw-field--wide">
-                <legend class="cw-field__label">"Stop sequences (up to 4)"</legend>
+                <legend class="cw-field__label">{text(|s| &s.stop_sequences)}</legend>
                 <div class="cw-stops">{stops}</div>
             </fieldset>
             <fieldset class="cw-field cw-field--wide">
-                <legend class="cw-field__label">"Logit bias (token id: -100 to 100)"</legend>
+                <legend class="cw-field__label">{text(|s| &s.logit_bias)}</legend>
                 {bias_rows}
                 <button
                     type="button"
                     class="cw-button cw-button--quiet"
                     on:click=move |_| settings.update(|settings| settings.logit_bias.push((String::new(), String::new())))
                 >
-                    "Add a token bias"
+                    {text(|s| &s.add_bias)}
                 </button>
             </fieldset>
             <div class="cw-field">
@@ -245,11 +257,11 @@ pub fn SettingsPanel(
                         prop:checked=move || settings.with(|settings| settings.stream)
                         on:change=move |event| settings.update(|settings| settings.stream = event_target_checked(&event))
                     />
-                    " Stream replies"
+                    " " {text(|s| &s.stream_replies)}
                 </label>
             </div>
             <div class="cw-field">
-                <label class="cw-field__label" for=format!("{prefix}-tool-choice")>"Tool choice"</label>
+                <label class="cw-field__label" for=format!("{prefix}-tool-choice")>{text(|s| &s.tool_choice)}</label>
                 <select
                     id=format!("{prefix}-tool-choice")
                     class="cw-field__input"
