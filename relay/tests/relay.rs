@@ -225,6 +225,34 @@ async fn an_oversize_body_is_413() {
 }
 
 #[tokio::test]
+async fn a_message_at_the_widgets_whole_image_budget_fits_the_default_body_limit() {
+    let (relay, _) = relay(demo()).await;
+    // 4 MB of base64 (the widget's budget for one message's images) and the text around it.
+    let png_header = "iVBORw0KGgoAAAANSUhEUgAAAoAAAAHg";
+    let image = format!(
+        "data:image/png;base64,{png_header}{}",
+        "A".repeat(4_000_000 - png_header.len())
+    );
+    let body = hello(json!({
+        "stream": false,
+        "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "What is this?"},
+            {"type": "image_url", "image_url": {"url": image}}
+        ]}]
+    }));
+    let response = ask(&relay.url, &body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = response.json().await.expect("JSON");
+    let text = answer["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.starts_with("I see an image: a PNG of 640 × 480 pixels (2930 KB)."),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn foreign_origins_get_403_and_allowed_ones_get_cors() {
     let (relay, _) = relay(Config {
         allowed_origins: vec!["https://shop.example".into()],
