@@ -56,11 +56,11 @@ impl Refusal {
     pub fn describe(&self, strings: &Strings) -> String {
         let kb = |bytes: &usize| bytes.div_ceil(1024);
         match self {
-            Refusal::NotAnImage(name) => fill(&strings.not_an_image, &[name]),
-            Refusal::Unreadable(name) => fill(&strings.unreadable_image, &[name]),
-            Refusal::TooMany(most) => fill(&strings.too_many_images, &[most]),
+            Refusal::NotAnImage(name) => fill(strings.not_an_image(), &[name]),
+            Refusal::Unreadable(name) => fill(strings.unreadable_image(), &[name]),
+            Refusal::TooMany(most) => fill(strings.too_many_images(), &[most]),
             Refusal::OverBudget { name, bytes, room } => {
-                fill(&strings.image_over_budget, &[name, &kb(bytes), &kb(room)])
+                fill(strings.image_over_budget(), &[name, &kb(bytes), &kb(room)])
             }
         }
     }

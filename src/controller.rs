@@ -150,7 +150,7 @@ impl ChatController {
                     .storage_notice
                     .set(Some(controller.config.with_value(|config| {
                         fill(
-                            &config.strings.not_restored,
+                            config.strings.not_restored(),
                             &[&error.describe(&config.strings)],
                         )
                     })));
@@ -188,9 +188,9 @@ impl ChatController {
     }
 
     /// A string of the chat box's table ([`Strings`]), with the config's overrides.
-    pub fn text(&self, pick: impl FnOnce(&Strings) -> &String) -> String {
+    pub fn text(&self, pick: impl FnOnce(&Strings) -> &str) -> String {
         self.config
-            .with_value(|config| pick(&config.strings).clone())
+            .with_value(|config| pick(&config.strings).to_owned())
     }
 
     /// The chat box's config.
@@ -249,7 +249,7 @@ impl ChatController {
     fn history_not_kept(&self, error: storage::StorageError) {
         let notice = self.config.with_value(|config| {
             fill(
-                &config.strings.not_kept,
+                config.strings.not_kept(),
                 &[&error.describe(&config.strings)],
             )
         });
@@ -378,7 +378,7 @@ impl ChatController {
     /// draft is cleared only once the message is in the conversation.
     pub fn send(&self) {
         if self.preparing.get_untracked() > 0 {
-            self.notice.set(Some(self.text(|s| &s.images_preparing)));
+            self.notice.set(Some(self.text(|s| s.images_preparing())));
             return;
         }
         let text = self.draft.get_untracked();
@@ -484,7 +484,7 @@ impl ChatController {
             // Nothing is sent and the draft stays.
             self.notice
                 .set(Some(self.config.with_value(|config| {
-                    fill(&config.strings.fix_settings, &[&problem])
+                    fill(config.strings.fix_settings(), &[&problem])
                 })));
             return false;
         }

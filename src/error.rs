@@ -30,15 +30,15 @@ impl ChatError {
     /// What went wrong, in the table's words, with the provider's own message.
     pub fn describe(&self, strings: &Strings) -> String {
         match self {
-            ChatError::Invalid(error) => fill(&strings.not_sent, &[error]),
-            ChatError::Settings(problem) => fill(&strings.fix_settings, &[problem]),
+            ChatError::Invalid(error) => fill(strings.not_sent(), &[error]),
+            ChatError::Settings(problem) => fill(strings.fix_settings(), &[problem]),
             ChatError::Transport(error) => error.describe(strings),
-            ChatError::Stream(error) => fill(&strings.reply_failed, &[error]),
-            ChatError::Interrupted => strings.cut_off.clone(),
+            ChatError::Stream(error) => fill(strings.reply_failed(), &[error]),
+            ChatError::Interrupted => strings.cut_off().to_owned(),
             ChatError::ImagesTooLarge(error) => {
-                fill(&strings.images_too_large, &[&error.describe(strings)])
+                fill(strings.images_too_large(), &[&error.describe(strings)])
             }
-            ChatError::ToolRounds(rounds) => fill(&strings.tool_rounds, &[rounds]),
+            ChatError::ToolRounds(rounds) => fill(strings.tool_rounds(), &[rounds]),
         }
     }
 }

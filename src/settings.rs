@@ -100,9 +100,9 @@ impl Settings {
     ) -> Result<ChatConfig, Vec<(Field, String)>> {
         let mut problems = Vec::new();
         let mut config = config.clone();
-        let range = config.strings.enter_number.clone();
+        let range = config.strings.enter_number().to_owned();
         if self.model.trim().is_empty() {
-            problems.push((Field::Model, config.strings.enter_model.clone()));
+            problems.push((Field::Model, config.strings.enter_model().to_owned()));
         }
         config.model = self.model.trim().to_owned();
         config.system_prompt =
@@ -137,7 +137,10 @@ impl Settings {
             text => match text.parse::<u32>() {
                 Ok(max) if max >= 1 => Some(max),
                 _ => {
-                    problems.push((Field::MaxTokens, config.strings.enter_whole_number.clone()));
+                    problems.push((
+                        Field::MaxTokens,
+                        config.strings.enter_whole_number().to_owned(),
+                    ));
                     None
                 }
             },
@@ -148,7 +151,10 @@ impl Settings {
                 continue;
             }
             let Ok(token) = token.trim().parse::<u32>() else {
-                problems.push((Field::LogitBias(row), config.strings.enter_token_id.clone()));
+                problems.push((
+                    Field::LogitBias(row),
+                    config.strings.enter_token_id().to_owned(),
+                ));
                 continue;
             };
             if let Some(bias) = number(
@@ -171,7 +177,7 @@ impl Settings {
         if stops.len() > MAX_STOPS {
             problems.push((
                 Field::Stop(MAX_STOPS),
-                fill(&config.strings.too_many_stops, &[&MAX_STOPS]),
+                fill(config.strings.too_many_stops(), &[&MAX_STOPS]),
             ));
         }
         config.stop = if stops.is_empty() {
@@ -191,7 +197,7 @@ impl Settings {
             name => {
                 problems.push((
                     Field::ToolChoice,
-                    fill(&config.strings.no_such_tool, &[&format!("{name:?}")]),
+                    fill(config.strings.no_such_tool(), &[&format!("{name:?}")]),
                 ));
                 None
             }

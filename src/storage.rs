@@ -32,10 +32,10 @@ impl StorageError {
     /// Why, in the table's words.
     pub fn describe(self, strings: &crate::strings::Strings) -> &str {
         match self {
-            StorageError::Unavailable => &strings.storage_unavailable,
-            StorageError::Full => &strings.storage_full,
-            StorageError::Corrupt => &strings.storage_corrupt,
-            StorageError::OtherVersion => &strings.storage_other_version,
+            StorageError::Unavailable => strings.storage_unavailable(),
+            StorageError::Full => strings.storage_full(),
+            StorageError::Corrupt => strings.storage_corrupt(),
+            StorageError::OtherVersion => strings.storage_other_version(),
         }
     }
 }

@@ -5,37 +5,52 @@ use std::collections::BTreeMap;
 
 use serde::de::{Deserialize, Deserializer, Error as _};
 
-/// Declares the table once: each field, its key in a config, and its English.
+/// Declares the table once: each entry's method, its key in a config, and its English.
 macro_rules! strings {
     ($($field:ident = $key:literal => $english:expr,)*) => {
-        /// Every label, button, status and notice of the chat box. Errors from the provider keep
-        /// the provider's own words.
-        #[derive(Clone, Debug, PartialEq)]
-        pub struct Strings {
-            $(pub $field: String,)*
-        }
+        /// The keys a config may set, in the table's order.
+        const KEYS: &[&str] = &[$($key,)*];
 
-        impl Default for Strings {
-            fn default() -> Self {
-                Strings {
-                    $($field: $english.to_owned(),)*
-                }
-            }
+        /// The built-in English, in the same order.
+        const ENGLISH: &[&str] = &[$($english,)*];
+
+        /// Each entry's place in the table.
+        #[allow(non_camel_case_types)]
+        enum Entry {
+            $($field,)*
         }
 
         impl Strings {
-            /// Every key a config may set.
-            pub const KEYS: &'static [&'static str] = &[$($key,)*];
-
-            /// The string `key` names.
-            fn slot(&mut self, key: &str) -> Option<&mut String> {
-                match key {
-                    $($key => Some(&mut self.$field),)*
-                    _ => None,
+            $(
+                #[doc = concat!("`", $key, "`: \"", $english, "\" in English.")]
+                pub fn $field(&self) -> &str {
+                    self.get(Entry::$field as usize)
                 }
-            }
+            )*
         }
     };
+}
+
+/// Every label, button, status, notice and error description of the chat box: English, with the
+/// config's overrides. (The provider's own error messages are shown as they are.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Strings {
+    /// `(entry, text)` for each string the config overrides; usually none or a few.
+    overrides: Vec<(usize, String)>,
+}
+
+impl Strings {
+    /// Every key a config may set.
+    pub fn keys() -> &'static [&'static str] {
+        KEYS
+    }
+
+    fn get(&self, entry: usize) -> &str {
+        self.overrides
+            .iter()
+            .find(|(at, _)| *at == entry)
+            .map_or(ENGLISH[entry], |(_, text)| text.as_str())
+    }
 }
 
 strings! {
@@ -160,13 +175,16 @@ strings! {
 impl<'de> Deserialize<'de> for Strings {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let overrides = BTreeMap::<String, String>::deserialize(deserializer)?;
-        let mut strings = Strings::default();
-        for (key, value) in overrides {
-            *strings
-                .slot(&key)
-                .ok_or_else(|| D::Error::unknown_field(&key, Strings::KEYS))? = value;
-        }
-        Ok(strings)
+        let overrides = overrides
+            .into_iter()
+            .map(
+                |(key, text)| match KEYS.iter().position(|known| *known == key) {
+                    Some(entry) => Ok((entry, text)),
+                    None => Err(D::Error::unknown_field(&key, KEYS)),
+                },
+            )
+            .collect::<Result<_, _>>()?;
+        Ok(Strings { overrides })
     }
 }
 
@@ -201,8 +219,8 @@ mod tests {
     #[test]
     fn a_partial_table_overrides_only_what_it_names_and_refuses_unknown_keys() {
         let strings: Strings = serde_json::from_str(r#"{"send": "Senden"}"#).unwrap();
-        assert_eq!(strings.send, "Senden");
-        assert_eq!(strings.stop, "Stop");
+        assert_eq!(strings.send(), "Senden");
+        assert_eq!(strings.stop(), "Stop");
         let error = serde_json::from_str::<Strings>(r#"{"sned": "x"}"#).unwrap_err();
         assert!(error.to_string().contains("sned"), "{error}");
     }

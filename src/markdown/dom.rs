@@ -39,11 +39,11 @@ impl Default for CopyLabels {
 impl From<&crate::strings::Strings> for CopyLabels {
     fn from(strings: &crate::strings::Strings) -> Self {
         CopyLabels {
-            copy: strings.copy.clone(),
-            copy_code: strings.copy_code.clone(),
-            copied: strings.copied.clone(),
-            refused: strings.press_to_copy.clone(),
-            code: strings.code.clone(),
+            copy: strings.copy().to_owned(),
+            copy_code: strings.copy_code().to_owned(),
+            copied: strings.copied().to_owned(),
+            refused: strings.press_to_copy().to_owned(),
+            code: strings.code().to_owned(),
         }
     }
 }

@@ -83,14 +83,14 @@ impl TransportError {
                 retry_after,
             } => {
                 let what = match status {
-                    400 => &strings.http_400,
-                    401 => &strings.http_401,
-                    403 => &strings.http_403,
-                    404 => &strings.http_404,
-                    413 => &strings.http_413,
-                    429 => &strings.http_429,
-                    500..=599 => &strings.http_5xx,
-                    _ => &strings.http_other,
+                    400 => strings.http_400(),
+                    401 => strings.http_401(),
+                    403 => strings.http_403(),
+                    404 => strings.http_404(),
+                    413 => strings.http_413(),
+                    429 => strings.http_429(),
+                    500..=599 => strings.http_5xx(),
+                    _ => strings.http_other(),
                 };
                 let message = error.message.trim_end();
                 let stop = if message.ends_with(['.', '!', '?']) {
@@ -102,17 +102,17 @@ impl TransportError {
                     Some(seconds)
                         if *status == 429 && seconds.bytes().all(|b| b.is_ascii_digit()) =>
                     {
-                        fill(&strings.try_again_in, &[&seconds])
+                        fill(strings.try_again_in(), &[&seconds])
                     }
-                    Some(date) if *status == 429 => fill(&strings.try_again_after, &[&date]),
+                    Some(date) if *status == 429 => fill(strings.try_again_after(), &[&date]),
                     _ => String::new(),
                 };
                 let message = format!("{message}{stop}");
-                fill(&strings.http_error, &[what, status, &message]) + &wait
+                fill(strings.http_error(), &[&what, status, &message]) + &wait
             }
-            TransportError::Network(why) => fill(&strings.unreachable, &[why]),
-            TransportError::InvalidResponse(why) => fill(&strings.unreadable_answer, &[why]),
-            TransportError::Aborted => strings.cancelled.clone(),
+            TransportError::Network(why) => fill(strings.unreachable(), &[why]),
+            TransportError::InvalidResponse(why) => fill(strings.unreadable_answer(), &[why]),
+            TransportError::Aborted => strings.cancelled().to_owned(),
         }
     }
 }

@@ -112,7 +112,7 @@ pub fn ChatView(
                 node_ref=toggle
                 on:click=move |_| settings_open.update(|open| *open = !*open)
             >
-                {controller.text(|s| &s.settings)}
+                {controller.text(|s| s.settings())}
             </button>
         }
     });
@@ -121,7 +121,7 @@ pub fn ChatView(
             <button
                 type="button"
                 class="cw-button cw-button--quiet cw-chat__close"
-                aria-label=controller.text(|s| &s.close_chat)
+                aria-label=controller.text(|s| s.close_chat())
                 on:click=move |_| on_close.run(())
             >
                 "×"
@@ -183,7 +183,7 @@ fn Announcer(controller: ChatController) -> impl IntoView {
                     .map(|last| last.text.get_untracked())
             });
             if let Some(reply) = reply {
-                said.set(fill(&controller.text(|s| &s.reply_ready), &[&reply]));
+                said.set(fill(&controller.text(|s| s.reply_ready()), &[&reply]));
             }
         }
         busy

@@ -71,8 +71,8 @@ pub fn Composer(
             <button
                 type="button"
                 class="cw-button cw-button--quiet cw-composer__attach"
-                aria-label=controller.text(|s| &s.attach_images)
-                title=controller.text(|s| &s.attach_images)
+                aria-label=controller.text(|s| s.attach_images())
+                title=controller.text(|s| s.attach_images())
                 on:click=move |_| {
                     if let Some(input) = picker.get_untracked() {
                         input.click();
@@ -89,7 +89,7 @@ pub fn Composer(
         let attachments = controller.attachments().get();
         let preparing = controller.preparing().get();
         (!attachments.is_empty() || preparing > 0).then(|| {
-            let remove = controller.text(|s| &s.remove_image);
+            let remove = controller.text(|s| s.remove_image());
             let items = attachments
                 .into_iter()
                 .enumerate()
@@ -114,7 +114,7 @@ pub fn Composer(
                 .map(|_| view! { <li class="cw-attachments__item cw-attachments__item--pending" aria-hidden="true"></li> })
                 .collect_view();
             view! {
-                <ul class="cw-attachments" aria-label=controller.text(|s| &s.attached_images)>
+                <ul class="cw-attachments" aria-label=controller.text(|s| s.attached_images())>
                     {items}
                     {pending}
                 </ul>
@@ -134,7 +134,7 @@ pub fn Composer(
             <textarea
                 class="cw-composer__input"
                 dir="auto"
-                aria-label=controller.text(|s| &s.message_box)
+                aria-label=controller.text(|s| s.message_box())
                 rows="2"
                 placeholder=placeholder
                 node_ref=input
@@ -149,13 +149,13 @@ pub fn Composer(
                 fallback=move || {
                     view! {
                         <button type="submit" class="cw-button cw-button--send" disabled=blank>
-                            {controller.text(|s| &s.send)}
+                            {controller.text(|s| s.send())}
                         </button>
                     }
                 }
             >
                 <button type="button" class="cw-button cw-button--stop" on:click=on_stop>
-                    {controller.text(|s| &s.stop)}
+                    {controller.text(|s| s.stop())}
                 </button>
             </Show>
         </form>

@@ -13,7 +13,7 @@ pub fn ConversationBar(
 ) -> impl IntoView {
     let library = controller.library();
     let renaming = RwSignal::new(None::<String>);
-    let untitled = controller.text(|s| &s.untitled);
+    let untitled = controller.text(|s| s.untitled());
     let options = move || {
         library.with(|library| {
             library
@@ -45,7 +45,7 @@ pub fn ConversationBar(
         Some(title) => view! {
             <input
                 class="cw-field__input cw-threads__title"
-                aria-label=controller.text(|s| &s.conversation_title)
+                aria-label=controller.text(|s| s.conversation_title())
                 prop:value=title
                 on:input=move |event| renaming.set(Some(event_target_value(&event)))
                 on:keydown=move |event: leptos::ev::KeyboardEvent| {
@@ -66,7 +66,7 @@ pub fn ConversationBar(
                     renaming.set(None);
                 }
             >
-                {controller.text(|s| &s.save_title)}
+                {controller.text(|s| s.save_title())}
             </button>
         }
         .into_any(),
@@ -79,16 +79,16 @@ pub fn ConversationBar(
                     renaming.set(Some(title));
                 }
             >
-                {controller.text(|s| &s.rename)}
+                {controller.text(|s| s.rename())}
             </button>
         }
         .into_any(),
     };
     view! {
-        <div class="cw-threads" role="group" aria-label=controller.text(|s| &s.conversations)>
+        <div class="cw-threads" role="group" aria-label=controller.text(|s| s.conversations())>
             <select
                 class="cw-field__input cw-threads__select"
-                aria-label=controller.text(|s| &s.conversation)
+                aria-label=controller.text(|s| s.conversation())
                 on:change=move |event| {
                     if let Ok(index) = event_target_value(&event).parse() {
                         controller.switch_conversation(index);
@@ -98,7 +98,7 @@ pub fn ConversationBar(
                 {options}
             </select>
             <button type="button" class="cw-message__action" on:click=move |_| controller.new_conversation()>
-                {controller.text(|s| &s.new_conversation)}
+                {controller.text(|s| s.new_conversation())}
             </button>
             {rename}
             <button
@@ -109,13 +109,13 @@ pub fn ConversationBar(
                     controller.delete_conversation(index);
                 }
             >
-                {controller.text(|s| &s.delete)}
+                {controller.text(|s| s.delete())}
             </button>
             <button type="button" class="cw-message__action" on:click=move |_| export(true)>
-                {controller.text(|s| &s.export_markdown)}
+                {controller.text(|s| s.export_markdown())}
             </button>
             <button type="button" class="cw-message__action" on:click=move |_| export(false)>
-                {controller.text(|s| &s.export_json)}
+                {controller.text(|s| s.export_json())}
             </button>
         </div>
     }

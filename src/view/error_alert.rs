@@ -33,10 +33,10 @@ pub fn ErrorAlert(
                 let countdown = move || {
                     pending.get().map(|retry| {
                         let text = if retry.offline {
-                            controller.text(|s| &s.offline)
+                            controller.text(|s| s.offline())
                         } else {
                             fill(
-                                &controller.text(|s| &s.retrying_in),
+                                &controller.text(|s| s.retrying_in()),
                                 &[&retry.seconds_left, &retry.attempt, &retry.of],
                             )
                         };
@@ -45,7 +45,7 @@ pub fn ErrorAlert(
                 };
                 let without = parameter.map(|parameter| {
                     // The parameter's name is code, wherever the table puts it.
-                    let template = controller.text(|s| &s.not_accepted);
+                    let template = controller.text(|s| s.not_accepted());
                     let (before, after) = template.split_once("{}").unwrap_or((&template, ""));
                     let (before, after) = (before.to_owned(), after.to_owned());
                     view! {
@@ -58,7 +58,7 @@ pub fn ErrorAlert(
                             data-parameter=parameter
                             on:click=move |_| controller.resend_without(parameter)
                         >
-                            {fill(&controller.text(|s| &s.send_without), &[&parameter])}
+                            {fill(&controller.text(|s| s.send_without()), &[&parameter])}
                         </button>
                     }
                 });
@@ -66,14 +66,14 @@ pub fn ErrorAlert(
                     if waiting() {
                         view! {
                             <button type="button" class="cw-button" on:click=move |_| controller.retry_now()>
-                                {controller.text(|s| &s.retry_now)}
+                                {controller.text(|s| s.retry_now())}
                             </button>
                             <button
                                 type="button"
                                 class="cw-button cw-button--quiet"
                                 on:click=move |_| controller.cancel_retry()
                             >
-                                {controller.text(|s| &s.cancel)}
+                                {controller.text(|s| s.cancel())}
                             </button>
                         }
                         .into_any()
@@ -85,21 +85,21 @@ pub fn ErrorAlert(
                                     class="cw-button"
                                     on:click=move |_| controller.continue_reply()
                                 >
-                                    {controller.text(|s| &s.continue_reply)}
+                                    {controller.text(|s| s.continue_reply())}
                                 </button>
                             }
                         });
                         view! {
                             {go_on}
                             <button type="button" class="cw-button" on:click=move |_| controller.retry()>
-                                {controller.text(|s| &s.retry)}
+                                {controller.text(|s| s.retry())}
                             </button>
                             <button
                                 type="button"
                                 class="cw-button cw-button--quiet"
                                 on:click=move |_| controller.dismiss_error()
                             >
-                                {controller.text(|s| &s.dismiss)}
+                                {controller.text(|s| s.dismiss())}
                             </button>
                         }
                         .into_any()

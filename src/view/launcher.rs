@@ -46,8 +46,8 @@ pub fn Launcher(
             open.set(false);
         }
     };
-    let open_label = controller.text(|s| &s.open_chat);
-    let close_label = controller.text(|s| &s.close_chat);
+    let open_label = controller.text(|s| s.open_chat());
+    let close_label = controller.text(|s| s.close_chat());
     let title = controller
         .config()
         .with_value(|config| config.title.clone());

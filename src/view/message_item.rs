@@ -35,7 +35,7 @@ pub fn MessageItem(
     let gallery = (!images.is_empty()).then(|| {
         let count = images.len();
         let previews_only = images.iter().all(|image| image.url.is_empty());
-        let alt = controller.text(|s| &s.image_alt);
+        let alt = controller.text(|s| s.image_alt());
         let items = images
             .into_iter()
             .enumerate()
@@ -49,7 +49,7 @@ pub fn MessageItem(
         view! {
             <div class="cw-message__images">{items}</div>
             {previews_only.then(|| view! {
-                <span class="cw-message__note">{controller.text(|s| &s.image_previews)}</span>
+                <span class="cw-message__note">{controller.text(|s| s.image_previews())}</span>
             })}
         }
     });
@@ -57,7 +57,7 @@ pub fn MessageItem(
     let tool_label = tool_name.clone().map(|name| {
         view! {
             <span class="cw-message__tool">
-                {controller.text(|s| &s.tool)} " " <code>{name}</code>
+                {controller.text(|s| s.tool())} " " <code>{name}</code>
             </span>
         }
     });
@@ -77,7 +77,7 @@ pub fn MessageItem(
                     })
                     .collect_view();
                 view! {
-                    <ul class="cw-message__calls" aria-label=controller.text(|s| &s.tool_calls)>
+                    <ul class="cw-message__calls" aria-label=controller.text(|s| s.tool_calls())>
                         {items}
                     </ul>
                 }
@@ -87,7 +87,7 @@ pub fn MessageItem(
     let usage = move || {
         message.usage.get().map(|usage| {
             let text = fill(
-                &controller.text(|s| &s.usage),
+                &controller.text(|s| s.usage()),
                 &[&usage.prompt_tokens, &usage.completion_tokens],
             );
             view! { <span class="cw-message__usage">{text}</span> }
@@ -151,7 +151,7 @@ fn MessageActions(
                 <div class="cw-message__editor">
                     <textarea
                         class="cw-field__input"
-                        aria-label=controller.text(|s| &s.edit_message)
+                        aria-label=controller.text(|s| s.edit_message())
                         rows="3"
                         prop:value=draft
                         on:input=move |event| editing.set(Some(event_target_value(&event)))
@@ -170,10 +170,10 @@ fn MessageActions(
                                 }
                             }
                         >
-                            {controller.text(|s| &s.send_edited)}
+                            {controller.text(|s| s.send_edited())}
                         </button>
                         <button type="button" class="cw-button cw-button--quiet" on:click=move |_| editing.set(None)>
-                            {controller.text(|s| &s.cancel)}
+                            {controller.text(|s| s.cancel())}
                         </button>
                     </div>
                 </div>
@@ -194,28 +194,28 @@ fn MessageActions(
                             editing.set(Some(message.text.get_untracked()));
                         }
                     >
-                        {controller.text(|s| &s.edit)}
+                        {controller.text(|s| s.edit())}
                     </button>
                 }
             });
             let send_again = (message.role == Role::User && controller.can_send_again(message.id)).then(|| {
                 view! {
                     <button type="button" class="cw-message__action" on:click=move |_| controller.regenerate()>
-                        {controller.text(|s| &s.send_again)}
+                        {controller.text(|s| s.send_again())}
                     </button>
                 }
             });
             let regenerate = (message.role == Role::Assistant && controller.can_regenerate(message.id)).then(|| {
                 view! {
                     <button type="button" class="cw-message__action" on:click=move |_| controller.regenerate()>
-                        {controller.text(|s| &s.regenerate)}
+                        {controller.text(|s| s.regenerate())}
                     </button>
                 }
             });
             view! {
                 <div class="cw-message__actions">
                     <button type="button" class="cw-message__action" on:click=copy>
-                        {controller.text(|s| &s.copy)}
+                        {controller.text(|s| s.copy())}
                     </button>
                     {edit}
                     {send_again}
@@ -266,25 +266,25 @@ fn text_node(body: &web_sys::HtmlParagraphElement) -> web_sys::Text {
     node
 }
 
-fn speaker(strings: &Strings, role: Role) -> &String {
+fn speaker(strings: &Strings, role: Role) -> &str {
     match role {
-        Role::User => &strings.you_said,
-        Role::Assistant => &strings.assistant_said,
-        Role::System => &strings.instructions,
-        Role::Tool => &strings.tool_returned,
+        Role::User => strings.you_said(),
+        Role::Assistant => strings.assistant_said(),
+        Role::System => strings.instructions(),
+        Role::Tool => strings.tool_returned(),
     }
 }
 
 /// Picks a string from the table.
-type Pick = fn(&Strings) -> &String;
+type Pick = fn(&Strings) -> &str;
 
 fn note(role: Role, status: MessageStatus) -> Option<(&'static str, Pick)> {
     match status {
-        MessageStatus::Pending if role == Role::Tool => Some(("pending", |s| &s.running)),
-        MessageStatus::Error if role == Role::Tool => Some(("error", |s| &s.failed)),
-        MessageStatus::Pending => Some(("pending", |s| &s.thinking)),
-        MessageStatus::Stopped => Some(("stopped", |s| &s.stopped)),
-        MessageStatus::Error => Some(("error", |s| &s.did_not_finish)),
+        MessageStatus::Pending if role == Role::Tool => Some(("pending", |s| s.running())),
+        MessageStatus::Error if role == Role::Tool => Some(("error", |s| s.failed())),
+        MessageStatus::Pending => Some(("pending", |s| s.thinking())),
+        MessageStatus::Stopped => Some(("stopped", |s| s.stopped())),
+        MessageStatus::Error => Some(("error", |s| s.did_not_finish())),
         MessageStatus::Streaming | MessageStatus::Done => None,
     }
 }

@@ -58,7 +58,7 @@ pub fn MessageList(
             role="log"
             // Every token would be read out: a separate live region says each finished reply once.
             aria-live="off"
-            aria-label=controller.text(|s| &s.messages)
+            aria-label=controller.text(|s| s.messages())
             aria-busy=move || controller.is_busy().to_string()
             node_ref=log
             on:scroll=on_scroll
@@ -72,7 +72,7 @@ pub fn MessageList(
                         (controller.context_start().get() == Some(message.id)).then(|| {
                             view! {
                                 <p class="cw-log__cut" role="note">
-                                    {controller.text(|s| &s.history_budget)}
+                                    {controller.text(|s| s.history_budget())}
                                 </p>
                             }
                         })

@@ -42,7 +42,7 @@ pub fn SettingsPanel(
         })
     };
     let field_prefix = prefix.clone();
-    let not_set = controller.text(|s| &s.not_set);
+    let not_set = controller.text(|s| s.not_set());
     let field_not_set = not_set.clone();
     let text_field = move |field: Field,
                            name: &'static str,
@@ -75,7 +75,7 @@ pub fn SettingsPanel(
             </div>
         }
     };
-    let stop_label = controller.text(|s| &s.stop_sequence);
+    let stop_label = controller.text(|s| s.stop_sequence());
     let stops = (0..MAX_STOPS)
         .map(|index| {
             let id = format!("{prefix}-stop-{index}");
@@ -101,10 +101,10 @@ pub fn SettingsPanel(
         })
         .collect_view();
     let (token_label, bias_label, remove_label, remove) = (
-        controller.text(|s| &s.token_id_row),
-        controller.text(|s| &s.bias_row),
-        controller.text(|s| &s.remove_row),
-        controller.text(|s| &s.remove),
+        controller.text(|s| s.token_id_row()),
+        controller.text(|s| s.bias_row()),
+        controller.text(|s| s.remove_row()),
+        controller.text(|s| s.remove()),
     );
     let bias_rows = move || {
         let rows = settings.with(|settings| settings.logit_bias.len());
@@ -178,7 +178,7 @@ pub fn SettingsPanel(
         }
     };
     let choices = [
-        ("", controller.text(|s| &s.not_set)),
+        ("", controller.text(|s| s.not_set())),
         ("auto", "auto".to_owned()),
         ("none", "none".to_owned()),
         ("required", "required".to_owned()),
@@ -186,13 +186,13 @@ pub fn SettingsPanel(
     .into_iter()
     .map(|(value, label)| option(value.to_owned(), label))
     .collect_view();
-    let call_tool = controller.text(|s| &s.call_tool);
+    let call_tool = controller.text(|s| s.call_tool());
     let tool_options = tools
         .iter()
         .map(|name| option(name.clone(), fill(&call_tool, &[name])))
         .collect_view();
     let has_tools = !tools.is_empty();
-    let text = move |pick: fn(&crate::strings::Strings) -> &String| controller.text(pick);
+    let text = move |pick: fn(&crate::strings::Strings) -> &str| controller.text(pick);
     let on_keydown = move |event: KeyboardEvent| {
         if event.key() == "Escape" {
             // Esc closes the settings, not the launcher's panel around them.
@@ -202,9 +202,9 @@ pub fn SettingsPanel(
         }
     };
     view! {
-        <form class="cw-settings" aria-label=controller.text(|s| &s.settings) on:keydown=on_keydown on:submit=|event| event.prevent_default()>
+        <form class="cw-settings" aria-label=controller.text(|s| s.settings()) on:keydown=on_keydown on:submit=|event| event.prevent_default()>
             <div class="cw-field">
-                <label class="cw-field__label" for=format!("{prefix}-model")>{text(|s| &s.model)}</label>
+                <label class="cw-field__label" for=format!("{prefix}-model")>{text(|s| s.model())}</label>
                 <input
                     id=format!("{prefix}-model")
                     class="cw-field__input"
@@ -218,35 +218,35 @@ pub fn SettingsPanel(
                 <span class="cw-field__problem" aria-live="polite">{move || problem(Field::Model)}</span>
             </div>
             <div class="cw-field cw-field--wide">
-                <label class="cw-field__label" for=format!("{prefix}-system")>{text(|s| &s.system_prompt)}</label>
+                <label class="cw-field__label" for=format!("{prefix}-system")>{text(|s| s.system_prompt())}</label>
                 <textarea
                     id=format!("{prefix}-system")
                     class="cw-field__input"
                     rows="2"
-                    placeholder=text(|s| &s.not_set)
+                    placeholder=text(|s| s.not_set())
                     data-setting="system_prompt"
                     prop:value=move || settings.with(|settings| settings.system_prompt.clone())
                     on:input=move |event| settings.update(|settings| settings.system_prompt = event_target_value(&event))
                 ></textarea>
             </div>
-            {text_field(Field::Temperature, "temperature", text(|s| &s.temperature), "0 to 2".into(), |s| s.temperature.clone(), |s, v| s.temperature = v)}
-            {text_field(Field::TopP, "top_p", text(|s| &s.top_p), "0.1 to 1".into(), |s| s.top_p.clone(), |s, v| s.top_p = v)}
-            {text_field(Field::MaxTokens, "max_tokens", text(|s| &s.max_tokens), text(|s| &s.max_tokens_hint), |s| s.max_tokens.clone(), |s, v| s.max_tokens = v)}
-            {text_field(Field::FrequencyPenalty, "frequency_penalty", text(|s| &s.frequency_penalty), "-2 to 2".into(), |s| s.frequency_penalty.clone(), |s, v| s.frequency_penalty = v)}
-            {text_field(Field::PresencePenalty, "presence_penalty", text(|s| &s.presence_penalty), "-2 to 2".into(), |s| s.presence_penalty.clone(), |s, v| s.presence_penalty = v)}
+            {text_field(Field::Temperature, "temperature", text(|s| s.temperature()), "0 to 2".into(), |s| s.temperature.clone(), |s, v| s.temperature = v)}
+            {text_field(Field::TopP, "top_p", text(|s| s.top_p()), "0.1 to 1".into(), |s| s.top_p.clone(), |s, v| s.top_p = v)}
+            {text_field(Field::MaxTokens, "max_tokens", text(|s| s.max_tokens()), text(|s| s.max_tokens_hint()), |s| s.max_tokens.clone(), |s, v| s.max_tokens = v)}
+            {text_field(Field::FrequencyPenalty, "frequency_penalty", text(|s| s.frequency_penalty()), "-2 to 2".into(), |s| s.frequency_penalty.clone(), |s, v| s.frequency_penalty = v)}
+            {text_field(Field::PresencePenalty, "presence_penalty", text(|s| s.presence_penalty()), "-2 to 2".into(), |s| s.presence_penalty.clone(), |s, v| s.presence_penalty = v)}
             <fieldset class="cw-field cw-field--wide">
-                <legend class="cw-field__label">{text(|s| &s.stop_sequences)}</legend>
+                <legend class="cw-field__label">{text(|s| s.stop_sequences())}</legend>
                 <div class="cw-stops">{stops}</div>
             </fieldset>
             <fieldset class="cw-field cw-field--wide">
-                <legend class="cw-field__label">{text(|s| &s.logit_bias)}</legend>
+                <legend class="cw-field__label">{text(|s| s.logit_bias())}</legend>
                 {bias_rows}
                 <button
                     type="button"
                     class="cw-button cw-button--quiet"
                     on:click=move |_| settings.update(|settings| settings.logit_bias.push((String::new(), String::new())))
                 >
-                    {text(|s| &s.add_bias)}
+                    {text(|s| s.add_bias())}
                 </button>
             </fieldset>
             <div class="cw-field">
@@ -257,11 +257,11 @@ pub fn SettingsPanel(
                         prop:checked=move || settings.with(|settings| settings.stream)
                         on:change=move |event| settings.update(|settings| settings.stream = event_target_checked(&event))
                     />
-                    " " {text(|s| &s.stream_replies)}
+                    " " {text(|s| s.stream_replies())}
                 </label>
             </div>
             <div class="cw-field">
-                <label class="cw-field__label" for=format!("{prefix}-tool-choice")>{text(|s| &s.tool_choice)}</label>
+                <label class="cw-field__label" for=format!("{prefix}-tool-choice")>{text(|s| s.tool_choice())}</label>
                 <select
                     id=format!("{prefix}-tool-choice")
                     class="cw-field__input"
@@ -276,10 +276,10 @@ pub fn SettingsPanel(
             </div>
             <div class="cw-settings__actions">
                 <button type="button" class="cw-button cw-button--quiet" on:click=move |_| controller.reset_settings()>
-                    {controller.text(|s| &s.reset_settings)}
+                    {controller.text(|s| s.reset_settings())}
                 </button>
                 <button type="button" class="cw-button" on:click=move |_| open.set(false)>
-                    {controller.text(|s| &s.done)}
+                    {controller.text(|s| s.done())}
                 </button>
             </div>
         </form>
