@@ -15,6 +15,9 @@ pub const ACCEPTED: [&str; 4] = ["image/png", "image/jpeg", "image/webp", "image
 /// The longest side of a preview, in pixels.
 const PREVIEW_SIDE: u32 = 160;
 
+/// Files larger than this are not decoded at all (a decoded 50 MB photo takes far more memory).
+pub const MAX_FILE_MB: f64 = 50.0;
+
 /// An image ready to send.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attachment {
@@ -39,6 +42,8 @@ impl Attachment {
 pub enum Refusal {
     /// Not a PNG, JPEG, WebP or GIF.
     NotAnImage(String),
+    /// Larger than [`MAX_FILE_MB`].
+    FileTooLarge(String),
     /// The browser could not decode it.
     Unreadable(String),
     /// The message already has the most images it may.
@@ -57,6 +62,7 @@ impl Refusal {
         let kb = |bytes: &usize| bytes.div_ceil(1024);
         match self {
             Refusal::NotAnImage(name) => fill(strings.not_an_image(), &[name]),
+            Refusal::FileTooLarge(name) => fill(strings.file_too_large(), &[name, &MAX_FILE_MB]),
             Refusal::Unreadable(name) => fill(strings.unreadable_image(), &[name]),
             Refusal::TooMany(most) => fill(strings.too_many_images(), &[most]),
             Refusal::OverBudget { name, bytes, room } => {
@@ -75,11 +81,15 @@ pub async fn prepare(file: &File, max_side: u32, room: usize) -> Result<Attachme
     if !ACCEPTED.contains(&kind.as_str()) {
         return Err(Refusal::NotAnImage(name));
     }
+    if file.size() > MAX_FILE_MB * 1024.0 * 1024.0 {
+        return Err(Refusal::FileTooLarge(name));
+    }
     let bitmap = decode(file)
         .await
         .ok_or_else(|| Refusal::Unreadable(name.clone()))?;
     let (width, height) = (bitmap.width(), bitmap.height());
     if width == 0 || height == 0 {
+        bitmap.close();
         return Err(Refusal::Unreadable(name));
     }
     let side = width.max(height).min(max_side);
@@ -170,7 +180,12 @@ fn encode(
         .ok()?;
     let url = canvas
         .to_data_url_with_type_and_encoder_options(format, &JsValue::from(quality))
-        .ok()?;
+        .ok();
+    // The canvas's pixels are let go now, not whenever the collector runs (browsers cap the
+    // memory all canvases may hold).
+    canvas.set_width(0);
+    canvas.set_height(0);
+    let url = url?;
     url.starts_with("data:image/")
         .then_some((url, out_width, out_height))
 }

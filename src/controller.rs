@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use leptos::prelude::*;
 use leptos::reactive::owner::WeakOwner;
 use leptos::task::spawn_local;
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::attachments::{prepare, Attachment, Refusal};
@@ -88,6 +89,20 @@ pub struct ChatController {
     attachments: RwSignal<Vec<Attachment>>,
     /// How many attached images are still being prepared.
     preparing: RwSignal<usize>,
+    /// Who hears of each message sent, reply finished and turn failed.
+    observers: StoredValue<Vec<Rc<dyn Fn(&TurnEvent)>>, LocalStorage>,
+}
+
+/// What happened to a turn, as the embedder's callbacks and the live region hear it: once each,
+/// when it happens.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TurnEvent {
+    /// The person's message went out (sent, or edited and sent).
+    Sent(String),
+    /// A reply finished, with its text (Markdown).
+    Replied(String),
+    /// A request failed (each automatic retry that fails too).
+    Failed(ChatError),
 }
 
 /// What Continue sends after a reply was cut off.
@@ -133,6 +148,7 @@ impl ChatController {
             epoch: StoredValue::new(0),
             attachments: RwSignal::new(Vec::new()),
             preparing: RwSignal::new(0),
+            observers: StoredValue::new_local(Vec::new()),
         };
         let id = controller.config.with_value(|config| config.id.clone());
         match storage::load_library(&id) {
@@ -397,6 +413,20 @@ impl ChatController {
         self.send_message(text, Vec::new())
     }
 
+    /// Calls `observer` for each [`TurnEvent`] from now on, for the life of the chat box.
+    pub fn observe(&self, observer: impl Fn(&TurnEvent) + 'static) {
+        self.observers
+            .update_value(|observers| observers.push(Rc::new(observer)));
+    }
+
+    fn emit(&self, event: TurnEvent) {
+        // The observers are taken out first: one may act on the controller.
+        let observers = self.observers.try_get_value().unwrap_or_default();
+        for observer in observers {
+            observer(&event);
+        }
+    }
+
     /// The images attached to the next message.
     pub fn attachments(&self) -> ReadSignal<Vec<Attachment>> {
         self.attachments.read_only()
@@ -452,6 +482,24 @@ impl ChatController {
                 {
                     return;
                 }
+                // Other images may have been attached meanwhile (a paste during a drop): the
+                // limits are checked again against what is attached now.
+                let outcome = outcome.and_then(|attachment| {
+                    this.attachments.with_untracked(|attached| {
+                        let used: usize = attached.iter().map(Attachment::bytes).sum();
+                        if attached.len() >= most {
+                            Err(Refusal::TooMany(most))
+                        } else if used + attachment.bytes() > budget {
+                            Err(Refusal::OverBudget {
+                                name: attachment.name.clone(),
+                                bytes: attachment.bytes(),
+                                room: budget.saturating_sub(used),
+                            })
+                        } else {
+                            Ok(attachment)
+                        }
+                    })
+                });
                 match outcome {
                     Ok(attachment) => this.attachments.update(|list| list.push(attachment)),
                     Err(refusal) => {
@@ -466,6 +514,12 @@ impl ChatController {
             }
             if !refusals.is_empty() {
                 this.notice.set(Some(refusals.join(" ")));
+            } else if this.preparing.get_untracked() == 0 {
+                // "Still being prepared" is true no more.
+                let waiting = this.text(|s| s.images_preparing());
+                if this.notice.get_untracked().as_deref() == Some(waiting.as_str()) {
+                    this.notice.set(None);
+                }
             }
         });
     }
@@ -499,6 +553,7 @@ impl ChatController {
             self.sync();
             // The person's message is kept at once, so a reload mid-reply does not lose it.
             self.keep_history();
+            self.emit(TurnEvent::Sent(text.to_owned()));
             self.request();
             return true;
         }
@@ -576,6 +631,7 @@ impl ChatController {
         self.retries.set_value(0);
         self.sync();
         self.keep_history();
+        self.emit(TurnEvent::Sent(text.to_owned()));
         self.request();
         true
     }
@@ -852,7 +908,7 @@ impl ChatController {
     /// Brings the signals in line with the conversation, touching only what changed: text is
     /// appended, never replaced, so a token costs the length of the token.
     fn sync(&self) {
-        let mut ended = false;
+        let mut ended = None;
         self.conversation.with_value(|conversation| {
             let messages = conversation.messages();
             let same_list = self.messages.with_untracked(|views| {
@@ -922,12 +978,24 @@ impl ChatController {
             }
             let busy = conversation.is_busy();
             if self.was_busy.get_value() && !busy {
-                ended = true;
+                ended = Some(match conversation.status() {
+                    Status::Error(error) => Some(TurnEvent::Failed(error.clone())),
+                    _ => conversation
+                        .messages()
+                        .last()
+                        .filter(|last| {
+                            last.role == Role::Assistant && last.status == MessageStatus::Done
+                        })
+                        .map(|last| TurnEvent::Replied(last.text.clone())),
+                });
             }
             self.was_busy.set_value(busy);
         });
-        if ended {
+        if let Some(event) = ended {
             self.keep_history();
+            if let Some(event) = event {
+                self.emit(event);
+            }
         }
     }
 }

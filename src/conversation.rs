@@ -282,6 +282,21 @@ impl Conversation {
         let answered = |message: &ChatMessage| {
             matches!(message.status, MessageStatus::Done | MessageStatus::Error)
         };
+        // The newest images go at full size, up to FULL_IMAGES_BYTES; older ones as previews.
+        let mut room = FULL_IMAGES_BYTES;
+        let full_images: Vec<MessageId> = self
+            .messages
+            .iter()
+            .rev()
+            .filter(|message| !message.images.is_empty())
+            .take_while(|message| {
+                let bytes: usize = message.images.iter().map(|image| image.sent().len()).sum();
+                let fits = bytes <= room;
+                room = room.saturating_sub(bytes);
+                fits
+            })
+            .map(|message| message.id)
+            .collect();
         let mut history = Vec::new();
         for (index, message) in self.messages.iter().enumerate() {
             if Some(message.id) == self.reply || message.status.is_open() {
@@ -289,7 +304,10 @@ impl Conversation {
             }
             match message.role {
                 Role::System => history.push(Message::system(&message.text)),
-                Role::User => history.push(user_message(message)),
+                Role::User => {
+                    let full = full_images.contains(&message.id);
+                    history.push(user_message(message, full));
+                }
                 Role::Assistant => {
                     // A call counts only with its output, among the tool messages right after it.
                     let outputs: Vec<&str> = self.messages[index + 1..]
@@ -641,9 +659,14 @@ impl Conversation {
             if let Some(restored) = conversation.messages.last_mut() {
                 restored.tool_calls = message.tool_calls.clone();
                 restored.tool_call = message.tool_call.clone();
+                // Only what the widget itself keeps: a JPEG or PNG preview as a `data:` URL.
                 restored.images = message
                     .images
                     .iter()
+                    .filter(|preview| {
+                        preview.starts_with("data:image/jpeg;base64,")
+                            || preview.starts_with("data:image/png;base64,")
+                    })
                     .map(|preview| Image {
                         url: String::new(),
                         preview: preview.clone(),
@@ -679,8 +702,14 @@ pub fn estimate_tokens(message: &Message) -> usize {
 /// tiles, about this many tokens for one downscaled to 1,568 px.
 pub const IMAGE_TOKENS: usize = 1_600;
 
-/// The person's message for the request: plain text, or the text and one part per image.
-fn user_message(message: &ChatMessage) -> Message {
+/// How many bytes of images at full size a request carries: the newest messages' images, whole,
+/// up to this; older images go as their previews. Room for two messages at the widget's whole
+/// image budget, well within the relay's body limit.
+pub const FULL_IMAGES_BYTES: usize = 8_000_000;
+
+/// The person's message for the request: plain text, or the text and one part per image (at
+/// `full` size, or the previews).
+fn user_message(message: &ChatMessage, full: bool) -> Message {
     if message.images.is_empty() {
         return Message::user(&message.text);
     }
@@ -689,7 +718,12 @@ fn user_message(message: &ChatMessage) -> Message {
     });
     let images = message.images.iter().map(|image| ContentPart::ImageUrl {
         image_url: ImageUrl {
-            url: image.sent().to_owned(),
+            url: if full || image.preview.is_empty() {
+                image.sent()
+            } else {
+                &image.preview
+            }
+            .to_owned(),
             detail: None,
         },
     });

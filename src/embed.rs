@@ -12,10 +12,10 @@ use wasm_bindgen::JsCast;
 use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
 use crate::config::{ChatConfig, ColorScheme, ConfigError, Direction, Presentation};
-use crate::controller::ChatController;
-use crate::conversation::{MessageStatus, Role, Status};
+use crate::controller::{ChatController, TurnEvent};
+use crate::error::ChatError;
 use crate::tools::Toolbox;
-use crate::transport::{FetchTransport, SharedTransport};
+use crate::transport::{FetchTransport, SharedTransport, TransportError};
 use crate::view::{ChatView, Launcher};
 
 /// The attribute that marks an element for automatic mounting; its value is the JSON config.
@@ -30,12 +30,18 @@ thread_local! {
         .filter(|sheet| sheet.replace_sync(WIDGET_CSS).is_ok());
 }
 
-/// A mounted chat widget. Dropping it, or calling [`ChatWidget::unmount`], removes it from the
-/// page and cancels its request.
+/// A mounted chat widget's handle. The widget stays on the page until [`ChatWidget::unmount`],
+/// whether or not the page keeps the handle.
 #[wasm_bindgen]
 pub struct ChatWidget {
-    mounted: Option<Mounted>,
+    mounted: Rc<RefCell<Option<Mounted>>>,
     callbacks: Rc<RefCell<Callbacks>>,
+}
+
+thread_local! {
+    /// Every mounted widget: the page may drop its handle (JavaScript's garbage collector frees
+    /// it), and the widget must stay.
+    static LIVE: RefCell<Vec<Rc<RefCell<Option<Mounted>>>>> = const { RefCell::new(Vec::new()) };
 }
 
 struct Mounted {
@@ -45,6 +51,7 @@ struct Mounted {
     container: web_sys::Element,
     controller: ChatController,
     open: RwSignal<bool>,
+    launcher: bool,
     /// The host's style properties the config set, with what they were before.
     restyled: Vec<(&'static str, String)>,
 }
@@ -61,9 +68,13 @@ impl ChatWidget {
     /// Removes the chat widget from the page, with everything it added, and cancels its request.
     /// Calling it twice is harmless.
     pub fn unmount(&mut self) {
-        let Some(mounted) = self.mounted.take() else {
+        let Some(mounted) = self.mounted.borrow_mut().take() else {
             return;
         };
+        LIVE.with(|live| {
+            live.borrow_mut()
+                .retain(|widget| !Rc::ptr_eq(widget, &self.mounted))
+        });
         drop(mounted.handle);
         mounted.container.remove();
         let style = mounted.host.style();
@@ -74,66 +85,63 @@ impl ChatWidget {
                 let _ = style.set_property(property, &before);
             }
         }
-        STYLE_SHEET.with(|sheet| {
-            let Some(sheet) = sheet else { return };
-            let kept: js_sys::Array = mounted
-                .shadow
-                .adopted_style_sheets()
-                .iter()
-                .filter(|adopted| adopted != AsRef::<JsValue>::as_ref(sheet))
-                .collect();
-            mounted.shadow.set_adopted_style_sheets(&kept);
-        });
+        mounted
+            .shadow
+            .set_adopted_style_sheets(&js_sys::Array::new());
+        let _ = mounted.shadow.replace_children_with_node_0();
+        // A shadow root cannot be taken off again: a slot shows the element's own children.
+        if let Ok(slot) = document().create_element("slot") {
+            let _ = mounted.shadow.append_child(&slot);
+        }
     }
 
     /// Whether the chat widget is still on the page.
     #[wasm_bindgen(getter)]
     pub fn mounted(&self) -> bool {
-        self.mounted.is_some()
+        self.mounted.borrow().is_some()
     }
 
     /// Opens the launcher's panel and moves the focus into it. Inline: focuses the message box.
     pub fn open(&self) {
-        if let Some(mounted) = &self.mounted {
-            mounted.open.set(true);
-            if !mounted.is_launcher() {
-                mounted.focus_message_box();
-            }
+        let Some((_, open, launcher, shadow)) = self.live() else {
+            return;
+        };
+        open.set(true);
+        if !launcher {
+            focus_message_box(&shadow);
         }
     }
 
-    /// Closes the launcher's panel; the focus goes back to the launcher.
+    /// Closes the launcher's panel.
     pub fn close(&self) {
-        if let Some(mounted) = &self.mounted {
-            mounted.open.set(false);
+        if let Some((_, open, _, _)) = self.live() {
+            open.set(false);
         }
     }
 
     /// Whether the launcher's panel is open (always true inline).
     #[wasm_bindgen(getter, js_name = isOpen)]
     pub fn is_open(&self) -> bool {
-        self.mounted
-            .as_ref()
-            .is_some_and(|mounted| !mounted.is_launcher() || mounted.open.get_untracked())
+        self.live()
+            .is_some_and(|(_, open, launcher, _)| !launcher || open.get_untracked())
     }
 
     /// Sends `text` as the person's message, leaving what they are typing alone. Throws when it
     /// cannot be sent: unmounted, blank, a reply still arriving, or a setting not valid.
     pub fn send(&self, text: &str) -> Result<(), JsError> {
-        let mounted = self
-            .mounted
-            .as_ref()
+        let (controller, ..) = self
+            .live()
             .ok_or_else(|| JsError::new("the chat widget is not mounted"))?;
         if text.trim().is_empty() {
             return Err(JsError::new("the message is blank"));
         }
-        if mounted.controller.is_busy() {
+        if controller.is_busy() {
             return Err(JsError::new(
                 "a reply is still arriving: send again once it is done",
             ));
         }
-        if !mounted.controller.send_text(text) {
-            let why = mounted.controller.notice().get_untracked();
+        if !controller.send_text(text) {
+            let why = controller.notice().get_untracked();
             return Err(JsError::new(
                 why.as_deref().unwrap_or("the message was not sent"),
             ));
@@ -147,36 +155,37 @@ impl ChatWidget {
         self.callbacks.borrow_mut().on_message = Some(callback);
     }
 
-    /// Calls `callback({message, status})` when a turn fails; `status` is the HTTP status, if any.
+    /// Calls `callback({message, status})` when a request fails (each failed automatic retry
+    /// too); `status` is the HTTP status, or `null`.
     #[wasm_bindgen(js_name = onError)]
     pub fn on_error(&self, callback: js_sys::Function) {
         self.callbacks.borrow_mut().on_error = Some(callback);
     }
 }
 
-impl Mounted {
-    fn is_launcher(&self) -> bool {
-        self.controller
-            .config()
-            .with_value(|config| config.presentation == Presentation::Launcher)
-    }
-
-    fn focus_message_box(&self) {
-        let input = self
-            .shadow
-            .query_selector("textarea")
-            .ok()
-            .flatten()
-            .and_then(|input| input.dyn_into::<HtmlElement>().ok());
-        if let Some(input) = input {
-            let _ = input.focus();
-        }
+impl ChatWidget {
+    /// The mounted widget's handles, copied out so no borrow is held while they are used (an
+    /// embedder's callback may call back into the handle).
+    fn live(&self) -> Option<(ChatController, RwSignal<bool>, bool, ShadowRoot)> {
+        self.mounted.borrow().as_ref().map(|mounted| {
+            (
+                mounted.controller,
+                mounted.open,
+                mounted.launcher,
+                mounted.shadow.clone(),
+            )
+        })
     }
 }
 
-impl Drop for ChatWidget {
-    fn drop(&mut self) {
-        self.unmount();
+fn focus_message_box(shadow: &ShadowRoot) {
+    let input = shadow
+        .query_selector(".cw-composer__input")
+        .ok()
+        .flatten()
+        .and_then(|input| input.dyn_into::<HtmlElement>().ok());
+    if let Some(input) = input {
+        let _ = input.focus();
     }
 }
 
@@ -218,7 +227,16 @@ pub fn mount_with(
     toolbox: Toolbox,
 ) -> Result<ChatWidget, ConfigError> {
     let shadow = match element.shadow_root() {
-        Some(shadow) => shadow,
+        // One widget per element; an unmounted one left only a slot behind.
+        Some(shadow) if shadow.query_selector(".cw-root").ok().flatten().is_some() => {
+            return Err(ConfigError::Element(
+                "the element already holds a chat widget".to_owned(),
+            ));
+        }
+        Some(shadow) => {
+            let _ = shadow.replace_children_with_node_0();
+            shadow
+        }
         None => element
             .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
             .map_err(|_| {
@@ -228,12 +246,13 @@ pub fn mount_with(
                 ))
             })?,
     };
-    STYLE_SHEET.with(|sheet| {
-        if let Some(sheet) = sheet {
-            let adopted = shadow.adopted_style_sheets();
-            if !adopted.includes(sheet, 0) {
-                adopted.push(sheet);
-                shadow.set_adopted_style_sheets(&adopted);
+    STYLE_SHEET.with(|sheet| match sheet {
+        Some(sheet) => shadow.set_adopted_style_sheets(&js_sys::Array::of1(sheet)),
+        // A browser without constructed style sheets gets a <style> element.
+        None => {
+            if let Ok(style) = document().create_element("style") {
+                style.set_text_content(Some(WIDGET_CSS));
+                let _ = shadow.append_child(&style);
             }
         }
     });
@@ -293,18 +312,18 @@ pub fn mount_with(
     let (controller, open) = made
         .take()
         .expect("mount_to builds the view before it returns");
-    Ok(ChatWidget {
-        mounted: Some(Mounted {
-            handle,
-            host: element,
-            shadow,
-            container,
-            controller,
-            open,
-            restyled,
-        }),
-        callbacks,
-    })
+    let mounted = Rc::new(RefCell::new(Some(Mounted {
+        handle,
+        host: element,
+        shadow,
+        container,
+        controller,
+        open,
+        launcher,
+        restyled,
+    })));
+    LIVE.with(|live| live.borrow_mut().push(mounted.clone()));
+    Ok(ChatWidget { mounted, callbacks })
 }
 
 /// Sets the config's theme and colour scheme on the host element, where the widget's custom
@@ -328,78 +347,40 @@ fn restyle(host: &HtmlElement, config: &ChatConfig) -> Vec<(&'static str, String
 /// Calls the embedder's callbacks as the conversation goes: each message the person sends, each
 /// reply that finishes, each turn that fails.
 fn report_to(controller: ChatController, callbacks: Rc<RefCell<Callbacks>>) {
-    let reported_user = StoredValue::new(None);
-    Effect::new(move |was: Option<Status>| {
-        let status = controller.status().get();
-        let busy = controller.is_busy();
-        let was_busy = matches!(
-            was,
-            Some(Status::Submitted | Status::Streaming | Status::RunningTools)
-        );
-        // A turn's last message; when it was just sent, the person's (the reply is not there yet).
-        let last = controller.messages().with_untracked(|messages| {
-            let last = match status {
-                Status::Submitted => messages
-                    .iter()
-                    .rev()
-                    .find(|message| message.role == Role::User),
-                _ => messages.last(),
-            };
-            last.map(|last| {
-                (
-                    (last.epoch, last.id),
-                    last.role,
-                    last.status.get_untracked(),
-                    last.text.get_untracked(),
-                )
-            })
-        });
-        let callbacks = callbacks.borrow();
-        match (&status, last) {
-            (Status::Submitted, Some((key, Role::User, _, text)))
-                if !was_busy && reported_user.get_value() != Some(key) =>
-            {
-                reported_user.set_value(Some(key));
-                call(
-                    &callbacks.on_message,
-                    &[("role", "user".into()), ("content", text.into())],
-                );
-            }
-            (Status::Ready, Some((_, Role::Assistant, MessageStatus::Done, text))) if was_busy => {
-                call(
-                    &callbacks.on_message,
-                    &[("role", "assistant".into()), ("content", text.into())],
-                );
-            }
-            (Status::Error(error), _) if !matches!(was, Some(Status::Error(_))) || busy => {
+    controller.observe(move |event| {
+        // The function is taken out of the cell first: it may set another callback.
+        let (callback, fields) = match event {
+            TurnEvent::Sent(text) => (
+                callbacks.borrow().on_message.clone(),
+                [("role", "user".into()), ("content", text.into())],
+            ),
+            TurnEvent::Replied(text) => (
+                callbacks.borrow().on_message.clone(),
+                [("role", "assistant".into()), ("content", text.into())],
+            ),
+            TurnEvent::Failed(error) => {
                 let status = match error {
-                    crate::error::ChatError::Transport(
-                        crate::transport::TransportError::Http { status, .. },
-                    ) => JsValue::from(*status),
+                    ChatError::Transport(TransportError::Http { status, .. })
+                    | ChatError::ImagesTooLarge(TransportError::Http { status, .. }) => {
+                        JsValue::from(*status)
+                    }
                     _ => JsValue::NULL,
                 };
-                call(
-                    &callbacks.on_error,
-                    &[
-                        (
-                            "message",
-                            controller
-                                .config()
-                                .with_value(|config| error.describe(&config.strings))
-                                .into(),
-                        ),
-                        ("status", status),
-                    ],
-                );
+                let message = controller
+                    .config()
+                    .with_value(|config| error.describe(&config.strings));
+                (
+                    callbacks.borrow().on_error.clone(),
+                    [("message", message.into()), ("status", status)],
+                )
             }
-            _ => {}
-        }
-        status
+        };
+        call(callback.as_ref(), &fields);
     });
 }
 
 /// Calls `callback` with an object of `fields`; what it throws goes to the console.
-fn call(callback: &Option<js_sys::Function>, fields: &[(&str, JsValue)]) {
+fn call(callback: Option<&js_sys::Function>, fields: &[(&str, JsValue)]) {
     let Some(callback) = callback else { return };
     let event = js_sys::Object::new();
     for (name, value) in fields {
@@ -433,8 +414,8 @@ pub fn mount_all(tools_for: impl Fn(&HtmlElement) -> Toolbox) {
         match config
             .and_then(|config| mount_with(element.clone(), config, None, tools_for(&element)))
         {
-            // Auto-mounted widgets live as long as the page.
-            Ok(widget) => std::mem::forget(widget),
+            // Auto-mounted widgets live as long as the page (the handle is not needed).
+            Ok(_) => {}
             Err(error) => {
                 web_sys::console::error_1(&error.to_string().into());
                 element.set_text_content(Some(&error.to_string()));

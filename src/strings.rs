@@ -115,6 +115,7 @@ strings! {
     too_many_images = "too_many_images" => "At most {} images fit in one message.",
     image_over_budget = "image_over_budget" => "{} was not attached: even made smaller it takes {} KB, and {} KB are left for this message.",
     images_preparing = "images_preparing" => "The images are still being prepared.",
+    file_too_large = "file_too_large" => "{} was not attached: files over {} MB are not read.",
     model = "model" => "Model",
     system_prompt = "system_prompt" => "System prompt",
     temperature = "temperature" => "Temperature",

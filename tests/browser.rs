@@ -247,6 +247,15 @@ fn fresh_element() -> HtmlElement {
     element
 }
 
+/// Whether an unmounted widget's shadow root holds only the slot that shows the element's own
+/// children again.
+fn only_a_slot(shadow: &web_sys::ShadowRoot) -> bool {
+    shadow.child_element_count() == 1
+        && shadow
+            .first_element_child()
+            .is_some_and(|child| child.tag_name() == "SLOT")
+}
+
 fn message(role: &str, status: &str, text: &str) -> (String, String, String) {
     (role.into(), status.into(), text.into())
 }
@@ -485,7 +494,7 @@ async fn unmount_aborts_the_request_and_removes_the_chat_box() {
     chat.widget.unmount();
     settle().await;
     assert_eq!(*chat.transport.aborted.borrow(), 1);
-    assert_eq!(chat.shadow().child_element_count(), 0);
+    assert!(only_a_slot(&chat.shadow()));
     // Events after unmount go nowhere and break nothing.
     chat.transport.push(content("late"));
     settle().await;
@@ -507,11 +516,9 @@ async fn mount_from_javascript_takes_a_json_config_and_refuses_a_bad_one() {
     assert!(widget.mounted());
     widget.unmount();
     assert!(!widget.mounted());
-    assert_eq!(
-        root.shadow_root()
-            .map(|shadow| shadow.child_element_count()),
-        Some(0)
-    );
+    assert!(root
+        .shadow_root()
+        .is_some_and(|shadow| only_a_slot(&shadow)));
     let error = mount(root.clone(), JsValue::from_str(r#"{"temperature": 9}"#))
         .err()
         .expect("refused");
@@ -2137,7 +2144,10 @@ async fn mount_and_unmount_leave_no_listeners_or_nodes_behind() {
     chat.widget.unmount();
     settle().await;
     let shadow = chat.shadow();
-    assert_eq!(shadow.child_element_count(), 0, "no nodes left");
+    assert!(
+        only_a_slot(&shadow),
+        "no nodes left but a slot for the element's own"
+    );
     assert_eq!(
         shadow.adopted_style_sheets().length(),
         0,
@@ -2820,5 +2830,109 @@ async fn settings_labels_checks_and_error_texts_come_from_the_table_too() {
     assert!(
         alert.starts_with("Der Schlüssel wurde abgelehnt (HTTP 401): Invalid key."),
         "{alert}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_dropped_handle_leaves_the_widget_and_a_second_mount_is_refused() {
+    let root = fresh_element();
+    let widget = mount(root.clone(), JsValue::UNDEFINED).expect("mounted");
+    drop(widget);
+    settle().await;
+    let shadow = root.shadow_root().expect("a shadow root");
+    assert!(
+        shadow.query_selector(".cw-chat").ok().flatten().is_some(),
+        "still on the page without its handle"
+    );
+    let again = mount(root.clone(), JsValue::UNDEFINED)
+        .err()
+        .expect("refused");
+    let message = JsValue::from(again)
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .unwrap_or_default();
+    assert!(message.contains("already holds a chat widget"), "{message}");
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn an_element_can_hold_a_new_widget_after_unmount() {
+    let root = fresh_element();
+    let mut first = mount(root.clone(), JsValue::UNDEFINED).expect("mounted");
+    first.unmount();
+    let mut second =
+        mount(root.clone(), JsValue::from_str(r#"{"title": "Again"}"#)).expect("mounted again");
+    settle().await;
+    let shadow = root.shadow_root().expect("a shadow root");
+    assert_eq!(
+        shadow
+            .query_selector_all(".cw-chat")
+            .map(|all| all.length())
+            .ok(),
+        Some(1)
+    );
+    assert_eq!(shadow.adopted_style_sheets().length(), 1);
+    second.unmount();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn pasted_text_with_a_picture_of_it_stays_text() {
+    let chat = Fixture::new();
+    let picture = drawn_file(100, 40, "image/png", "cells.png", false).await;
+    let paste = js_sys::Function::new_with_args(
+        "target, file",
+        "const data = new DataTransfer(); data.setData('text/plain', 'A1 B1'); data.items.add(file); \
+         return target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));",
+    );
+    paste
+        .call2(&JsValue::NULL, &chat.textarea(), &picture)
+        .expect("pasted");
+    sleep(200).await;
+    assert!(chat.thumbnails().is_empty(), "no image attached");
+}
+
+#[wasm_bindgen_test]
+async fn a_switch_of_conversation_mid_reply_reports_and_announces_nothing() {
+    let chat = Fixture::new();
+    let (on_message, messages) = recorder();
+    chat.widget.on_message(on_message);
+    chat.send("First").await;
+    answer(&chat, "An answer.");
+    settle().await;
+    chat.click("New");
+    settle().await;
+    chat.send("Second").await;
+    chat.transport.push(content("Partly"));
+    settle().await;
+    // Back to the first conversation while the second's reply streams.
+    let select = chat
+        .query("select.cw-threads__select")
+        .expect("the conversation list")
+        .unchecked_into::<web_sys::HtmlSelectElement>();
+    select.set_value("0");
+    select
+        .dispatch_event(&web_sys::Event::new("change").expect("event"))
+        .expect("dispatched");
+    settle().await;
+    settle().await;
+    let roles: Vec<String> = messages
+        .borrow()
+        .iter()
+        .map(|json| json.split('"').nth(3).unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        roles,
+        ["user", "assistant", "user"],
+        "{:?}",
+        messages.borrow()
+    );
+    let region = chat
+        .query(".cw-chat > [aria-live='polite']")
+        .expect("a live region");
+    assert_eq!(
+        region.text_content().as_deref(),
+        Some("The assistant replied: An answer."),
+        "only the finished reply was announced"
     );
 }

@@ -739,3 +739,68 @@ fn an_image_counts_as_a_fixed_number_of_tokens_whatever_its_url_length() {
     assert_eq!(cost(&small), cost(&large));
     assert!(cost(&small) >= IMAGE_TOKENS);
 }
+
+#[test]
+fn older_images_go_as_previews_once_the_newest_fill_the_full_size_room() {
+    use chat_protocol::{Content, ContentPart};
+    use chat_widget::conversation::FULL_IMAGES_BYTES;
+    let big = format!(
+        "data:image/jpeg;base64,{}",
+        "A".repeat(FULL_IMAGES_BYTES / 2 - 100)
+    );
+    let mut conversation = Conversation::new();
+    for turn in ["first", "second", "third"] {
+        conversation
+            .submit_with(
+                turn,
+                vec![image(&big, &format!("data:image/jpeg;base64,{turn}"))],
+            )
+            .expect("accepted");
+        conversation.apply(content("Seen."));
+        conversation.end();
+    }
+    let sent: Vec<String> = conversation
+        .history()
+        .iter()
+        .filter_map(|message| match message {
+            Message::User {
+                content: Content::Parts(parts),
+                ..
+            } => parts.iter().find_map(|part| match part {
+                ContentPart::ImageUrl { image_url } => Some(image_url.url.clone()),
+                ContentPart::Text { .. } => None,
+            }),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(
+        sent[0], "data:image/jpeg;base64,first",
+        "the oldest as its preview"
+    );
+    assert_eq!(sent[1], big);
+    assert_eq!(sent[2], big);
+}
+
+#[test]
+fn a_kept_preview_that_is_not_a_data_image_is_dropped() {
+    let mut saved = Conversation::new();
+    saved
+        .submit_with(
+            "Look",
+            vec![image(
+                "data:image/png;base64,AAAA",
+                "data:image/jpeg;base64,pp",
+            )],
+        )
+        .expect("accepted");
+    saved.apply(content("Ok."));
+    saved.end();
+    let mut kept = saved.to_saved();
+    kept[0]
+        .images
+        .push("https://tracker.example/pixel.png".into());
+    kept[0].images.push("javascript:alert(1)".into());
+    let restored = Conversation::from_saved(&kept);
+    assert_eq!(restored.messages()[0].images.len(), 1);
+}

@@ -7,8 +7,7 @@ use wasm_bindgen::JsCast;
 
 use super::{Composer, ConversationBar, ErrorAlert, MessageList, SettingsPanel};
 use crate::config::ChatConfig;
-use crate::controller::ChatController;
-use crate::conversation::{MessageStatus, Role};
+use crate::controller::{ChatController, TurnEvent};
 use crate::strings::fill;
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport};
@@ -88,7 +87,8 @@ pub fn ChatView(
         if open {
             request_animation_frame(move || {
                 let first = root
-                    .get_untracked()
+                    .try_get_untracked()
+                    .flatten()
                     .and_then(|root| root.query_selector(".cw-settings input").ok().flatten());
                 if let Some(input) =
                     first.and_then(|input| input.dyn_into::<web_sys::HtmlElement>().ok())
@@ -165,28 +165,37 @@ pub fn ChatView(
     }
 }
 
-/// A live region that reads out each finished reply once, rather than every token as it arrives
-/// in the log.
+/// A live region that reads out each finished reply once, as the text it shows (not its
+/// Markdown source), rather than every token as it arrives in the log.
 #[component]
 fn Announcer(controller: ChatController) -> impl IntoView {
     let said = RwSignal::new(String::new());
-    Effect::new(move |was_busy: Option<bool>| {
-        let busy = controller.is_busy();
-        if was_busy == Some(true) && !busy {
-            let reply = controller.messages().with_untracked(|messages| {
-                messages
-                    .last()
-                    .filter(|last| {
-                        last.role == Role::Assistant
-                            && last.status.get_untracked() == MessageStatus::Done
-                    })
-                    .map(|last| last.text.get_untracked())
-            });
-            if let Some(reply) = reply {
-                said.set(fill(&controller.text(|s| s.reply_ready()), &[&reply]));
-            }
+    let region = NodeRef::<html::Div>::new();
+    controller.observe(move |event| {
+        if !matches!(event, TurnEvent::Replied(_)) {
+            return;
         }
-        busy
+        // Once the reply's last frame is on screen.
+        request_animation_frame(move || {
+            let Some(Some(region)) = region.try_get_untracked() else {
+                return;
+            };
+            let shown = region
+                .parent_element()
+                .and_then(|chat| {
+                    chat.query_selector_all("[data-role='assistant'] .cw-message__text")
+                        .ok()
+                })
+                .and_then(|replies| replies.item(replies.length().checked_sub(1)?))
+                .and_then(|reply| reply.text_content());
+            if let Some(shown) = shown {
+                said.try_set(fill(&controller.text(|s| s.reply_ready()), &[&shown]));
+            }
+        });
     });
-    view! { <div class="cw-visually-hidden" aria-live="polite" aria-atomic="true">{said}</div> }
+    view! {
+        <div class="cw-visually-hidden" aria-live="polite" aria-atomic="true" node_ref=region>
+            {said}
+        </div>
+    }
 }

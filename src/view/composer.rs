@@ -44,10 +44,17 @@ pub fn Composer(
     };
     let images = controller.config().with_value(|config| config.images);
     let picker = NodeRef::<html::Input>::new();
-    // A pasted image is attached; pasted text goes into the box as usual.
+    // A pasted image is attached. Pasted text goes into the box as usual, also when the clipboard
+    // holds a picture of it too (as a spreadsheet's or a word processor's copy does).
     let on_paste = move |event: ClipboardEvent| {
-        let files = files_of(event.clipboard_data().and_then(|data| data.files()));
-        if images && !files.is_empty() {
+        let Some(data) = event.clipboard_data() else {
+            return;
+        };
+        if !images || data.types().includes(&"text/plain".into(), 0) {
+            return;
+        }
+        let files = files_of(data.files());
+        if !files.is_empty() {
             event.prevent_default();
             controller.attach(files);
         }
@@ -102,7 +109,13 @@ pub fn Composer(
                                 type="button"
                                 class="cw-attachments__remove"
                                 aria-label=label
-                                on:click=move |_| controller.remove_attachment(index)
+                                on:click=move |_| {
+                                    controller.remove_attachment(index);
+                                    // The button is gone: the focus goes to the message box.
+                                    if let Some(input) = input.get_untracked() {
+                                        let _ = input.focus();
+                                    }
+                                }
                             >
                                 "×"
                             </button>

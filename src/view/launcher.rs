@@ -20,30 +20,44 @@ pub fn Launcher(
     let corner = controller.config().with_value(|config| config.position);
     let button = NodeRef::<html::Button>::new();
     let panel = NodeRef::<html::Div>::new();
+    // Whether closing gives the focus back to the launcher: yes when the person closed the panel
+    // from inside it; not when the page's script did while the person was elsewhere.
+    let focus_back = StoredValue::new(false);
     Effect::new(move |was_open: Option<bool>| {
         let is_open = open.get();
         if is_open {
             // Once the panel is shown: into the message box.
             request_animation_frame(move || {
                 let input = panel
-                    .get_untracked()
-                    .and_then(|panel| panel.query_selector("textarea").ok().flatten())
+                    .try_get_untracked()
+                    .flatten()
+                    .and_then(|panel| panel.query_selector(".cw-composer__input").ok().flatten())
                     .and_then(|input| input.dyn_into::<web_sys::HtmlElement>().ok());
                 if let Some(input) = input {
                     let _ = input.focus();
                 }
             });
         } else if was_open == Some(true) {
-            if let Some(button) = button.get_untracked() {
-                let _ = button.focus();
+            let inside = panel
+                .get_untracked()
+                .is_some_and(|panel| panel.matches(":focus-within").unwrap_or(false));
+            if focus_back.get_value() || inside {
+                if let Some(button) = button.get_untracked() {
+                    let _ = button.focus();
+                }
             }
         }
+        focus_back.set_value(false);
         is_open
     });
+    let close_from_inside = move || {
+        focus_back.set_value(true);
+        open.set(false);
+    };
     let on_keydown = move |event: KeyboardEvent| {
         if event.key() == "Escape" {
             event.prevent_default();
-            open.set(false);
+            close_from_inside();
         }
     };
     let open_label = controller.text(|s| s.open_chat());
@@ -59,7 +73,10 @@ pub fn Launcher(
             aria-controls="cw-panel"
             aria-label=move || if open.get() { close_label.clone() } else { open_label.clone() }
             node_ref=button
-            on:click=move |_| open.update(|open| *open = !*open)
+            on:click=move |_| {
+                focus_back.set_value(true);
+                open.update(|open| *open = !*open);
+            }
         >
             <svg class="cw-launcher__icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                 <path d="M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-4.5 3.6A.3.3 0 0 1 4 20.4V5a1 1 0 0 1 1-1z" />
@@ -74,7 +91,7 @@ pub fn Launcher(
             node_ref=panel
             on:keydown=on_keydown
         >
-            <ChatView controller=controller on_close=Callback::new(move |()| open.set(false)) />
+            <ChatView controller=controller on_close=Callback::new(move |()| close_from_inside()) />
         </div>
     }
 }
