@@ -90,8 +90,11 @@ pub struct ChatController {
     /// How many attached images are still being prepared.
     preparing: RwSignal<usize>,
     /// Who hears of each message sent, reply finished and turn failed.
-    observers: StoredValue<Vec<Rc<dyn Fn(&TurnEvent)>>, LocalStorage>,
+    observers: StoredValue<Vec<Observer>, LocalStorage>,
 }
+
+/// Hears of each [`TurnEvent`].
+type Observer = Rc<dyn Fn(&TurnEvent)>;
 
 /// What happened to a turn, as the embedder's callbacks and the live region hear it: once each,
 /// when it happens.

@@ -88,7 +88,7 @@ impl ChatWidget {
         mounted
             .shadow
             .set_adopted_style_sheets(&js_sys::Array::new());
-        let _ = mounted.shadow.replace_children_with_node_0();
+        mounted.shadow.replace_children_with_node_0();
         // A shadow root cannot be taken off again: a slot shows the element's own children.
         if let Ok(slot) = document().create_element("slot") {
             let _ = mounted.shadow.append_child(&slot);
@@ -234,7 +234,7 @@ pub fn mount_with(
             ));
         }
         Some(shadow) => {
-            let _ = shadow.replace_children_with_node_0();
+            shadow.replace_children_with_node_0();
             shadow
         }
         None => element
