@@ -422,12 +422,15 @@ impl ChatController {
             .update_value(|observers| observers.push(Rc::new(observer)));
     }
 
+    /// Tells the observers, once the controller's current step is over: an observer (a page's
+    /// callback) may send, stop or unmount, and must find the controller in a settled state.
     fn emit(&self, event: TurnEvent) {
-        // The observers are taken out first: one may act on the controller.
-        let observers = self.observers.try_get_value().unwrap_or_default();
-        for observer in observers {
-            observer(&event);
-        }
+        let observers = self.observers;
+        queue_microtask(move || {
+            for observer in observers.try_get_value().unwrap_or_default() {
+                observer(&event);
+            }
+        });
     }
 
     /// The images attached to the next message.
@@ -603,6 +606,8 @@ impl ChatController {
         });
         if asked == Some(true) {
             self.sync();
+            self.keep_history();
+            self.emit(TurnEvent::Sent(CONTINUE_PROMPT.to_owned()));
             self.request();
         }
     }

@@ -289,12 +289,15 @@ impl Conversation {
             .iter()
             .rev()
             .filter(|message| !message.images.is_empty())
-            .take_while(|message| {
+            .enumerate()
+            .take_while(|(newest, message)| {
                 let bytes: usize = message.images.iter().map(|image| image.sent().len()).sum();
-                let fits = bytes <= room;
+                // The newest images always go whole, whatever the room.
+                let fits = *newest == 0 || bytes <= room;
                 room = room.saturating_sub(bytes);
                 fits
             })
+            .map(|(_, message)| message)
             .map(|message| message.id)
             .collect();
         let mut history = Vec::new();

@@ -67,7 +67,7 @@ struct Callbacks {
 impl ChatWidget {
     /// Removes the chat widget from the page, with everything it added, and cancels its request.
     /// Calling it twice is harmless.
-    pub fn unmount(&mut self) {
+    pub fn unmount(&self) {
         let Some(mounted) = self.mounted.borrow_mut().take() else {
             return;
         };
@@ -226,16 +226,22 @@ pub fn mount_with(
     transport: Option<SharedTransport>,
     toolbox: Toolbox,
 ) -> Result<ChatWidget, ConfigError> {
+    forget_detached();
     let shadow = match element.shadow_root() {
         // One widget per element; an unmounted one left only a slot behind.
-        Some(shadow) if shadow.query_selector(".cw-root").ok().flatten().is_some() => {
+        Some(shadow) if holds_widget(&shadow) => {
             return Err(ConfigError::Element(
                 "the element already holds a chat widget".to_owned(),
             ));
         }
-        Some(shadow) => {
+        Some(shadow) if shadow_is_ours(&shadow) => {
             shadow.replace_children_with_node_0();
             shadow
+        }
+        Some(_) => {
+            return Err(ConfigError::Element(
+                "the element has a shadow root of its own: mount it in a <div>".to_owned(),
+            ));
         }
         None => element
             .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
@@ -326,6 +332,46 @@ pub fn mount_with(
     Ok(ChatWidget { mounted, callbacks })
 }
 
+/// Whether `shadow` holds a mounted widget.
+fn holds_widget(shadow: &ShadowRoot) -> bool {
+    shadow.query_selector(".cw-root").ok().flatten().is_some()
+}
+
+/// Whether `shadow` is empty, or holds only the slot an unmounted widget left.
+fn shadow_is_ours(shadow: &ShadowRoot) -> bool {
+    match shadow.child_element_count() {
+        0 => true,
+        1 => shadow
+            .first_element_child()
+            .is_some_and(|child| child.tag_name() == "SLOT"),
+        _ => false,
+    }
+}
+
+/// Unmounts the widgets whose element has left the page (a single-page app moved on), when the
+/// next widget is mounted: their requests and timers stop, handle or no handle.
+fn forget_detached() {
+    let detached: Vec<_> = LIVE.with(|live| {
+        live.borrow()
+            .iter()
+            .filter(|widget| {
+                widget
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|mounted| !mounted.host.is_connected())
+            })
+            .cloned()
+            .collect()
+    });
+    for mounted in detached {
+        ChatWidget {
+            mounted,
+            callbacks: Rc::default(),
+        }
+        .unmount();
+    }
+}
+
 /// Sets the config's theme and colour scheme on the host element, where the widget's custom
 /// properties are read; returns what each property was before.
 fn restyle(host: &HtmlElement, config: &ChatConfig) -> Vec<(&'static str, String)> {
@@ -405,6 +451,13 @@ pub fn mount_all(tools_for: impl Fn(&HtmlElement) -> Toolbox) {
         else {
             continue;
         };
+        // Already there (the script loaded twice): left alone.
+        if element
+            .shadow_root()
+            .is_some_and(|shadow| holds_widget(&shadow))
+        {
+            continue;
+        }
         let json = element.get_attribute(MOUNT_ATTRIBUTE).unwrap_or_default();
         let config = if json.trim().is_empty() {
             Ok(ChatConfig::default())

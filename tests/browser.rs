@@ -489,7 +489,7 @@ async fn config_reaches_the_request_and_the_page() {
 
 #[wasm_bindgen_test]
 async fn unmount_aborts_the_request_and_removes_the_chat_box() {
-    let mut chat = Fixture::new();
+    let chat = Fixture::new();
     chat.send("Hello").await;
     chat.widget.unmount();
     settle().await;
@@ -503,7 +503,7 @@ async fn unmount_aborts_the_request_and_removes_the_chat_box() {
 #[wasm_bindgen_test]
 async fn mount_from_javascript_takes_a_json_config_and_refuses_a_bad_one() {
     let root = fresh_element();
-    let mut widget =
+    let widget =
         mount(root.clone(), JsValue::from_str(r#"{"title": "From JS"}"#)).expect("mounted");
     settle().await;
     assert_eq!(
@@ -2131,7 +2131,7 @@ async fn mount_and_unmount_leave_no_listeners_or_nodes_behind() {
         r##"{"presentation": "launcher", "theme": {"accent": "#aa0000"}, "color_scheme": "dark"}"##,
     )
     .expect("valid");
-    let mut chat = Fixture::with_config(config);
+    let chat = Fixture::with_config(config);
     // Use it: a message, a reply, the settings, the panel.
     chat.widget.open();
     chat.send("Hello").await;
@@ -2336,7 +2336,7 @@ async fn a_widget_in_a_right_to_left_page_is_right_to_left() {
     root.set_attribute("dir", "rtl").expect("dir");
     let inner = fresh_element();
     root.append_child(&inner).expect("appended");
-    let mut widget = mount(inner.clone(), JsValue::UNDEFINED).expect("mounted");
+    let widget = mount(inner.clone(), JsValue::UNDEFINED).expect("mounted");
     settle().await;
     let section = inner
         .shadow_root()
@@ -2396,6 +2396,8 @@ async fn a_finished_reply_is_announced_once_not_while_it_streams() {
     chat.transport
         .push(Ok(StreamEvent::Finish(FinishReason::Stop)));
     chat.transport.close();
+    // The reply ends; the region speaks on the frame after.
+    settle().await;
     settle().await;
     assert_eq!(
         region.text_content().as_deref(),
@@ -2858,9 +2860,9 @@ async fn a_dropped_handle_leaves_the_widget_and_a_second_mount_is_refused() {
 #[wasm_bindgen_test]
 async fn an_element_can_hold_a_new_widget_after_unmount() {
     let root = fresh_element();
-    let mut first = mount(root.clone(), JsValue::UNDEFINED).expect("mounted");
+    let first = mount(root.clone(), JsValue::UNDEFINED).expect("mounted");
     first.unmount();
-    let mut second =
+    let second =
         mount(root.clone(), JsValue::from_str(r#"{"title": "Again"}"#)).expect("mounted again");
     settle().await;
     let shadow = root.shadow_root().expect("a shadow root");
@@ -2882,7 +2884,8 @@ async fn pasted_text_with_a_picture_of_it_stays_text() {
     let picture = drawn_file(100, 40, "image/png", "cells.png", false).await;
     let paste = js_sys::Function::new_with_args(
         "target, file",
-        "const data = new DataTransfer(); data.setData('text/plain', 'A1 B1'); data.items.add(file); \
+        "const data = new DataTransfer(); data.setData('text/plain', 'A1 B1'); \
+         data.setData('text/html', '<table><tr><td>A1</td><td>B1</td></tr></table>'); data.items.add(file); \
          return target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));",
     );
     paste
@@ -2899,6 +2902,7 @@ async fn a_switch_of_conversation_mid_reply_reports_and_announces_nothing() {
     chat.widget.on_message(on_message);
     chat.send("First").await;
     answer(&chat, "An answer.");
+    settle().await;
     settle().await;
     chat.click("New");
     settle().await;
@@ -2934,5 +2938,85 @@ async fn a_switch_of_conversation_mid_reply_reports_and_announces_nothing() {
         region.text_content().as_deref(),
         Some("The assistant replied: An answer."),
         "only the finished reply was announced"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_callback_may_send_the_next_message_or_unmount() {
+    let root = fresh_element();
+    let transport = Rc::new(Scripted::default());
+    let config = ChatConfig {
+        id: "callback-sends".into(),
+        ..ChatConfig::default()
+    };
+    let widget = Rc::new(
+        mount_with(
+            root.clone(),
+            config,
+            Some(Rc::new(Shared(transport.clone()))),
+            Toolbox::new(),
+        )
+        .expect("mounted"),
+    );
+    // When the first reply is in, the page asks a follow-up; when the second is, it unmounts.
+    let handle = widget.clone();
+    let replies = Rc::new(RefCell::new(0));
+    let counted = replies.clone();
+    let on_message =
+        wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
+            let role = js_sys::Reflect::get(&event, &"role".into())
+                .ok()
+                .and_then(|role| role.as_string());
+            if role.as_deref() == Some("assistant") {
+                *counted.borrow_mut() += 1;
+                if *counted.borrow() == 1 {
+                    handle.send("And then?").expect("the follow-up is sent");
+                } else {
+                    handle.unmount();
+                }
+            }
+        });
+    widget.on_message(
+        on_message
+            .as_ref()
+            .unchecked_ref::<js_sys::Function>()
+            .clone(),
+    );
+    on_message.forget();
+    widget.send("Tell me").expect("sent");
+    settle().await;
+    transport.push_to(0, content("First."));
+    transport.push_to(0, Ok(StreamEvent::Finish(FinishReason::Stop)));
+    transport.push_to(0, Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    assert_eq!(transport.request_count(), 2, "the follow-up went out");
+    transport.push_to(1, content("Second."));
+    transport.push_to(1, Ok(StreamEvent::Finish(FinishReason::Stop)));
+    transport.push_to(1, Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    assert_eq!(*replies.borrow(), 2, "the follow-up's reply arrived");
+    assert!(!widget.mounted(), "the callback unmounted it");
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_live_region_reads_a_markdown_reply_as_lines_without_the_code_chrome() {
+    let chat = Fixture::new();
+    chat.send("Show me").await;
+    answer(
+        &chat,
+        "# Title\n\nFirst para.\n\n- one\n- two\n\n```rust\nfn x() {}\n```\n",
+    );
+    settle().await;
+    settle().await;
+    let said = chat
+        .query(".cw-chat > [aria-live='polite']")
+        .and_then(|region| region.text_content())
+        .unwrap_or_default();
+    assert_eq!(
+        said,
+        "The assistant replied: Title\nFirst para.\none\ntwo\nfn x() {}"
     );
 }

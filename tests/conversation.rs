@@ -804,3 +804,28 @@ fn a_kept_preview_that_is_not_a_data_image_is_dropped() {
     let restored = Conversation::from_saved(&kept);
     assert_eq!(restored.messages()[0].images.len(), 1);
 }
+
+#[test]
+fn the_newest_images_go_whole_even_when_larger_than_the_room() {
+    use chat_protocol::{Content, ContentPart};
+    use chat_widget::conversation::FULL_IMAGES_BYTES;
+    let huge = format!(
+        "data:image/png;base64,{}",
+        "A".repeat(FULL_IMAGES_BYTES + 10)
+    );
+    let mut conversation = Conversation::new();
+    conversation
+        .submit_with("Big", vec![image(&huge, "data:image/jpeg;base64,small")])
+        .expect("accepted");
+    let Message::User {
+        content: Content::Parts(parts),
+        ..
+    } = &conversation.history()[0]
+    else {
+        panic!("parts");
+    };
+    assert!(
+        matches!(&parts[1], ContentPart::ImageUrl { image_url } if image_url.url == huge),
+        "the message being sent carries its images whole"
+    );
+}

@@ -186,10 +186,11 @@ fn Announcer(controller: ChatController) -> impl IntoView {
                     chat.query_selector_all("[data-role='assistant'] .cw-message__text")
                         .ok()
                 })
-                .and_then(|replies| replies.item(replies.length().checked_sub(1)?))
-                .and_then(|reply| reply.text_content());
+                .and_then(|replies| replies.item(replies.length().checked_sub(1)?));
             if let Some(shown) = shown {
-                said.try_set(fill(&controller.text(|s| s.reply_ready()), &[&shown]));
+                let mut text = String::new();
+                spoken(&shown, &mut text);
+                said.try_set(fill(&controller.text(|s| s.reply_ready()), &[&text.trim()]));
             }
         });
     });
@@ -197,5 +198,37 @@ fn Announcer(controller: ChatController) -> impl IntoView {
         <div class="cw-visually-hidden" aria-live="polite" aria-atomic="true" node_ref=region>
             {said}
         </div>
+    }
+}
+
+/// The text of `node` as it reads: a line break after each block (paragraph, item, heading,
+/// code, row), a space between cells, and without the code blocks' label and Copy button.
+fn spoken(node: &web_sys::Node, text: &mut String) {
+    let children = node.child_nodes();
+    for index in 0..children.length() {
+        let Some(child) = children.item(index) else {
+            continue;
+        };
+        let Some(element) = child.dyn_ref::<web_sys::Element>() else {
+            if let Some(data) = child.node_value() {
+                text.push_str(&data);
+            }
+            continue;
+        };
+        if element.class_name() == "cw-code__bar" {
+            continue;
+        }
+        if element.tag_name() == "BR" {
+            text.push('\n');
+            continue;
+        }
+        spoken(&child, text);
+        match element.tag_name().as_str() {
+            "P" | "LI" | "H1" | "H2" | "H3" | "H4" | "H5" | "H6" | "PRE" | "BLOCKQUOTE" | "TR" => {
+                text.push('\n');
+            }
+            "TD" | "TH" => text.push(' '),
+            _ => {}
+        }
     }
 }

@@ -45,12 +45,17 @@ pub fn Composer(
     let images = controller.config().with_value(|config| config.images);
     let picker = NodeRef::<html::Input>::new();
     // A pasted image is attached. Pasted text goes into the box as usual, also when the clipboard
-    // holds a picture of it too (as a spreadsheet's or a word processor's copy does).
+    // holds a picture of it too: a spreadsheet's or a word processor's copy, which comes with
+    // formatted text (a file manager's copy of an image file comes with its name only).
     let on_paste = move |event: ClipboardEvent| {
         let Some(data) = event.clipboard_data() else {
             return;
         };
-        if !images || data.types().includes(&"text/plain".into(), 0) {
+        let types = data.types();
+        let formatted = ["text/html", "text/rtf"]
+            .into_iter()
+            .any(|kind| types.includes(&kind.into(), 0));
+        if !images || formatted {
             return;
         }
         let files = files_of(data.files());
