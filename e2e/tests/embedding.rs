@@ -39,6 +39,16 @@ fn host_page(script: &str, config: &Value, html_attributes: &str) -> String {
     )
 }
 
+/// The host page as it is without the widget: no script, no element.
+fn plain_page() -> String {
+    let page = host_page("/none.js", &json!({}), r#"lang="en""#);
+    let without = page
+        .replace(r#"<script type="module" src="/none.js"></script>"#, "")
+        .replace(r#"<div id="chat" data-chat-widget='{}'></div>"#, "");
+    assert!(!without.contains("script") && !without.contains("data-chat-widget"));
+    without
+}
+
 /// A relay with demo replies, Chromium, and a second server (another origin: another port) that
 /// serves the host pages and, for the strict-CSP page, its own copy of the widget's files.
 struct Embedding {
@@ -77,6 +87,7 @@ impl Embedding {
                 "/inline",
                 get(Html(host_page(&from_relay, &inline, r#"lang="en""#))),
             )
+            .route("/plain", get(Html(plain_page())))
             .route(
                 "/dark",
                 get(Html(host_page(&from_relay, &dark, r#"lang="en""#))),
@@ -318,5 +329,77 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
         "open launcher: {}",
         serde_json::to_string_pretty(&open).unwrap_or_default()
     );
+    page.close().await;
+}
+
+/// Every computed style that a page could push into the widget, for each element in its shadow
+/// root, as one string per element.
+const STYLE_SNAPSHOT: &str = "
+    const properties = ['color', 'background-color', 'font-family', 'font-size', 'font-weight',
+        'font-style', 'line-height', 'letter-spacing', 'word-spacing', 'text-transform', 'text-align',
+        'white-space', 'padding-top', 'margin-top', 'border-top-width', 'border-top-color', 'display',
+        'visibility', 'box-shadow', 'text-decoration-line', 'opacity'];
+    return [...shadow.querySelectorAll('*')].map((element) => {
+        const style = getComputedStyle(element);
+        return properties.map((property) => style.getPropertyValue(property)).join(';');
+    });";
+
+/// The same computed styles for the page's own elements, outside the widget.
+const PAGE_SNAPSHOT: &str = "
+    const properties = ['color', 'background-color', 'font-family', 'font-size', 'font-weight',
+        'line-height', 'margin-top', 'padding-top', 'display', 'color-scheme'];
+    return [...document.querySelectorAll('html, body, main, h1, p')].map((element) => {
+        const style = getComputedStyle(element);
+        return properties.map((property) => style.getPropertyValue(property)).join(';');
+    });";
+
+#[tokio::test]
+async fn a_hostile_page_style_sheet_changes_nothing_inside_and_the_widget_leaks_nothing_out() {
+    let page = Embedding::start().await;
+    let browser = &page.browser;
+    // The page without the widget, then with it: its own elements look the same.
+    page.visit("plain").await;
+    let page_alone = browser
+        .client
+        .execute(PAGE_SNAPSHOT, Vec::new())
+        .await
+        .expect("measured");
+    page.visit("inline").await;
+    page.chat("Show me a table and some code").await;
+    let page_with_widget = browser
+        .client
+        .execute(PAGE_SNAPSHOT, Vec::new())
+        .await
+        .expect("measured");
+    assert_eq!(
+        page_alone, page_with_widget,
+        "the widget's styles stay inside"
+    );
+    let before = browser.in_widget(STYLE_SNAPSHOT).await;
+    browser
+        .in_widget(
+            "const hostile = document.createElement('style');
+             hostile.textContent = `* { color: red !important; background: yellow !important;
+                 font: italic 30px/3 serif !important; letter-spacing: 4px !important;
+                 text-transform: uppercase !important; text-align: right !important;
+                 padding: 9px !important; margin: 9px !important; border: 5px solid lime !important;
+                 box-shadow: 0 0 9px red !important; opacity: 0.5 !important; }
+               div, section, button, textarea, p, ul, li, table, pre, code { display: inline !important; }
+               .cw-chat, .cw-message, .cw-button, .cw-composer, [role=log] { display: none !important; }`;
+             document.head.append(hostile);
+             return true;",
+        )
+        .await;
+    let after = browser.in_widget(STYLE_SNAPSHOT).await;
+    let (before, after) = (
+        before.as_array().cloned().unwrap_or_default(),
+        after.as_array().cloned().unwrap_or_default(),
+    );
+    assert!(before.len() > 50, "a whole reply was measured");
+    assert_eq!(before.len(), after.len());
+    for (index, (before, after)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(before, after, "element {index} of the widget changed");
+    }
+    browser.save_screenshot("hostile-page").await;
     page.close().await;
 }
