@@ -25,8 +25,9 @@ pub struct Attachment {
     pub name: String,
     /// The image as it will be sent, and its preview.
     pub image: Image,
-    /// Its size as sent, in pixels.
+    /// Its width as sent, in pixels.
     pub width: u32,
+    /// Its height as sent, in pixels.
     pub height: u32,
 }
 
@@ -50,8 +51,11 @@ pub enum Refusal {
     TooMany(usize),
     /// Still larger than what is left of the budget, even downscaled.
     OverBudget {
+        /// The file's name.
         name: String,
+        /// Its smallest encoding, in bytes of base64.
         bytes: usize,
+        /// What was left of the message's budget.
         room: usize,
     },
 }

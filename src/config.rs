@@ -100,8 +100,10 @@ pub struct ChatConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Presentation {
+    /// Fills the element it is mounted in.
     #[default]
     Inline,
+    /// A button in a corner of the window that opens a panel.
     Launcher,
 }
 
@@ -109,10 +111,14 @@ pub enum Presentation {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Corner {
+    /// `bottom-right`.
     #[default]
     BottomRight,
+    /// `bottom-left`.
     BottomLeft,
+    /// `top-right`.
     TopRight,
+    /// `top-left`.
     TopLeft,
 }
 
@@ -132,9 +138,12 @@ impl Corner {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColorScheme {
+    /// The reader's system setting (`prefers-color-scheme`).
     #[default]
     Auto,
+    /// Always light.
     Light,
+    /// Always dark.
     Dark,
 }
 
@@ -153,7 +162,9 @@ impl ColorScheme {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// Left to right.
     Ltr,
+    /// Right to left.
     Rtl,
 }
 
@@ -162,11 +173,17 @@ pub enum Direction {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Theme {
+    /// `--cw-accent`: buttons, the person's bubbles and the focus ring.
     pub accent: Option<String>,
+    /// `--cw-background`: the chat box.
     pub background: Option<String>,
+    /// `--cw-text`: its text.
     pub text: Option<String>,
+    /// `--cw-radius`: the corners.
     pub radius: Option<String>,
+    /// `--cw-font`: the font family.
     pub font: Option<String>,
+    /// `--cw-space`: the spacing unit.
     pub spacing: Option<String>,
 }
 

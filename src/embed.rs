@@ -315,9 +315,10 @@ pub fn mount_with(
             }
         })
     };
+    // `mount_to` builds the view before it returns, so this is always there.
     let (controller, open) = made
         .take()
-        .expect("mount_to builds the view before it returns");
+        .ok_or_else(|| ConfigError::Element("the chat box could not be built".to_owned()))?;
     let mounted = Rc::new(RefCell::new(Some(Mounted {
         handle,
         host: element,

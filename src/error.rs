@@ -43,6 +43,8 @@ impl ChatError {
     }
 }
 
+/// In the built-in English; the chat box shows [`ChatError::describe`] with the config's table,
+/// which is why this is not derived with `thiserror` like the other error types.
 impl fmt::Display for ChatError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe(&Strings::default()))

@@ -20,10 +20,13 @@ pub struct Policy {
 /// What a copy button says: before, on success, and when copying was refused.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CopyLabels {
+    /// The button's text.
     pub copy: String,
     /// The accessible name of a code block's copy button.
     pub copy_code: String,
+    /// Its text for a moment after copying.
     pub copied: String,
+    /// Its text when the browser refused to copy (the text is selected instead).
     pub refused: String,
     /// A code block's label when its language is not given.
     pub code: String,

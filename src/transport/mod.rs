@@ -117,6 +117,8 @@ impl TransportError {
     }
 }
 
+/// In the built-in English; the chat box shows [`TransportError::describe`] with the config's
+/// table.
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe(&Strings::default()))

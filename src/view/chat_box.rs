@@ -168,7 +168,10 @@ pub fn ChatView(
 /// A live region that reads out each finished reply once, as the text it shows (not its
 /// Markdown source), rather than every token as it arrives in the log.
 #[component]
-fn Announcer(controller: ChatController) -> impl IntoView {
+fn Announcer(
+    /// The chat box's controller, whose finished replies are read out.
+    controller: ChatController,
+) -> impl IntoView {
     let said = RwSignal::new(String::new());
     let region = NodeRef::<html::Div>::new();
     controller.observe(move |event| {
