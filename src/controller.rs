@@ -553,17 +553,23 @@ impl ChatController {
             .conversation
             .try_update_value(|conversation| conversation.submit_with(text, images).is_ok());
         if submitted == Some(true) {
-            // A new turn: a pending automatic retry of the last one is dropped.
-            self.cancel_retry();
-            self.retries.set_value(0);
-            self.sync();
-            // The person's message is kept at once, so a reload mid-reply does not lose it.
-            self.keep_history();
-            self.emit(TurnEvent::Sent(text.to_owned()));
-            self.request();
+            self.start_turn(text);
             return true;
         }
         false
+    }
+
+    /// Asks for the reply to the person's message `sent`, just added to the conversation (sent,
+    /// edited, or Continue).
+    fn start_turn(&self, sent: &str) {
+        // A new turn: a pending automatic retry of the last one is dropped.
+        self.cancel_retry();
+        self.retries.set_value(0);
+        self.sync();
+        // The person's message is kept at once, so a reload mid-reply does not lose it.
+        self.keep_history();
+        self.emit(TurnEvent::Sent(sent.to_owned()));
+        self.request();
     }
 
     /// Stops the reply in flight; what arrived so far stays, marked as stopped.
@@ -598,17 +604,12 @@ impl ChatController {
     /// After a reply was cut off: asks the model to go on from where it stopped. The partial
     /// answer stays and is sent; the request is a visible message of the person's.
     pub fn continue_reply(&self) {
-        self.cancel_retry();
-        self.retries.set_value(0);
         let asked = self.conversation.try_update_value(|conversation| {
             conversation.dismiss_error();
             conversation.submit(CONTINUE_PROMPT).is_ok()
         });
         if asked == Some(true) {
-            self.sync();
-            self.keep_history();
-            self.emit(TurnEvent::Sent(CONTINUE_PROMPT.to_owned()));
-            self.request();
+            self.start_turn(CONTINUE_PROMPT);
         }
     }
 
@@ -635,12 +636,7 @@ impl ChatController {
         if edited != Some(true) {
             return false;
         }
-        self.cancel_retry();
-        self.retries.set_value(0);
-        self.sync();
-        self.keep_history();
-        self.emit(TurnEvent::Sent(text.to_owned()));
-        self.request();
+        self.start_turn(text);
         true
     }
 

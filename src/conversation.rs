@@ -684,21 +684,27 @@ impl Conversation {
 /// About how many tokens a message costs: a token per four characters, and a few for its framing;
 /// an image counts as [`IMAGE_TOKENS`], whatever the length of its URL.
 pub fn estimate_tokens(message: &Message) -> usize {
-    let mut message = message.clone();
-    let mut images = 0;
-    if let Message::User {
+    let characters =
+        |message: &Message| serde_json::to_string(message).map_or(0, |json| json.len());
+    let Message::User {
         content: Content::Parts(parts),
-        ..
-    } = &mut message
-    {
-        parts.retain(|part| {
-            let image = matches!(part, ContentPart::ImageUrl { .. });
-            images += usize::from(image);
-            !image
-        });
-    }
-    let text = serde_json::to_string(&message).map_or(0, |json| json.len());
-    text.div_ceil(4) + 4 + images * IMAGE_TOKENS
+        name,
+    } = message
+    else {
+        return characters(message).div_ceil(4) + 4;
+    };
+    // Measured without its images, whose URLs (megabytes of base64) are never copied here.
+    let texts: Vec<ContentPart> = parts
+        .iter()
+        .filter(|part| matches!(part, ContentPart::Text { .. }))
+        .cloned()
+        .collect();
+    let images = parts.len() - texts.len();
+    let text_only = Message::User {
+        content: Content::Parts(texts),
+        name: name.clone(),
+    };
+    characters(&text_only).div_ceil(4) + 4 + images * IMAGE_TOKENS
 }
 
 /// What an image is counted as in the history budget: providers charge images by their size in
