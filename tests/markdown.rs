@@ -5,6 +5,9 @@
 
 use chat_widget::markdown::{render, IncrementalMarkdown, Node};
 
+#[path = "support/pulldown.rs"]
+mod pulldown;
+
 /// A compact serialization of nodes for comparing structure.
 fn html(nodes: &[Node]) -> String {
     let mut out = String::new();
@@ -269,4 +272,151 @@ fn an_open_code_fence_shows_as_code_while_it_streams() {
         open.ends_with("<code-block js>console.log(1)</code-block>"),
         "{open}"
     );
+}
+
+/// Replies as models write them: every construct the widget renders, in the combinations that
+/// come up.
+const REPLIES: [&str; 16] = [
+    "Here is a plan:\n\n1. **Install** the tools\n2. Run `cargo build`\n3. Check the *output*\n\nThat's all.",
+    "## Steps\n\n- First, open the [docs](https://example.com/docs \"Docs\").\n- Then:\n  1. read\n  2. try\n- Done ~~maybe~~.\n",
+    "```python\ndef f(x):\n\treturn x * 2\n```\n\nCall it with `f(2)`.",
+    "| Name | Age | City |\n|:-----|----:|:----:|\n| Ann | 31 | Paris |\n| Bob | 27 | `Rome` |\n| *Cy* | 40 | \\| pipe |\n\nTable above.",
+    "> **Note**\n> Quotes can hold lists:\n> - a\n> - b\n>\n> and code:\n> ```\n> x = 1\n> ```\n",
+    "Line one  \nline two\\\nline three\nline four",
+    "* a\n* b\n\n  continued\n* c\n\n---\n\n+ x\n+ y",
+    "Title\n=====\n\nSub\n---\n\n### Small ###\n\n#### Closing #s #",
+    "Mixed *emphasis with **strong** inside* and __under *scores*__ and snake_case_word and 2*3*4.",
+    "Escapes: \\*not em\\*, \\`not code\\`, \\[not a link\\], 5 \\< 6, &amp; &lt;tag&gt; &copy; &#x263A; &#9731;.",
+    "A [reference link][ref], a [collapsed][] one and a [shortcut].\n\n[ref]: https://example.com/ref\n[collapsed]: <https://example.com/c> 'C'\n[shortcut]: https://example.com/s",
+    "- [ ] todo\n- [x] done\n- [X] also done\n- not a task",
+    "Autolinks: <https://example.com/a?b=c&d=e> and <user@example.com>, an image ![alt *text*](https://img.example/a.png \"t\").",
+    "    indented code\n    more\n\n\tand a tab\n\nparagraph\n    not code",
+    "1) one\n2) two\n\n10. ten\n11. eleven\n\n- a\n    - four spaces\n        - eight",
+    "Nested `` code with ` backtick `` and ``` triple ``` spans; unmatched ` tick; **unclosed strong; *a **b** c*; ***both***.",
+];
+
+/// The same text as the reference parser renders it.
+fn same_as_reference(markdown: &str) {
+    assert_eq!(
+        html(&render(markdown)),
+        html(&pulldown::render(markdown)),
+        "for {markdown:?}"
+    );
+}
+
+#[test]
+fn model_replies_render_as_the_reference_parser_renders_them() {
+    for reply in REPLIES.iter().chain(SAMPLES.iter()) {
+        same_as_reference(reply);
+    }
+}
+
+/// Documents put together from the pieces of the replies above, in many orders and nestings.
+#[test]
+fn generated_documents_render_as_the_reference_parser_renders_them() {
+    const BLOCKS: [&str; 33] = [
+        "plain text with *em* and **strong**",
+        "a line\nand a lazy one",
+        "# heading",
+        "Setext\n---",
+        "- item\n- item two",
+        "1. one\n2. two",
+        "- [ ] task",
+        "> quoted *text*",
+        "```rust\nlet x = 1;\n```",
+        "~~~\ncode\n~~~",
+        "    indented",
+        "| a | b |\n|---|--:|\n| 1 | 2 |",
+        "***",
+        "[link](https://example.com) and <https://example.com>",
+        "`code` and ``co`de``",
+        "_under_ and __strong__ and ~~del~~",
+        "ends with two spaces  \nthen more",
+        "* star item\n\n  second paragraph",
+        "text with a [ref] link",
+        "[ref]: https://example.com/r",
+        "&amp; &gt; &#65; \\* \\_",
+        "![image](https://img.example/x.png)",
+        "> > nested quote\n> back out",
+        "- ```\n  fenced in an item\n  ```",
+        "<div>\nhtml *block*\n</div>",
+        "**a*b*** and *a **b***",
+        "[parens](https://example.com/a_(b)) and [empty]()",
+        "1. one\n\n   still one",
+        "-\ttab item\n\tcontinued",
+        "| x |\n|---|\nrow without pipes",
+        "Term  \n**bold** line",
+        "+ plus\n+ plus two",
+        "2. starts at two\n3. three",
+    ];
+    const JOINS: [&str; 8] = [
+        "\n", "\n\n", "\n\n> ", "\n\n- ", "\n  ", "\n> > ", "\n\n1. ", "\n- ",
+    ];
+    let mut seed = 0x9e37_79b9_u32;
+    let mut next = |bound: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as usize % bound
+    };
+    for _ in 0..5_000 {
+        let mut document = String::new();
+        for _ in 0..1 + next(5) {
+            if !document.is_empty() {
+                document.push_str(JOINS[next(JOINS.len())]);
+            }
+            document.push_str(BLOCKS[next(BLOCKS.len())]);
+        }
+        same_as_reference(&document);
+    }
+}
+
+#[test]
+fn model_replies_stream_as_they_render_whole() {
+    for reply in REPLIES {
+        let characters: Vec<&str> = reply
+            .char_indices()
+            .map(|(i, c)| &reply[i..i + c.len_utf8()])
+            .collect();
+        assert_eq!(
+            html(&stream(&characters)),
+            html(&render(reply)),
+            "{reply:?}"
+        );
+        assert_eq!(
+            html(&stream(&tokens(reply))),
+            html(&render(reply)),
+            "{reply:?}"
+        );
+    }
+}
+
+/// How deeply the nodes nest.
+fn depth(nodes: &[Node]) -> usize {
+    nodes
+        .iter()
+        .map(|node| match node {
+            Node::Element { children, .. } => 1 + depth(children),
+            _ => 1,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn deeply_nested_input_stays_shallow_enough_to_walk() {
+    // The DOM is built recursively, in a wasm stack of 1 MB: thousands of levels would exhaust it.
+    for markdown in [
+        ">".repeat(5_000) + " quoted",
+        (0..200).map(|n| " ".repeat(n * 2) + "- item\n").collect(),
+        "*".repeat(5_000) + "a" + &"*".repeat(5_000),
+        "*a ".repeat(3_000) + &" a*".repeat(3_000),
+        "[a ".repeat(3_000)
+            + "![b](https://example.com/b)"
+            + &"](https://example.com)".repeat(3_000),
+    ] {
+        let nodes = render(&markdown);
+        assert!(depth(&nodes) <= 80, "{} levels", depth(&nodes));
+        assert!(!nodes.is_empty());
+    }
 }

@@ -11,11 +11,8 @@
 //! later lines change earlier blocks, are resolved by rendering the whole text once at the end
 //! when the parser found any).
 
-use std::ops::Range;
-
-use pulldown_cmark::{Event, Parser};
-
-use super::tree::{options, render, render_events, Node};
+use super::block;
+use super::tree::{render, render_blocks, Node};
 
 /// The state of one growing text.
 #[derive(Debug, Default)]
@@ -54,9 +51,8 @@ impl IncrementalMarkdown {
             restart = true;
         }
         let tail = &text[self.finished_len..];
-        let parser = Parser::new_ext(tail, options()).into_offset_iter();
-        // The first pass has already run: any definition in the text is known now.
-        self.definitions |= parser.reference_definitions().iter().next().is_some();
+        let document = block::parse(tail);
+        self.definitions |= !document.definitions.is_empty();
         if complete && self.definitions && self.finished_len > 0 {
             // Blocks handed out before a definition was seen may hold links it defines.
             self.finished_len = text.len();
@@ -66,10 +62,9 @@ impl IncrementalMarkdown {
                 restart: true,
             };
         }
-        let events: Vec<(Event<'_>, Range<usize>)> = parser.collect();
         let split = if complete {
             self.finished_len = text.len();
-            events.len()
+            document.blocks.len()
         } else {
             // Only a block that starts on a complete line, followed by another complete line,
             // proves the blocks before it finished: a partial line can still change meaning ("|"
@@ -78,53 +73,23 @@ impl IncrementalMarkdown {
             let last_complete = tail[..tail.rfind('\n').unwrap_or(0)]
                 .rfind('\n')
                 .map_or(0, |newline| newline + 1);
-            let open = block_starts(&events)
-                .into_iter()
-                .rev()
-                .find(|&(_, offset)| offset < last_complete);
-            match open {
-                Some((index, offset)) => {
-                    self.finished_len += line_start(tail, offset);
+            match document
+                .starts
+                .iter()
+                .rposition(|&offset| offset < last_complete)
+            {
+                Some(index) => {
+                    self.finished_len += document.starts[index];
                     index
                 }
                 None => 0,
             }
         };
-        let mut events = events.into_iter().map(|(event, _)| event);
-        let finished = render_events(events.by_ref().take(split));
-        let open = render_events(events);
+        let (finished, open) = document.blocks.split_at(split);
         Update {
-            finished,
-            open,
+            finished: render_blocks(finished, &document.definitions),
+            open: render_blocks(open, &document.definitions),
             restart,
         }
     }
-}
-
-/// The event index and byte offset where each top-level block starts.
-fn block_starts(events: &[(Event<'_>, Range<usize>)]) -> Vec<(usize, usize)> {
-    let mut depth = 0usize;
-    let mut starts = Vec::new();
-    for (index, (event, range)) in events.iter().enumerate() {
-        match event {
-            Event::Start(_) => {
-                if depth == 0 {
-                    starts.push((index, range.start));
-                }
-                depth += 1;
-            }
-            Event::End(_) => depth = depth.saturating_sub(1),
-            // A thematic break is a block without a start and an end.
-            _ if depth == 0 => starts.push((index, range.start)),
-            _ => {}
-        }
-    }
-    starts
-}
-
-/// The start of the line that holds `offset`, so the next parse sees the block's indentation.
-fn line_start(text: &str, offset: usize) -> usize {
-    text[..offset]
-        .rfind(['\n', '\r'])
-        .map_or(0, |newline| newline + 1)
 }

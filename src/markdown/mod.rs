@@ -1,14 +1,18 @@
 //! Markdown replies, rendered safely and incrementally.
 //!
-//! - [`tree`] turns Markdown into [`Node`]s (plain data), deciding which links are safe;
+//! - [`block`] finds a text's blocks (paragraphs, lists, code, tables...) in one pass over its
+//!   lines, and [`inline`] their inline content;
+//! - [`tree`] turns both into [`Node`]s (plain data), deciding which links are safe;
 //! - [`incremental`] re-parses only the open last block of a growing text;
 //! - [`dom`] turns nodes into DOM nodes, one `create_element` at a time: no HTML string is ever
 //!   parsed by the browser, so raw HTML in a reply is only ever text.
 //!
-//! `tree` and `incremental` know nothing of the browser and are tested natively.
+//! `block`, `inline`, `tree` and `incremental` know nothing of the browser and are tested natively.
 
+pub mod block;
 pub mod dom;
 pub mod incremental;
+pub mod inline;
 pub mod tree;
 mod url;
 

@@ -1,12 +1,11 @@
-//! Markdown to [`Node`]s: CommonMark with tables, strikethrough and task lists.
+//! Markdown to [`Node`]s: CommonMark with GFM tables, strikethrough and task lists.
 //!
-//! Raw HTML becomes text. Links keep their target only when [`is_safe_link`] allows it; other
+//! [`block`](super::block) finds the blocks, [`inline`](super::inline) their inline content; this
+//! module turns both into nodes. Raw HTML becomes text. Links keep their target only when [`is_safe_link`] allows it; other
 //! links become plain text. Images become [`Node::Image`], for the DOM layer to show or not.
 
-use pulldown_cmark::{
-    Alignment, CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
-};
-
+use super::block::{self, Align, Block, List, Table};
+use super::inline::{self, Definitions};
 use super::url::is_safe_link;
 
 /// The `rel` of every link: a reply's links open in a new tab and carry nothing back.
@@ -45,7 +44,7 @@ pub enum Node {
 }
 
 impl Node {
-    fn element(tag: &'static str, attrs: Vec<(&'static str, String)>) -> Self {
+    pub(crate) fn element(tag: &'static str, attrs: Vec<(&'static str, String)>) -> Self {
         Node::Element {
             tag,
             attrs,
@@ -64,278 +63,176 @@ impl Node {
     }
 }
 
-/// The parser options: CommonMark plus tables, strikethrough and task lists.
-pub fn options() -> Options {
-    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
-}
-
 /// Renders a whole Markdown text.
 pub fn render(markdown: &str) -> Vec<Node> {
-    render_events(Parser::new_ext(markdown, options()))
+    let document = block::parse(markdown);
+    render_blocks(&document.blocks, &document.definitions)
 }
 
-/// Renders a run of parser events (whole blocks).
-pub fn render_events<'a>(events: impl IntoIterator<Item = Event<'a>>) -> Vec<Node> {
-    let mut builder = Builder::default();
-    for event in events {
-        builder.event(event);
+/// Renders blocks, with the definitions their references may use.
+pub(crate) fn render_blocks(blocks: &[Block], definitions: &Definitions) -> Vec<Node> {
+    let mut out = Vec::new();
+    for block in blocks {
+        render_block(block, definitions, false, &mut out);
     }
-    builder.finish()
+    out
 }
 
-/// What an open tag is building.
-enum Frame {
-    Element(Node),
-    Code {
-        language: String,
-        code: String,
-    },
-    Image {
-        src: String,
-        alt: String,
-    },
-    Table {
-        alignments: Vec<Alignment>,
-        node: Node,
-        cell: usize,
-        in_head: bool,
-    },
+/// A link to `href`, or its text alone when the target is not allowed.
+pub(crate) fn link(href: String, title: String, children: Vec<Node>) -> Node {
+    if !is_safe_link(&href) {
+        return Node::Element {
+            tag: "span",
+            attrs: vec![("class", "cw-md-link-refused".to_owned())],
+            children,
+        };
+    }
+    let mut attrs = vec![
+        ("href", href),
+        ("target", "_blank".to_owned()),
+        ("rel", LINK_REL.to_owned()),
+    ];
+    if !title.is_empty() {
+        attrs.push(("title", title));
+    }
+    Node::Element {
+        tag: "a",
+        attrs,
+        children,
+    }
 }
 
-#[derive(Default)]
-struct Builder {
-    stack: Vec<Frame>,
-    out: Vec<Node>,
-}
-
-impl Builder {
-    fn event(&mut self, event: Event<'_>) {
-        match event {
-            Event::Start(tag) => self.start(tag),
-            Event::End(tag) => self.end(tag),
-            Event::Text(text) => self.text(&text),
-            // Raw HTML is shown as the text it is.
-            Event::Html(text) | Event::InlineHtml(text) => self.text(&text),
-            Event::Code(code) => {
-                self.push(Node::Element {
-                    tag: "code",
-                    attrs: Vec::new(),
-                    children: vec![Node::Text(code.into_string())],
-                });
-            }
-            Event::InlineMath(text) | Event::DisplayMath(text) => self.text(&text),
-            Event::FootnoteReference(label) => self.text(&format!("[^{label}]")),
-            Event::SoftBreak => self.text("\n"),
-            Event::HardBreak => self.push(Node::element("br", Vec::new())),
-            Event::Rule => self.push(Node::element("hr", Vec::new())),
-            Event::TaskListMarker(checked) => {
-                let mut attrs = vec![("type", "checkbox".to_owned()), ("disabled", String::new())];
-                if checked {
-                    attrs.push(("checked", String::new()));
-                }
-                self.push(Node::element("input", attrs));
-            }
+/// Renders one block into `out`. In a tight list, paragraphs are their content alone.
+fn render_block(block: &Block, definitions: &Definitions, tight: bool, out: &mut Vec<Node>) {
+    let parent = |tag: &'static str, children: Vec<Node>| Node::Element {
+        tag,
+        attrs: Vec::new(),
+        children,
+    };
+    match block {
+        Block::Paragraph(text) if tight => out.extend(inline::parse(text, definitions)),
+        Block::Paragraph(text) => out.push(parent("p", inline::parse(text, definitions))),
+        Block::Heading(level, text) => {
+            let tag = ["h1", "h2", "h3", "h4", "h5", "h6"][usize::from(*level).clamp(1, 6) - 1];
+            out.push(parent(tag, inline::parse(text, definitions)));
         }
+        Block::Code { info, code } => out.push(Node::CodeBlock {
+            language: language_of(info),
+            code: code.clone(),
+        }),
+        Block::Html(text) => out.push(Node::Element {
+            tag: "p",
+            attrs: vec![("class", "cw-md-raw".to_owned())],
+            children: vec![Node::Text(text.clone())],
+        }),
+        Block::Rule => out.push(Node::element("hr", Vec::new())),
+        Block::Quote(blocks) => out.push(parent("blockquote", render_blocks(blocks, definitions))),
+        Block::List(list) => out.push(render_list(list, definitions)),
+        Block::Table(table) => out.push(render_table(table, definitions)),
     }
+}
 
-    fn start(&mut self, tag: Tag<'_>) {
-        let frame = match tag {
-            Tag::Paragraph => element("p"),
-            Tag::Heading { level, .. } => element(heading(level)),
-            Tag::BlockQuote(_) => element("blockquote"),
-            Tag::CodeBlock(kind) => Frame::Code {
-                language: match kind {
-                    CodeBlockKind::Fenced(info) => language_of(&info),
-                    CodeBlockKind::Indented => String::new(),
-                },
-                code: String::new(),
-            },
-            Tag::HtmlBlock => {
-                Frame::Element(Node::element("p", vec![("class", "cw-md-raw".to_owned())]))
-            }
-            Tag::List(Some(start)) if start != 1 => {
-                Frame::Element(Node::element("ol", vec![("start", start.to_string())]))
-            }
-            Tag::List(Some(_)) => element("ol"),
-            Tag::List(None) => element("ul"),
-            Tag::Item => element("li"),
-            Tag::Table(alignments) => Frame::Table {
-                alignments,
-                node: Node::element("table", Vec::new()),
-                cell: 0,
-                in_head: false,
-            },
-            Tag::TableHead => {
-                self.set_table_head(true);
-                self.stack.push(element("thead"));
-                element("tr")
-            }
-            Tag::TableRow => {
-                if matches!(self.stack.last(), Some(Frame::Table { .. })) {
-                    self.stack.push(element("tbody"));
-                }
-                self.reset_cell();
-                element("tr")
-            }
-            Tag::TableCell => {
-                let (in_head, alignment) = self.next_cell();
-                let mut attrs = Vec::new();
-                if let Some(class) = alignment_class(alignment) {
-                    attrs.push(("class", class.to_owned()));
-                }
-                Frame::Element(Node::element(if in_head { "th" } else { "td" }, attrs))
-            }
-            Tag::Emphasis => element("em"),
-            Tag::Strong => element("strong"),
-            Tag::Strikethrough => element("del"),
-            Tag::Superscript => element("sup"),
-            Tag::Subscript => element("sub"),
-            Tag::Link {
-                link_type,
-                dest_url,
-                title,
-                ..
-            } => {
-                // An email autolink (`<a@b.c>`) carries the bare address.
-                let href = match link_type {
-                    LinkType::Email => format!("mailto:{dest_url}"),
-                    _ => dest_url.into_string(),
-                };
-                if is_safe_link(&href) {
-                    let mut attrs = vec![
-                        ("href", href),
-                        ("target", "_blank".to_owned()),
-                        ("rel", LINK_REL.to_owned()),
-                    ];
-                    if !title.is_empty() {
-                        attrs.push(("title", title.into_string()));
+fn render_list(list: &List, definitions: &Definitions) -> Node {
+    let (tag, attrs) = match list.start {
+        None => ("ul", Vec::new()),
+        Some(1) => ("ol", Vec::new()),
+        Some(start) => ("ol", vec![("start", start.to_string())]),
+    };
+    let items = list
+        .items
+        .iter()
+        .map(|blocks| {
+            let mut children = Vec::new();
+            for (index, block) in blocks.iter().enumerate() {
+                match (index, block) {
+                    (0, Block::Paragraph(text)) if task(text).is_some() => {
+                        let (checked, rest) = task(text).expect("matched");
+                        let mut attrs =
+                            vec![("type", "checkbox".to_owned()), ("disabled", String::new())];
+                        if checked {
+                            attrs.push(("checked", String::new()));
+                        }
+                        let mut content = vec![Node::element("input", attrs)];
+                        content.extend(inline::parse(rest, definitions));
+                        if list.tight {
+                            children.extend(content);
+                        } else {
+                            children.push(Node::Element {
+                                tag: "p",
+                                attrs: Vec::new(),
+                                children: content,
+                            });
+                        }
                     }
-                    Frame::Element(Node::element("a", attrs))
-                } else {
-                    Frame::Element(Node::element(
-                        "span",
-                        vec![("class", "cw-md-link-refused".to_owned())],
-                    ))
+                    _ => render_block(block, definitions, list.tight, &mut children),
                 }
             }
-            Tag::Image { dest_url, .. } => Frame::Image {
-                src: dest_url.into_string(),
-                alt: String::new(),
-            },
-            Tag::FootnoteDefinition(_)
-            | Tag::DefinitionList
-            | Tag::DefinitionListTitle
-            | Tag::DefinitionListDefinition
-            | Tag::MetadataBlock(_) => element("div"),
-        };
-        self.stack.push(frame);
-    }
-
-    fn end(&mut self, tag: TagEnd) {
-        if tag == TagEnd::TableHead {
-            self.close_frame(); // tr
-            self.close_frame(); // thead
-            self.set_table_head(false);
-            return;
-        }
-        if tag == TagEnd::Table && !matches!(self.stack.last(), Some(Frame::Table { .. })) {
-            self.close_frame(); // tbody
-        }
-        self.close_frame();
-    }
-
-    fn close_frame(&mut self) {
-        let Some(frame) = self.stack.pop() else {
-            return;
-        };
-        let node = match frame {
-            Frame::Element(node) => node,
-            Frame::Code { language, code } => Node::CodeBlock { language, code },
-            Frame::Image { src, alt } => Node::Image { src, alt },
-            Frame::Table { node, .. } => Node::Element {
-                tag: "div",
-                attrs: vec![("class", "cw-md-table".to_owned())],
-                children: vec![node],
-            },
-        };
-        self.push(node);
-    }
-
-    fn text(&mut self, text: &str) {
-        match self.stack.last_mut() {
-            Some(Frame::Code { code, .. }) => code.push_str(text),
-            Some(Frame::Image { alt, .. }) => alt.push_str(text),
-            _ => self.push(Node::Text(text.to_owned())),
-        }
-    }
-
-    /// Adds a finished node to the innermost open element (or the output), joining adjacent text.
-    fn push(&mut self, node: Node) {
-        let children = match self.stack.last_mut() {
-            Some(Frame::Element(Node::Element { children, .. }))
-            | Some(Frame::Table {
-                node: Node::Element { children, .. },
-                ..
-            }) => children,
-            Some(Frame::Image { alt, .. }) => {
-                alt.push_str(&node.text());
-                return;
+            Node::Element {
+                tag: "li",
+                attrs: Vec::new(),
+                children,
             }
-            Some(Frame::Code { code, .. }) => {
-                code.push_str(&node.text());
-                return;
-            }
-            Some(Frame::Element(_)) | Some(Frame::Table { .. }) | None => &mut self.out,
-        };
-        match (children.last_mut(), node) {
-            (Some(Node::Text(last)), Node::Text(text)) => last.push_str(&text),
-            (_, node) => children.push(node),
-        }
+        })
+        .collect();
+    Node::Element {
+        tag,
+        attrs,
+        children: items,
     }
+}
 
-    fn table(&mut self) -> Option<&mut Frame> {
-        self.stack
-            .iter_mut()
-            .rev()
-            .find(|frame| matches!(frame, Frame::Table { .. }))
+/// A task list item's marker (`[ ]`, `[x]`): whether it is checked, and the text after it.
+fn task(text: &str) -> Option<(bool, &str)> {
+    let checked = match text.get(..3)? {
+        "[ ]" => false,
+        "[x]" | "[X]" => true,
+        _ => return None,
+    };
+    let rest = &text[3..];
+    rest.starts_with([' ', '\t', '\n'])
+        .then(|| (checked, rest.trim_start()))
+}
+
+fn render_table(table: &Table, definitions: &Definitions) -> Node {
+    let row = |cells: &[String], tag: &'static str| Node::Element {
+        tag: "tr",
+        attrs: Vec::new(),
+        children: cells
+            .iter()
+            .zip(&table.aligns)
+            .map(|(cell, align)| {
+                let attrs = match alignment_class(*align) {
+                    Some(class) => vec![("class", class.to_owned())],
+                    None => Vec::new(),
+                };
+                Node::Element {
+                    tag,
+                    attrs,
+                    children: inline::parse(cell, definitions),
+                }
+            })
+            .collect(),
+    };
+    let mut sections = vec![Node::Element {
+        tag: "thead",
+        attrs: Vec::new(),
+        children: vec![row(&table.head, "th")],
+    }];
+    if !table.rows.is_empty() {
+        sections.push(Node::Element {
+            tag: "tbody",
+            attrs: Vec::new(),
+            children: table.rows.iter().map(|cells| row(cells, "td")).collect(),
+        });
     }
-
-    fn set_table_head(&mut self, head: bool) {
-        if let Some(Frame::Table { in_head, cell, .. }) = self.table() {
-            *in_head = head;
-            *cell = 0;
-        }
-    }
-
-    fn reset_cell(&mut self) {
-        if let Some(Frame::Table { cell, .. }) = self.table() {
-            *cell = 0;
-        }
-    }
-
-    fn next_cell(&mut self) -> (bool, Alignment) {
-        match self.table() {
-            Some(Frame::Table {
-                alignments,
-                cell,
-                in_head,
-                ..
-            }) => {
-                let alignment = alignments.get(*cell).copied().unwrap_or(Alignment::None);
-                *cell += 1;
-                (*in_head, alignment)
-            }
-            _ => (false, Alignment::None),
-        }
-    }
-
-    fn finish(mut self) -> Vec<Node> {
-        // Close whatever the events left open (a run of events always holds whole blocks, but be
-        // safe rather than drop text).
-        while !self.stack.is_empty() {
-            self.close_frame();
-        }
-        self.out
+    Node::Element {
+        tag: "div",
+        attrs: vec![("class", "cw-md-table".to_owned())],
+        children: vec![Node::Element {
+            tag: "table",
+            attrs: Vec::new(),
+            children: sections,
+        }],
     }
 }
 
@@ -354,26 +251,11 @@ fn language_of(info: &str) -> String {
     }
 }
 
-fn element(tag: &'static str) -> Frame {
-    Frame::Element(Node::element(tag, Vec::new()))
-}
-
-fn heading(level: HeadingLevel) -> &'static str {
-    match level {
-        HeadingLevel::H1 => "h1",
-        HeadingLevel::H2 => "h2",
-        HeadingLevel::H3 => "h3",
-        HeadingLevel::H4 => "h4",
-        HeadingLevel::H5 => "h5",
-        HeadingLevel::H6 => "h6",
-    }
-}
-
-fn alignment_class(alignment: Alignment) -> Option<&'static str> {
+fn alignment_class(alignment: Align) -> Option<&'static str> {
     match alignment {
-        Alignment::None => None,
-        Alignment::Left => Some("cw-align-left"),
-        Alignment::Center => Some("cw-align-center"),
-        Alignment::Right => Some("cw-align-right"),
+        Align::None => None,
+        Align::Left => Some("cw-align-left"),
+        Align::Center => Some("cw-align-center"),
+        Align::Right => Some("cw-align-right"),
     }
 }
