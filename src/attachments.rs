@@ -16,7 +16,7 @@ pub const ACCEPTED: [&str; 4] = ["image/png", "image/jpeg", "image/webp", "image
 const PREVIEW_SIDE: u32 = 160;
 
 /// Files larger than this are not decoded at all (a decoded 50 MB photo takes far more memory).
-pub const MAX_FILE_MB: f64 = 50.0;
+pub const MAX_FILE_MB: u32 = 50;
 
 /// An image ready to send.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,7 +85,7 @@ pub async fn prepare(file: &File, max_side: u32, room: usize) -> Result<Attachme
     if !ACCEPTED.contains(&kind.as_str()) {
         return Err(Refusal::NotAnImage(name));
     }
-    if file.size() > MAX_FILE_MB * 1024.0 * 1024.0 {
+    if file.size() > f64::from(MAX_FILE_MB) * 1024.0 * 1024.0 {
         return Err(Refusal::FileTooLarge(name));
     }
     let bitmap = decode(file)

@@ -248,7 +248,7 @@ pub fn mount_with(
             .map_err(|_| {
                 ConfigError::Element(format!(
                     "a <{}> cannot hold one: mount it in a <div>",
-                    element.tag_name().to_lowercase()
+                    element.tag_name().to_ascii_lowercase()
                 ))
             })?,
     };

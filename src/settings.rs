@@ -1,7 +1,7 @@
 //! The settings panel's values: what a person typed, where empty means "not set", checked field by
 //! field against the API's ranges before anything is sent. Plain data, tested natively.
 
-use chat_protocol::{LogitBias, Message, Stop, ToolChoice};
+use chat_protocol::{format_number, LogitBias, Message, Stop, ToolChoice};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ChatConfig;
@@ -64,7 +64,7 @@ pub enum Field {
 impl Settings {
     /// The settings a config starts with.
     pub fn from_config(config: &ChatConfig) -> Self {
-        let number = |value: Option<f64>| value.map(|value| value.to_string()).unwrap_or_default();
+        let number = |value: Option<f64>| value.map(format_number).unwrap_or_default();
         Settings {
             model: config.model.clone(),
             system_prompt: config.system_prompt.clone().unwrap_or_default(),
@@ -79,7 +79,7 @@ impl Settings {
             logit_bias: config
                 .logit_bias
                 .iter()
-                .map(|(token, bias)| (token.to_string(), bias.to_string()))
+                .map(|(token, bias)| (token.to_string(), format_number(*bias)))
                 .collect(),
             stop: config.stop.sequences().to_vec(),
             stream: config.stream,
@@ -275,11 +275,28 @@ fn number(
     if text.is_empty() {
         return None;
     }
-    match text.replace(',', ".").parse::<f64>() {
-        Ok(value) if (min..=max).contains(&value) => Some(value),
+    match parse_number(text) {
+        Some(value) if (min..=max).contains(&value) => Some(value),
         _ => {
-            problems.push((field, fill(range, &[&min, &max])));
+            problems.push((
+                field,
+                fill(range, &[&format_number(min), &format_number(max)]),
+            ));
             None
         }
     }
+}
+
+/// A decimal number as people type it: `0.7`, `0,7`, `.5`, `-2`, `1e-3`. JSON's number reader does
+/// the work (the widget has it anyway; the standard library's would add its tables).
+fn parse_number(text: &str) -> Option<f64> {
+    let text = text.replace(',', ".");
+    let (sign, digits) = match text.strip_prefix(['-', '+']) {
+        Some(digits) => (&text[..1], digits),
+        None => ("", text.as_str()),
+    };
+    let digits = digits.strip_suffix('.').unwrap_or(digits);
+    let zero = if digits.starts_with('.') { "0" } else { "" };
+    let sign = if sign == "-" { "-" } else { "" };
+    serde_json::from_str::<f64>(&format!("{sign}{zero}{digits}")).ok()
 }

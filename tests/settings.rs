@@ -139,3 +139,40 @@ fn each_bad_value_is_refused_at_its_field_with_the_reason() {
         assert!(problem.contains(reason), "{field:?}: {problem}");
     }
 }
+
+#[test]
+fn numbers_are_read_as_people_type_them() {
+    let read = |text: &str| {
+        let settings = Settings {
+            temperature: text.into(),
+            ..Settings::from_config(&ChatConfig::default())
+        };
+        settings
+            .apply(&ChatConfig::default(), &[])
+            .map(|config| config.temperature)
+            .map_err(|_| ())
+    };
+    for (text, value) in [
+        ("0.7", 0.7),
+        (" 0,7 ", 0.7),
+        (".5", 0.5),
+        ("1.", 1.0),
+        ("+1", 1.0),
+        ("-0", 0.0),
+        ("2", 2.0),
+        ("1e-1", 0.1),
+        ("0.30000000000000004", 0.30000000000000004),
+    ] {
+        assert_eq!(read(text), Ok(Some(value)), "{text:?}");
+    }
+    for text in ["1..2", "--1", "0x1", "1 2", "hot", "inf", "NaN", "2.5", "."] {
+        assert_eq!(read(text), Err(()), "{text:?}");
+    }
+    // And shown back in their shortest form.
+    let config = ChatConfig::from_json(r#"{"temperature": 1, "top_p": 0.95}"#).expect("valid");
+    let settings = Settings::from_config(&config);
+    assert_eq!(
+        (settings.temperature.as_str(), settings.top_p.as_str()),
+        ("1", "0.95")
+    );
+}

@@ -14,8 +14,8 @@ mod stream;
 pub use error::ApiError;
 pub use key::ApiKey;
 pub use request::{
-    ChatRequest, Content, ContentPart, FunctionDefinition, ImageUrl, LogitBias, Message, Stop,
-    Tool, ToolChoice, ValidationError, DEFAULT_MODEL,
+    format_number, ChatRequest, Content, ContentPart, FunctionDefinition, ImageUrl, LogitBias,
+    Message, Stop, Tool, ToolChoice, ValidationError, DEFAULT_MODEL,
 };
 pub use response::{
     AssistantMessage, ChatChunk, ChatCompletion, Choice, ChunkChoice, Delta, FinishReason,

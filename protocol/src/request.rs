@@ -17,6 +17,16 @@ pub const DEFAULT_MODEL: &str = "gemini-1.5-pro";
 /// Bias per token id, from -100 (ban) to 100 (force). Keys are token ids; JSON carries them as strings.
 pub type LogitBias = BTreeMap<u32, f64>;
 
+/// A number as people read it: whole numbers without a fraction (`2`), others in the shortest form
+/// that reads back the same (`0.7`), as JSON writes them.
+pub fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        (value as i64).to_string()
+    } else {
+        serde_json::to_string(&value).unwrap_or_else(|_| "NaN".to_owned())
+    }
+}
+
 /// A chat-completions request body. Parsing refuses fields the API does not document, naming them,
 /// rather than dropping them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -374,7 +384,12 @@ pub enum ValidationError {
         index: usize,
     },
     /// A number is outside its documented range (or is not a number).
-    #[error("`{field}` must be between {min} and {max}, got {value}")]
+    #[error(
+        "`{field}` must be between {} and {}, got {}",
+        format_number(*.min),
+        format_number(*.max),
+        format_number(*.value)
+    )]
     OutOfRange {
         /// The field, for example `temperature` or `logit_bias.50256`.
         field: String,

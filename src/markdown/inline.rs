@@ -24,13 +24,15 @@ impl Definitions {
     }
 }
 
-/// A label as definitions and references are matched: whitespace collapsed, case ignored.
+/// A label as definitions and references are matched: whitespace collapsed, the case of ASCII
+/// letters ignored. (CommonMark folds the case of every letter; Unicode's case tables would add
+/// several KB to the widget for labels that differ only in the case of other letters.)
 fn normalize_label(label: &str) -> String {
     label
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-        .to_lowercase()
+        .to_ascii_lowercase()
 }
 
 /// Takes the link reference definitions at the start of a paragraph's text into `definitions`;
