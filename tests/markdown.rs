@@ -420,3 +420,19 @@ fn deeply_nested_input_stays_shallow_enough_to_walk() {
         assert!(!nodes.is_empty());
     }
 }
+
+#[test]
+fn punctuation_beyond_ascii_around_delimiters_reads_as_the_reference_reads_it() {
+    for markdown in [
+        "a*«b»*c and *«b»*",
+        "x_“quoted”_y and _“quoted”_",
+        "**—dash—** and a**—dash—**b",
+        "*مرحبا،* و*«نص»*ب",
+        "*¿qué?* and a*¿qué?*b",
+        "*→* and a*→*b and 🙂*x*🙂 and a*🙂*b",
+        "*Привет,* мир и a*«слово»*b",
+        "*中文。*和a*「引用」*b",
+    ] {
+        same_as_reference(markdown);
+    }
+}

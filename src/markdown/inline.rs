@@ -774,12 +774,36 @@ fn skip_any_whitespace(text: &str, mut position: usize) -> usize {
     position
 }
 
-/// Unicode punctuation and symbols, as CommonMark counts them for delimiter runs.
+/// The blocks of punctuation and symbols outside ASCII (Unicode's P and S categories, which
+/// CommonMark counts as punctuation around delimiter runs), by their main blocks rather than
+/// Unicode's full tables.
+const PUNCTUATION: [(char, char); 16] = [
+    ('\u{a1}', '\u{bf}'),     // Latin-1 punctuation and symbols: ¡ « » ¿ © °
+    ('\u{d7}', '\u{d7}'),     // ×
+    ('\u{f7}', '\u{f7}'),     // ÷
+    ('\u{60c}', '\u{60d}'),   // Arabic comma
+    ('\u{61b}', '\u{61f}'),   // Arabic semicolon and question mark
+    ('\u{66a}', '\u{66d}'),   // Arabic percent sign and separators
+    ('\u{6d4}', '\u{6d4}'),   // Arabic full stop
+    ('\u{2010}', '\u{2027}'), // dashes, quotation marks, bullets, ellipsis
+    ('\u{2030}', '\u{205e}'), // per mille, primes, guillemets, reference marks
+    ('\u{20a0}', '\u{20cf}'), // currency signs
+    ('\u{2100}', '\u{2bff}'), // letterlike symbols, arrows, mathematical operators, shapes
+    ('\u{2e00}', '\u{2e7f}'), // supplemental punctuation
+    ('\u{3001}', '\u{303f}'), // CJK punctuation
+    ('\u{ff01}', '\u{ff0f}'), // fullwidth punctuation
+    ('\u{ff1a}', '\u{ff20}'),
+    ('\u{1f000}', '\u{1faff}'), // emoji and pictographs
+];
+
+/// Punctuation or a symbol, as CommonMark counts them for delimiter runs.
 fn is_punctuation(character: char) -> bool {
     if character.is_ascii() {
         character.is_ascii_punctuation()
     } else {
-        !character.is_alphanumeric() && !character.is_whitespace() && !character.is_control()
+        PUNCTUATION
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&character))
     }
 }
 
