@@ -87,7 +87,8 @@ impl Table {
 pub struct Document {
     /// The top-level blocks.
     pub blocks: Vec<Block>,
-    /// The byte offset of the line on which each top-level block starts.
+    /// The byte offset of the line on which each top-level block starts (a table that ended a
+    /// paragraph starts with it: both have the paragraph's offset).
     pub starts: Vec<usize>,
     /// The link reference definitions found anywhere in the text.
     pub definitions: Definitions,
@@ -181,8 +182,6 @@ impl Container {
 enum Leaf {
     Paragraph {
         lines: Vec<String>,
-        /// Each line's offset, for a table that takes the last line as its header.
-        offsets: Vec<usize>,
         /// The last line was indented by four columns or more (so it is no table header).
         indented: bool,
         start: usize,
@@ -434,14 +433,10 @@ impl Parser {
             let trimmed = rest.trimmed();
             if rest.indent() > 3 || !interrupts(trimmed, false) {
                 if let Some(Leaf::Paragraph {
-                    lines,
-                    offsets,
-                    indented,
-                    ..
+                    lines, indented, ..
                 }) = &mut self.stack.last_mut().expect("open").leaf
                 {
                     lines.push(trimmed.to_owned());
-                    offsets.push(offset);
                     *indented = rest.indent() > 3;
                 }
                 return;
@@ -486,13 +481,9 @@ impl Parser {
                     return;
                 }
                 Some(Leaf::Paragraph {
-                    lines,
-                    offsets,
-                    indented,
-                    ..
+                    lines, indented, ..
                 }) => {
                     lines.push(rest.trimmed().to_owned());
-                    offsets.push(offset);
                     *indented = true;
                     return;
                 }
@@ -533,8 +524,9 @@ impl Parser {
                     return;
                 }
                 if let Some(aligns) = delimiter_row(&trimmed) {
-                    let header = lines.last().map(|line| split_row(line)).unwrap_or_default();
-                    if header.len() == aligns.len() && !indented {
+                    let last = lines.last().map(String::as_str).unwrap_or_default();
+                    let header = split_row(last);
+                    if header.len() == aligns.len() && !indented && has_pipe(last) {
                         self.table_from_paragraph(aligns, header);
                         return;
                     }
@@ -592,13 +584,9 @@ impl Parser {
         let top = self.stack.last_mut().expect("open");
         match &mut top.leaf {
             Some(Leaf::Paragraph {
-                lines,
-                offsets,
-                indented,
-                ..
+                lines, indented, ..
             }) => {
                 lines.push(trimmed);
-                offsets.push(offset);
                 *indented = false;
             }
             Some(Leaf::Table { table, .. }) => table.push_row(&trimmed),
@@ -607,7 +595,6 @@ impl Parser {
                 self.begin(false);
                 self.stack.last_mut().expect("open").leaf = Some(Leaf::Paragraph {
                     lines: vec![trimmed],
-                    offsets: vec![offset],
                     indented: false,
                     start: offset,
                 });
@@ -622,28 +609,25 @@ impl Parser {
         if text.is_empty() {
             return;
         }
-        self.push_block(Block::Heading(level, text), start);
+        self.push_block(Block::Heading(level, text.trim_end().to_owned()), start);
     }
 
     /// The open paragraph's last line becomes a table's header; the lines before it stay a
-    /// paragraph.
+    /// paragraph. The table starts where the paragraph started: read from its header line alone,
+    /// that line could mean something else (`+` alone is an empty list item, not text), so the
+    /// two are only ever read again together.
     fn table_from_paragraph(&mut self, aligns: Vec<Align>, head: Vec<String>) {
         let top = self.stack.last_mut().expect("open");
         let Some(Leaf::Paragraph {
-            mut lines,
-            mut offsets,
-            start,
-            ..
+            mut lines, start, ..
         }) = top.leaf.take()
         else {
             unreachable!("called with an open paragraph")
         };
         lines.pop();
-        let header_offset = offsets.pop().unwrap_or(start);
         if !lines.is_empty() {
             top.leaf = Some(Leaf::Paragraph {
                 lines,
-                offsets,
                 indented: false,
                 start,
             });
@@ -655,7 +639,7 @@ impl Parser {
                 head,
                 rows: Vec::new(),
             },
-            start: header_offset,
+            start,
         });
     }
 
@@ -1080,6 +1064,12 @@ fn delimiter_row(line: &str) -> Option<Vec<Align>> {
             })
         })
         .collect()
+}
+
+/// Whether a line holds a `|` that is not escaped: a table's header line must.
+fn has_pipe(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    (0..bytes.len()).any(|i| bytes[i] == b'|' && (i == 0 || bytes[i - 1] != b'\\'))
 }
 
 /// A table row's cells, trimmed: split at each `|` that is not escaped, without the outer pipes.

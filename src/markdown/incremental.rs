@@ -78,8 +78,13 @@ impl IncrementalMarkdown {
                 .iter()
                 .rposition(|&offset| offset < last_complete)
             {
-                Some(index) => {
-                    self.finished_len += document.starts[index];
+                Some(mut index) => {
+                    // Blocks that start together are read again together.
+                    let offset = document.starts[index];
+                    while index > 0 && document.starts[index - 1] == offset {
+                        index -= 1;
+                    }
+                    self.finished_len += offset;
                     index
                 }
                 None => 0,

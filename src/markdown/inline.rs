@@ -666,13 +666,15 @@ impl Inline<'_> {
         let punctuation = |c: Option<char>| c.is_some_and(is_punctuation);
         let left = !space(after) && (!punctuation(after) || space(before) || punctuation(before));
         let right = !space(before) && (!punctuation(before) || space(after) || punctuation(after));
-        let (open, close) = if character == b'_' {
-            (
+        let (open, close) = match (character, length) {
+            // `~~` opens before anything but whitespace, inside words too.
+            (b'~', 2) => (!space(after), right),
+            // `_` and a single `~` do not open or close inside a word.
+            (b'_', _) | (b'~', _) => (
                 left && (!right || punctuation(before)),
                 right && (!left || punctuation(after)),
-            )
-        } else {
-            (left, right)
+            ),
+            _ => (left, right),
         };
         self.pieces.push(Piece::Delimiter {
             character,
