@@ -519,3 +519,52 @@ fn strikethrough_tables_and_headings_read_as_the_reference_reads_them() {
         same_as_reference(markdown);
     }
 }
+
+#[test]
+fn looseness_stays_with_its_own_list_and_lone_underlines_stay() {
+    for markdown in [
+        // A blank line between the items of a nested list makes that list loose, not its parent.
+        "- a\n  - b\n\n  - c\n- d",
+        "1. a\n   - x\n\n   - y\n2. b",
+        // A quote's empty `>` line is not a blank line between the item's blocks.
+        "- > a\n  >\n- b",
+        "- > a\n  >\n  b",
+        // An underline under a paragraph of definitions alone is a rule, or text.
+        "[a]: https://example.com/a\n---\n\n[a]",
+        "[a]: https://example.com/a\n===\n[a]",
+        // Latin-1 letters and digits are not punctuation.
+        "a*µ*b and a*²*b and a*«*b",
+    ] {
+        same_as_reference(markdown);
+    }
+}
+
+#[test]
+fn an_html_block_ends_at_its_closing_tag_in_any_case() {
+    // CommonMark's end condition ignores case (pulldown-cmark's does not).
+    assert_eq!(
+        html(&render("<PRE>\n*x*\n</PRE>\nrest *y*")),
+        "<p class=\"cw-md-raw\">&lt;PRE&gt;\n*x*\n&lt;/PRE&gt;\n</p><p>rest <em>y</em></p>"
+    );
+    assert_eq!(
+        html(&render("<Script>\nx\n</SCRIPT>\n*after*")),
+        "<p class=\"cw-md-raw\">&lt;Script&gt;\nx\n&lt;/SCRIPT&gt;\n</p><p><em>after</em></p>"
+    );
+}
+
+#[test]
+fn finished_blocks_never_link_to_a_definition_still_arriving() {
+    // Each prefix arriving in one piece: the first paragraph is finished in the same update that
+    // carries part of the definition.
+    let text = "See [ref].\n\nMore\nlines\n\n[ref]: https://example.com/whole";
+    for end in (0..=text.len()).filter(|&end| text.is_char_boundary(end)) {
+        let finished = html(
+            &IncrementalMarkdown::new()
+                .update(&text[..end], false)
+                .finished,
+        );
+        assert!(!finished.contains("href"), "at {end}: {finished}");
+    }
+    assert_eq!(html(&stream(&[text])), html(&render(text)));
+    assert!(html(&render(text)).contains("href=\"https://example.com/whole\""));
+}

@@ -18,7 +18,7 @@ pub enum Block {
     Code {
         /// The info string after the opening fence (empty for indented code).
         info: String,
-        /// The code, each line with its line ending as in the source.
+        /// The code, each line that ended in the source with `\n`.
         code: String,
     },
     /// Raw HTML, shown as the text it is.
@@ -123,7 +123,11 @@ pub fn parse(text: &str) -> Document {
         .stack
         .pop()
         .expect("the root is never closed before the end");
-    parser.close_leaf_of(root, true)
+    let blocks = parser.finish(root);
+    Document {
+        blocks,
+        ..parser.document
+    }
 }
 
 /// What an open container is.
@@ -153,7 +157,7 @@ struct Container {
     loose: bool,
     /// Nothing but list items came since its last block, a list: another item joins it.
     in_list: bool,
-    /// A block has started in it.
+    /// A block has started in it (a paragraph of definitions alone counts).
     used: bool,
 }
 
@@ -169,11 +173,6 @@ impl Container {
             in_list: false,
             used: false,
         }
-    }
-
-    /// Whether no block has started in it yet (a paragraph of definitions alone counts).
-    fn is_empty(&self) -> bool {
-        !self.used
     }
 }
 
@@ -214,14 +213,14 @@ enum Leaf {
 /// What ends an HTML block.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum HtmlEnd {
-    /// A line containing this text.
+    /// A line containing this text, in any case.
     Marker(&'static str),
     /// A blank line.
     Blank,
 }
 
 /// The rest of a line after the containers' markers, with the column it starts at (for tabs).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Rest {
     text: String,
     column: usize,
@@ -314,7 +313,7 @@ impl Parser {
                 Kind::Item { indent, .. } => {
                     if rest.is_blank() {
                         // An item may start with one blank line, not two.
-                        if container.is_empty() && matched + 1 == self.stack.len() {
+                        if !container.used && matched + 1 == self.stack.len() {
                             break;
                         }
                         rest.skip_indent(indent);
@@ -364,7 +363,7 @@ impl Parser {
                         text.push('\n');
                     }
                     if let HtmlEnd::Marker(marker) = end {
-                        if rest.text.contains(marker) {
+                        if rest.text.to_ascii_lowercase().contains(marker) {
                             self.close_leaf();
                         }
                     }
@@ -452,7 +451,7 @@ impl Parser {
         let top = self.stack.last_mut().expect("the root is always open");
         if rest.is_blank() {
             // A blank first line of an item is not a blank between its blocks.
-            let had_content = !top.is_empty();
+            let had_content = top.used;
             match &mut top.leaf {
                 Some(Leaf::Indented { pending, .. }) => {
                     rest.skip_indent(4);
@@ -495,7 +494,7 @@ impl Parser {
                 _ => {}
             }
             self.close_leaf();
-            self.begin(false);
+            self.begin(None);
             rest.skip_indent(4);
             let mut code = rest.text;
             if ended {
@@ -520,7 +519,7 @@ impl Parser {
                     let Some(Leaf::Paragraph { start, .. }) = top.leaf.take() else {
                         unreachable!("matched above")
                     };
-                    self.heading_or_paragraph(level, text, start);
+                    self.heading_or_paragraph(level, text, start, trimmed, offset);
                     return;
                 }
                 if let Some(aligns) = delimiter_row(&trimmed) {
@@ -536,14 +535,14 @@ impl Parser {
 
         if let Some((level, text)) = atx_heading(&trimmed) {
             self.close_leaf();
-            self.begin(false);
+            self.begin(None);
             let text = text.to_owned();
             self.push_block(Block::Heading(level, text), offset);
             return;
         }
         if let Some((fence, length, info)) = opening_fence(&trimmed) {
             self.close_leaf();
-            self.begin(false);
+            self.begin(None);
             let info = info.to_owned();
             self.stack.last_mut().expect("open").leaf = Some(Leaf::Fenced {
                 fence,
@@ -557,7 +556,7 @@ impl Parser {
         }
         if is_rule(&trimmed) {
             self.close_leaf();
-            self.begin(false);
+            self.begin(None);
             self.push_block(Block::Rule, offset);
             return;
         }
@@ -565,8 +564,8 @@ impl Parser {
         let in_paragraph = matches!(top.leaf, Some(Leaf::Paragraph { .. }));
         if let Some(end) = html_start(&trimmed, in_paragraph) {
             self.close_leaf();
-            self.begin(false);
-            let done = matches!(end, HtmlEnd::Marker(marker) if trimmed.contains(marker));
+            self.begin(None);
+            let done = matches!(end, HtmlEnd::Marker(marker) if trimmed.to_ascii_lowercase().contains(marker));
             let mut text = rest.text;
             if ended {
                 text.push('\n');
@@ -592,7 +591,7 @@ impl Parser {
             Some(Leaf::Table { table, .. }) => table.push_row(&trimmed),
             _ => {
                 self.close_leaf();
-                self.begin(false);
+                self.begin(None);
                 self.stack.last_mut().expect("open").leaf = Some(Leaf::Paragraph {
                     lines: vec![trimmed],
                     indented: false,
@@ -602,14 +601,29 @@ impl Parser {
         }
     }
 
-    /// A paragraph's text under a setext underline: a heading, unless the text was only link
-    /// reference definitions (then the underline is a paragraph of its own).
-    fn heading_or_paragraph(&mut self, level: u8, text: String, start: usize) {
-        let text = inline::take_definitions(&text, &mut self.document.definitions);
-        if text.is_empty() {
-            return;
+    /// A paragraph's text under a setext underline (the line at `offset`): a heading, unless the
+    /// text was only link reference definitions. Then the underline is a line of its own: a rule,
+    /// or the first line of a paragraph.
+    fn heading_or_paragraph(
+        &mut self,
+        level: u8,
+        text: String,
+        start: usize,
+        underline: String,
+        offset: usize,
+    ) {
+        let text = inline::take_definitions(&text, start, &mut self.document.definitions);
+        if !text.is_empty() {
+            self.push_block(Block::Heading(level, text.trim_end().to_owned()), start);
+        } else if is_rule(&underline) {
+            self.push_block(Block::Rule, offset);
+        } else {
+            self.stack.last_mut().expect("open").leaf = Some(Leaf::Paragraph {
+                lines: vec![underline],
+                indented: false,
+                start: offset,
+            });
         }
-        self.push_block(Block::Heading(level, text.trim_end().to_owned()), start);
     }
 
     /// The open paragraph's last line becomes a table's header; the lines before it stay a
@@ -643,21 +657,29 @@ impl Parser {
         });
     }
 
-    /// Before a new block in the innermost container: a blank line before it makes an item loose,
-    /// and anything but an item ends the list before it.
-    fn begin(&mut self, item: bool) {
+    /// Before a new block in the innermost container: a blank line before it makes the container
+    /// loose (for an item: its list), and anything but an item ends the list before it. `item` is
+    /// the marker of a new list item.
+    fn begin(&mut self, item: Option<u8>) {
         let top = self.stack.last_mut().expect("open");
-        if top.blank && !top.is_empty() {
+        // An item that joins the list before it is not a second block: a blank line between
+        // items makes that list loose, not the container (`List::last_blank`).
+        let joins = top.in_list
+            && matches!((top.blocks.last(), item), (Some(Block::List(list)), Some(marker)) if list.marker == marker);
+        if top.blank && top.used && !joins {
             top.loose = true;
         }
         top.blank = false;
-        top.in_list &= item;
+        top.in_list &= item.is_some();
         top.used = true;
     }
 
     fn open(&mut self, kind: Kind, offset: usize) {
         self.close_leaf();
-        self.begin(matches!(kind, Kind::Item { .. }));
+        self.begin(match kind {
+            Kind::Item { marker, .. } => Some(marker),
+            _ => None,
+        });
         self.stack.push(Container::new(kind, offset));
     }
 
@@ -677,11 +699,11 @@ impl Parser {
             Kind::Quote => None,
             Kind::Item { marker, start, .. } => Some((marker, start)),
         };
-        let document = self.close_leaf_of(container, false);
-        let blocks = document.blocks;
+        let blocks = self.finish(container);
         let parent = self.stack.last_mut().expect("the root is always open");
-        // A blank line at the end of a nested block ends its parent's last block too.
-        if blank {
+        // A blank line at the end of an item ends its parent's last block too. (A quote's empty
+        // `>` lines are not blank lines outside it.)
+        if blank && kind.is_some() {
             parent.blank = true;
         }
         match kind {
@@ -717,7 +739,7 @@ impl Parser {
         let (block, start) = match leaf {
             Leaf::Paragraph { lines, start, .. } => {
                 let text = lines.join("\n");
-                let text = inline::take_definitions(&text, &mut self.document.definitions);
+                let text = inline::take_definitions(&text, start, &mut self.document.definitions);
                 if text.is_empty() {
                     return;
                 }
@@ -739,21 +761,11 @@ impl Parser {
         self.push_block(block, start);
     }
 
-    /// Closes a container's open leaf and returns its blocks (for the root: the whole document).
-    fn close_leaf_of(&mut self, container: Container, root: bool) -> Document {
+    /// Closes a container's open leaf and returns its blocks.
+    fn finish(&mut self, container: Container) -> Vec<Block> {
         self.stack.push(container);
         self.close_leaf();
-        let container = self.stack.pop().expect("just pushed");
-        if root {
-            let mut document = std::mem::take(&mut self.document);
-            document.blocks = container.blocks;
-            document
-        } else {
-            Document {
-                blocks: container.blocks,
-                ..Document::default()
-            }
-        }
+        self.stack.pop().expect("just pushed").blocks
     }
 
     /// Adds a finished block to the innermost container, noting where a top-level block starts.

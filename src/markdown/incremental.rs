@@ -1,15 +1,20 @@
-//! Rendering a growing Markdown text in time linear in its length.
+//! Rendering a growing Markdown text, re-reading only its last top-level block.
 //!
 //! A top-level block is finished once the next top-level block has started on a complete line that
 //! is followed by another complete line: in CommonMark, that line has closed every open block
-//! before it, so later text cannot change them. (The line after it must be complete too, because a
-//! table header interrupts a paragraph only when the next line is a matching delimiter row.)
-//! Finished blocks are rendered once and handed out as [`Update::finished`]; only the text from the
-//! start of the last (open) block is parsed again on the next update. When the text is complete,
-//! every block is finished, and the nodes handed out, in order, are exactly those of a one-shot
-//! [`render`](super::render) of the whole text (link reference definitions, the one construct whose
-//! later lines change earlier blocks, are resolved by rendering the whole text once at the end
-//! when the parser found any).
+//! before it, so later text cannot change them. (The line after it must be complete too: a line
+//! can change the meaning of the one before it, as an underline makes a heading.) Finished blocks
+//! are rendered once and handed out as [`Update::finished`]; only the text from the start of the
+//! last (open) block is parsed again on the next update. So a reply of many blocks costs time
+//! linear in its length; one very long block (a long list, a long code block) is read again
+//! whole on each update until the next block starts.
+//!
+//! When the text is complete, every block is finished, and the nodes handed out, in order, are
+//! exactly those of a one-shot [`render`](super::render) of the whole text. Link reference
+//! definitions are the one construct whose later lines change earlier blocks: while the text
+//! grows, finished blocks use only the definitions made in finished blocks (one still arriving
+//! could link to half a URL), and when the parser found any, the whole text is rendered once more
+//! at the end.
 
 use super::block;
 use super::tree::{render, render_blocks, Node};
@@ -20,7 +25,7 @@ pub struct IncrementalMarkdown {
     /// Bytes of the text that belong to finished blocks.
     finished_len: usize,
     /// Whether the parser has found a link reference definition in the text.
-    definitions: bool,
+    saw_definitions: bool,
 }
 
 /// What changed since the last update.
@@ -52,8 +57,8 @@ impl IncrementalMarkdown {
         }
         let tail = &text[self.finished_len..];
         let document = block::parse(tail);
-        self.definitions |= !document.definitions.is_empty();
-        if complete && self.definitions && self.finished_len > 0 {
+        self.saw_definitions |= !document.definitions.is_empty();
+        if complete && self.saw_definitions && self.finished_len > 0 {
             // Blocks handed out before a definition was seen may hold links it defines.
             self.finished_len = text.len();
             return Update {
@@ -91,8 +96,12 @@ impl IncrementalMarkdown {
             }
         };
         let (finished, open) = document.blocks.split_at(split);
+        let settled = match document.starts.get(split) {
+            Some(&open_start) => document.definitions.before(open_start),
+            None => document.definitions.clone(),
+        };
         Update {
-            finished: render_blocks(finished, &document.definitions),
+            finished: render_blocks(finished, &settled),
             open: render_blocks(open, &document.definitions),
             restart,
         }

@@ -2,12 +2,22 @@
 //! strikethrough by the delimiter-run rules, links and images (inline, reference and autolinks),
 //! entities, backslash escapes and line breaks. Raw HTML is kept as the text it is.
 
+use std::collections::{BTreeMap, HashMap};
+
 use super::tree::{link, Node};
 
-/// Link reference definitions: normalized label, destination and title. The first definition of
-/// a label wins.
-#[derive(Debug, Default)]
-pub struct Definitions(Vec<(String, String, String)>);
+/// Link reference definitions, by normalized label. The first definition of a label wins.
+#[derive(Clone, Debug, Default)]
+pub struct Definitions(BTreeMap<String, Definition>);
+
+/// What a label is defined as, and where.
+#[derive(Clone, Debug)]
+struct Definition {
+    destination: String,
+    title: String,
+    /// The offset of the paragraph the definition was made in.
+    start: usize,
+}
 
 impl Definitions {
     /// Whether there are none.
@@ -15,12 +25,23 @@ impl Definitions {
         self.0.is_empty()
     }
 
+    /// The definitions made in paragraphs that start before `offset`.
+    pub fn before(&self, offset: usize) -> Definitions {
+        Definitions(
+            self.0
+                .iter()
+                .filter(|(_, definition)| definition.start < offset)
+                .map(|(label, definition)| (label.clone(), definition.clone()))
+                .collect(),
+        )
+    }
+
     fn get(&self, label: &str) -> Option<(String, String)> {
-        let label = normalize_label(label);
-        self.0
-            .iter()
-            .find(|(known, _, _)| *known == label)
-            .map(|(_, destination, title)| (destination.clone(), title.clone()))
+        if self.0.is_empty() || label.len() > 999 {
+            return None;
+        }
+        let definition = self.0.get(&normalize_label(label))?;
+        Some((definition.destination.clone(), definition.title.clone()))
     }
 }
 
@@ -35,14 +56,16 @@ fn normalize_label(label: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// Takes the link reference definitions at the start of a paragraph's text into `definitions`;
-/// returns the text after them.
-pub fn take_definitions(text: &str, definitions: &mut Definitions) -> String {
+/// Takes the link reference definitions at the start of the text of a paragraph that starts at
+/// `start` into `definitions`; returns the text after them.
+pub fn take_definitions(text: &str, start: usize, definitions: &mut Definitions) -> String {
     let mut position = 0;
     while let Some((end, label, destination, title)) = definition(text, position) {
-        if !definitions.0.iter().any(|(known, _, _)| *known == label) {
-            definitions.0.push((label, destination, title));
-        }
+        definitions.0.entry(label).or_insert(Definition {
+            destination,
+            title,
+            start,
+        });
         position = end;
     }
     text[position..].to_owned()
@@ -151,6 +174,9 @@ fn destination(text: &str, start: usize) -> Option<(&str, usize)> {
             {
                 position += 1
             }
+            // Deeper nesting is not a destination (as CommonMark allows): a failed link scans
+            // no further than this.
+            b'(' if depth == 32 => return None,
             b'(' => depth += 1,
             b')' if depth == 0 => break,
             b')' => depth -= 1,
@@ -301,7 +327,7 @@ const ENTITIES: [(&str, &str); 78] = [
 /// An entity at the start of `text` (`&name;`, `&#123;`, `&#x1F;`): its text and its length.
 fn entity(text: &str) -> Option<(String, usize)> {
     let body = text.strip_prefix('&')?;
-    let end = body.find(';').filter(|&end| end <= 32)?;
+    let end = body.bytes().take(33).position(|b| b == b';')?;
     let name = &body[..end];
     let decoded = if let Some(number) = name.strip_prefix('#') {
         let (digits, radix, most) = match number.strip_prefix(['x', 'X']) {
@@ -401,15 +427,14 @@ pub fn html_tag(text: &str) -> Option<usize> {
 /// length.
 fn autolink(text: &str) -> Option<(String, String, usize)> {
     let body = text.strip_prefix('<')?;
-    let end = body.find('>')?;
-    let inner = &body[..end];
-    if inner.is_empty()
-        || inner
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<')
-    {
+    // An autolink holds no spaces, controls or `<`: the scan stops at the first.
+    let end = body
+        .bytes()
+        .position(|b| b == b'>' || b <= b' ' || b == b'<' || b == 0x7f)?;
+    if end == 0 || body.as_bytes()[end] != b'>' {
         return None;
     }
+    let inner = &body[..end];
     if let Some((scheme, _)) = inner.split_once(':') {
         let mut characters = scheme.chars();
         let valid = (2..=32).contains(&scheme.len())
@@ -486,6 +511,8 @@ pub fn parse(text: &str, definitions: &Definitions) -> Vec<Node> {
         pieces: Vec::new(),
         brackets: Vec::new(),
         inactive: 0,
+        backtick_runs: None,
+        comments_end: false,
     };
     parser.run();
     let mut pieces = parser.pieces;
@@ -502,6 +529,11 @@ struct Inline<'a> {
     /// The brackets below this height were open when a link closed: they can no longer make a
     /// link (links do not nest), only an image.
     inactive: usize,
+    /// For each length of a run of backticks, where the last such run starts (found once, so that
+    /// a code span without a closing run costs no scan to the end of the text).
+    backtick_runs: Option<HashMap<usize, usize>>,
+    /// No `-->` follows: no later `<!--` can be a comment.
+    comments_end: bool,
 }
 
 impl Inline<'_> {
@@ -566,7 +598,7 @@ impl Inline<'_> {
                     let node = link(target, String::new(), vec![Node::Text(shown)]);
                     self.pieces.push(Piece::node(node));
                     position + length
-                } else if let Some(length) = html_tag(&text[position..]) {
+                } else if let Some(length) = self.raw_html(position) {
                     self.push_text(&text[position..position + length]);
                     position + length
                 } else {
@@ -621,6 +653,15 @@ impl Inline<'_> {
     fn code_span(&mut self, start: usize) -> usize {
         let bytes = self.text.as_bytes();
         let length = bytes[start..].iter().take_while(|&&b| b == b'`').count();
+        let runs = self
+            .backtick_runs
+            .get_or_insert_with(|| backtick_runs(bytes));
+        if runs.get(&length).is_none_or(|&last| last <= start) {
+            // No run of the same length follows: the backticks are text.
+            self.push_text(&self.text[start..start + length]);
+            return start + length;
+        }
+        // A closing run follows, and the text up to it is taken: the scan costs what it takes.
         let mut position = start + length;
         while position < bytes.len() {
             if bytes[position] != b'`' {
@@ -645,6 +686,18 @@ impl Inline<'_> {
         }
         self.push_text(&self.text[start..start + length]);
         start + length
+    }
+
+    /// The length of raw HTML (a tag or a comment) at `position`.
+    fn raw_html(&mut self, position: usize) -> Option<usize> {
+        let rest = &self.text[position..];
+        let comment = rest.starts_with("<!--");
+        if comment && self.comments_end {
+            return None;
+        }
+        let found = html_tag(rest);
+        self.comments_end |= comment && found.is_none();
+        found
     }
 
     /// A run of `*`, `_` or `~`, with whether it can open or close emphasis.
@@ -745,6 +798,22 @@ impl Inline<'_> {
     }
 }
 
+/// For each length of a run of backticks in `bytes`, where the last such run starts.
+fn backtick_runs(bytes: &[u8]) -> HashMap<usize, usize> {
+    let mut runs = HashMap::new();
+    let mut position = 0;
+    while position < bytes.len() {
+        if bytes[position] == b'`' {
+            let run = bytes[position..].iter().take_while(|&&b| b == b'`').count();
+            runs.insert(run, position);
+            position += run;
+        } else {
+            position += 1;
+        }
+    }
+    runs
+}
+
 /// An inline link's `(destination "title")`, from just after the `(`.
 fn inline_target(text: &str, start: usize) -> Option<(String, String, usize)> {
     let bytes = text.as_bytes();
@@ -779,8 +848,14 @@ fn skip_any_whitespace(text: &str, mut position: usize) -> usize {
 /// The blocks of punctuation and symbols outside ASCII (Unicode's P and S categories, which
 /// CommonMark counts as punctuation around delimiter runs), by their main blocks rather than
 /// Unicode's full tables.
-const PUNCTUATION: [(char, char); 16] = [
-    ('\u{a1}', '\u{bf}'),     // Latin-1 punctuation and symbols: ¡ « » ¿ © °
+const PUNCTUATION: [(char, char); 22] = [
+    ('\u{a1}', '\u{a9}'),     // Latin-1 punctuation and symbols: ¡ ¢ £ § ©
+    ('\u{ab}', '\u{ac}'),     // « ¬
+    ('\u{ae}', '\u{b1}'),     // ® ¯ ° ±
+    ('\u{b4}', '\u{b4}'),     // ´
+    ('\u{b6}', '\u{b8}'),     // ¶ · ¸
+    ('\u{bb}', '\u{bb}'),     // »
+    ('\u{bf}', '\u{bf}'),     // ¿
     ('\u{d7}', '\u{d7}'),     // ×
     ('\u{f7}', '\u{f7}'),     // ÷
     ('\u{60c}', '\u{60d}'),   // Arabic comma

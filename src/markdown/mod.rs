@@ -7,6 +7,11 @@
 //! - [`dom`] turns nodes into DOM nodes, one `create_element` at a time: no HTML string is ever
 //!   parsed by the browser, so raw HTML in a reply is only ever text.
 //!
+//! The parser is the widget's own rather than pulldown-cmark, for size: pulldown-cmark with its
+//! tables of entities and Unicode properties cost about 70 KB of the gzipped bundle, this parser
+//! about 21 KB. A differential test (`tests/markdown.rs`) holds it to pulldown-cmark's
+//! output.
+//!
 //! `block`, `inline`, `tree` and `incremental` know nothing of the browser and are tested natively.
 
 pub mod block;

@@ -15,7 +15,7 @@ pub const LINK_REL: &str = "noopener noreferrer nofollow";
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
     /// An element with attributes from a fixed set (never taken from the reply as-is, except a
-    /// link's checked `href` and a list's `start`).
+    /// link's checked `href`, its `title` and a list's `start`).
     Element {
         /// The tag name.
         tag: &'static str,
