@@ -6,6 +6,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use chat_protocol::{ApiError, ChatRequest, FinishReason, Message, StreamEvent};
+use chat_widget::markdown::dom::{build, Policy};
+use chat_widget::markdown::render;
 use chat_widget::{
     mount, mount_with, AbortHandle, ChatConfig, ChatWidget, Reply, Toolbox, Transport,
     TransportError,
@@ -654,6 +656,39 @@ async fn a_markdown_reply_becomes_elements_with_a_working_copy_button() {
             "the code is selected for copying"
         );
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_reply_patched_frame_by_frame_ends_as_the_dom_built_whole() {
+    // Growing text, a growing list and code block, a paragraph that becomes a heading and one
+    // that becomes a table, emphasis that closes later. (No link reference definitions: with one,
+    // the whole reply is built again at its end, and patching would go untested.)
+    let reply = "Intro with *emphasis that closes later* and `code`.\n\n- one\n- two **bold**\n  - nested\n- three\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\nA heading\n---\n\nResults:\n| a | b |\n|---|--:|\n| 1 | 2 |\n| 3 | 4 |\n\nSee [the docs](https://example.com/docs).";
+    let chat = Fixture::new();
+    chat.send("Show me").await;
+    for piece in reply.as_bytes().chunks(3) {
+        chat.transport
+            .push(content(std::str::from_utf8(piece).expect("ASCII")));
+        settle().await;
+    }
+    chat.transport
+        .push(Ok(StreamEvent::Finish(FinishReason::Stop)));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    let shown = chat
+        .query("[data-role='assistant'] .cw-markdown")
+        .expect("rendered Markdown");
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .expect("a document");
+    let whole = document.create_element("div").expect("div");
+    for node in build(&document, &render(reply), &Policy::default()) {
+        whole.append_child(&node).expect("appended");
+    }
+    // Leptos leaves an empty comment in the element as its placeholder child.
+    let shown = shown.inner_html().replace("<!---->", "");
+    assert_eq!(shown, whole.inner_html());
+    assert!(shown.contains("href=\"https://example.com/docs\""));
 }
 
 #[wasm_bindgen_test]

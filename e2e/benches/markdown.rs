@@ -3,7 +3,9 @@
 //!
 //! Run with `scripts/bench-markdown` (it builds the widget first). A local upstream streams replies
 //! of 500 to 16,000 Markdown-heavy tokens (headings, lists, tables, code; one SSE event per token)
-//! as fast as it can, through the relay, into the built widget. Chromium's own accounting
+//! as fast as it can, through the relay, into the built widget; then replies that are one long
+//! block (a single numbered list, a single code block), which the widget renders again whole on
+//! each frame until the block ends. Chromium's own accounting
 //! (`Performance.getMetrics`, `TaskDuration`: the time the page's main thread spent running tasks)
 //! gives the main-thread time. The numbers are printed; there is no pass or fail.
 
@@ -19,14 +21,48 @@ use fantoccini::wd::{TimeoutConfiguration, WebDriverCompatibleCommand};
 use serde_json::{json, Value};
 
 const SIZES: [usize; 5] = [500, 1_000, 2_000, 4_000, 16_000];
+/// Replies that are one long block, and their sizes.
+const ONE_BLOCK: [(&str, [usize; 3]); 2] = [
+    ("list", [1_000, 4_000, 16_000]),
+    ("code", [1_000, 4_000, 16_000]),
+];
+/// Replies at a model's pace (milliseconds between tokens, so that nearly every token gets a frame
+/// of its own), of each shape and size.
+const PACED_MS: u64 = 4;
+const PACED: [(&str, usize); 6] = [
+    ("sections", 1_000),
+    ("sections", 4_000),
+    ("list", 1_000),
+    ("list", 4_000),
+    ("code", 1_000),
+    ("code", 4_000),
+];
 const END: &str = "END-OF-REPLY";
 
-/// Markdown-heavy text cut to `count` tokens, the last being [`END`].
-fn reply_tokens(count: usize) -> Vec<String> {
+/// Text of the given shape (`sections`, `list` or `code`) cut to `count` tokens, the last being
+/// [`END`].
+fn reply_tokens(shape: &str, count: usize) -> Vec<String> {
     let mut text = String::new();
     let mut section = 0;
+    if shape == "code" {
+        text.push_str("```rust\n");
+    }
     while text.split_whitespace().count() < count {
         section += 1;
+        if shape == "list" {
+            let _ = writeln!(
+                text,
+                "{section}. Item {section}: some **bold** text and `code` in a sentence that goes on for a while."
+            );
+            continue;
+        }
+        if shape == "code" {
+            let _ = writeln!(
+                text,
+                "let value_{section} = compute({section}, \"text\"); // a line of code"
+            );
+            continue;
+        }
         let _ = write!(
             text,
             "## Section {section}\n\nSome **bold** text, some *emphasis* and `inline code`, in a sentence that \
@@ -42,19 +78,19 @@ fn reply_tokens(count: usize) -> Vec<String> {
     tokens
 }
 
-/// An upstream that answers "bench N" with N tokens, one SSE event each, as fast as it can.
+/// An upstream that answers "bench SHAPE N [MS]" with N tokens of that shape, one SSE event each,
+/// as fast as it can or MS milliseconds apart.
 fn upstream() -> Router {
     Router::new().route(
         "/chat/completions",
         post(|body: Bytes| async move {
             let request: chat_protocol::ChatRequest = serde_json::from_slice(&body).expect("a chat request");
             let last = serde_json::to_value(request.messages.last()).expect("JSON");
-            let count: usize = last["content"]
-                .as_str()
-                .and_then(|text| text.strip_prefix("bench "))
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or(10);
-            let mut frames: Vec<Result<Bytes, std::convert::Infallible>> = reply_tokens(count)
+            let words: Vec<&str> = last["content"].as_str().unwrap_or_default().split_whitespace().collect();
+            let shape = words.get(1).copied().unwrap_or("sections");
+            let count: usize = words.get(2).and_then(|n| n.parse().ok()).unwrap_or(10);
+            let pause = Duration::from_millis(words.get(3).and_then(|ms| ms.parse().ok()).unwrap_or(0));
+            let mut frames: Vec<Result<Bytes, std::convert::Infallible>> = reply_tokens(shape, count)
                 .into_iter()
                 .map(|token| {
                     let chunk = json!({"choices": [{"index": 0, "delta": {"content": token}}]});
@@ -64,7 +100,13 @@ fn upstream() -> Router {
             frames.push(Ok(Bytes::from_static(
                 b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
             )));
-            ([("content-type", "text/event-stream")], Body::from_stream(futures_stream(frames)))
+            let frames = futures_util::StreamExt::then(futures_stream(frames), move |frame| async move {
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
+                frame
+            });
+            ([("content-type", "text/event-stream")], Body::from_stream(frames))
         }),
     )
 }
@@ -97,22 +139,27 @@ impl WebDriverCompatibleCommand for Cdp {
     }
 }
 
-/// The page's main-thread task time so far, in seconds.
-async fn main_thread_seconds(browser: &Browser) -> f64 {
+/// The page's main-thread time so far, in seconds: in all its tasks, and of that in script, in
+/// layout and in style recalculation.
+async fn main_thread_seconds(browser: &Browser) -> [f64; 4] {
     let metrics = browser
         .client
         .issue_cmd(Cdp("Performance.getMetrics"))
         .await
         .expect("metrics");
-    metrics["metrics"]
-        .as_array()
-        .and_then(|metrics| {
-            metrics
-                .iter()
-                .find(|metric| metric["name"] == "TaskDuration")
-        })
-        .and_then(|metric| metric["value"].as_f64())
-        .expect("TaskDuration")
+    let metric = |name: &str| {
+        metrics["metrics"]
+            .as_array()
+            .and_then(|metrics| metrics.iter().find(|metric| metric["name"] == name))
+            .and_then(|metric| metric["value"].as_f64())
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    [
+        metric("TaskDuration"),
+        metric("ScriptDuration"),
+        metric("LayoutDuration"),
+        metric("RecalcStyleDuration"),
+    ]
 }
 
 /// Resolves once the last reply is no longer pending or streaming, with what it shows.
@@ -153,56 +200,84 @@ async fn main() {
         "Markdown streaming benchmark: Chromium (headless), release build, one SSE event per token"
     );
     println!();
-    println!("| tokens | main-thread time | per token | wall time |");
-    println!("|---:|---:|---:|---:|");
+    println!("| tokens | main-thread time | per token | wall time | script | layout | style |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     let mut per_token = Vec::new();
     for size in SIZES {
-        // A fresh page, with no kept conversation, for each reply, so earlier replies cost nothing.
-        browser
-            .client
-            .execute("localStorage.clear()", vec![])
-            .await
-            .expect("storage cleared");
-        browser
-            .client
-            .goto(&browser.relay.url)
-            .await
-            .expect("the page loads");
-        browser.find("textarea[aria-label='Message']").await;
-        browser
-            .client
-            .issue_cmd(Cdp("Performance.enable"))
-            .await
-            .expect("metrics on");
-        let before = main_thread_seconds(&browser).await;
-        let started = Instant::now();
-        browser.send(&format!("bench {size}")).await;
-        let outcome: Value = browser
-            .client
-            .execute_async(WAIT_FOR_REPLY, vec![])
-            .await
-            .expect("the reply ends");
-        let wall = started.elapsed();
-        let spent = main_thread_seconds(&browser).await - before;
-        assert_eq!(outcome["status"], "done", "{outcome}");
-        assert_eq!(
-            outcome["end"], true,
-            "the last token is on screen: {outcome}"
-        );
-        let cost = spent / size as f64;
-        per_token.push(cost);
-        println!(
-            "| {size} | {:.3} s | {:.1} µs | {:.2} s |",
-            spent,
-            cost * 1e6,
-            wall.as_secs_f64()
-        );
+        per_token.push(run(&browser, &format!("sections {size}"), size).await);
     }
     println!();
     println!(
         "cost per token at 16,000 / at 500: {:.2}",
         per_token[per_token.len() - 1] / per_token[0]
     );
+    for (shape, sizes) in ONE_BLOCK {
+        println!();
+        println!("One {shape}, the whole reply:");
+        println!();
+        println!("| tokens | main-thread time | per token | wall time | script | layout | style |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|");
+        for size in sizes {
+            run(&browser, &format!("{shape} {size}"), size).await;
+        }
+    }
+    println!();
+    println!("At a model's pace, {PACED_MS} ms between tokens:");
+    println!();
+    println!(
+        "| reply | tokens | main-thread time | per token | wall time | script | layout | style |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (shape, size) in PACED {
+        print!("| {shape} ");
+        run(&browser, &format!("{shape} {size} {PACED_MS}"), size).await;
+    }
+    println!();
     browser.save_screenshot("markdown-benchmark").await;
     browser.close().await;
+}
+
+/// Streams one reply, asked for with `bench {request}`, of `size` tokens into a fresh page; prints
+/// its row and returns its main-thread time per token.
+async fn run(browser: &Browser, request: &str, size: usize) -> f64 {
+    // A fresh page, with no kept conversation, for each reply, so earlier replies cost nothing.
+    browser
+        .client
+        .execute("localStorage.clear()", vec![])
+        .await
+        .expect("storage cleared");
+    browser
+        .client
+        .goto(&browser.relay.url)
+        .await
+        .expect("the page loads");
+    browser.find("textarea[aria-label='Message']").await;
+    browser
+        .client
+        .issue_cmd(Cdp("Performance.enable"))
+        .await
+        .expect("metrics on");
+    let before = main_thread_seconds(browser).await;
+    let started = Instant::now();
+    browser.send(&format!("bench {request}")).await;
+    let outcome: Value = browser
+        .client
+        .execute_async(WAIT_FOR_REPLY, vec![])
+        .await
+        .expect("the reply ends");
+    let wall = started.elapsed();
+    let after = main_thread_seconds(browser).await;
+    let [spent, script, layout, style] = [0, 1, 2, 3].map(|i| after[i] - before[i]);
+    assert_eq!(outcome["status"], "done", "{outcome}");
+    assert_eq!(
+        outcome["end"], true,
+        "the last token is on screen: {outcome}"
+    );
+    let cost = spent / size as f64;
+    println!(
+        "| {size} | {spent:.3} s | {:.1} µs | {:.2} s | {script:.3} s | {layout:.3} s | {style:.3} s |",
+        cost * 1e6,
+        wall.as_secs_f64()
+    );
+    cost
 }

@@ -1,7 +1,8 @@
 //! [`Node`]s to DOM nodes, element by element. Every URL is checked again with the browser's own
 //! URL parser before it reaches an attribute.
 
-use web_sys::{Document, Element, Url};
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, Text, Url};
 
 use super::tree::{Node, LINK_REL};
 
@@ -74,6 +75,127 @@ pub fn build(document: &Document, nodes: &[Node], policy: &Policy) -> Vec<web_sy
         .iter()
         .filter_map(|node| build_node(document, node, policy))
         .collect()
+}
+
+/// Brings `dom`, the children of `parent` built from `old`, in line with `new`, touching only what
+/// changed: a node equal to the old one keeps its DOM, the same element keeps its node and has its
+/// children patched, a text or a code block that grew gets only its new end, and anything else is
+/// built again. Returns the DOM nodes that stand for `new`, one per node. A growing block so costs
+/// the DOM its new part on each frame, not all of it.
+pub fn patch(
+    document: &Document,
+    parent: &web_sys::Node,
+    old: &[Node],
+    dom: Vec<web_sys::Node>,
+    new: &[Node],
+    policy: &Policy,
+) -> Vec<web_sys::Node> {
+    let mut dom = dom.into_iter();
+    let mut out = Vec::with_capacity(new.len());
+    for (index, node) in new.iter().enumerate() {
+        let current = match (old.get(index), dom.next()) {
+            (Some(before), Some(current)) => {
+                if before == node || patch_in_place(document, before, &current, node, policy) {
+                    current
+                } else {
+                    let built = build_or_empty(document, node, policy);
+                    let _ = parent.replace_child(&built, &current);
+                    built
+                }
+            }
+            (_, leftover) => {
+                if let Some(leftover) = leftover {
+                    let _ = parent.remove_child(&leftover);
+                }
+                let built = build_or_empty(document, node, policy);
+                let _ = parent.append_child(&built);
+                built
+            }
+        };
+        out.push(current);
+    }
+    for leftover in dom {
+        let _ = parent.remove_child(&leftover);
+    }
+    out
+}
+
+/// Whether `current`, built from `old`, could be brought in line with `new` where it stands.
+fn patch_in_place(
+    document: &Document,
+    old: &Node,
+    current: &web_sys::Node,
+    new: &Node,
+    policy: &Policy,
+) -> bool {
+    match (old, new) {
+        (Node::Text(before), Node::Text(after)) => {
+            let Some(text) = current.dyn_ref::<Text>() else {
+                return false;
+            };
+            match after.strip_prefix(before.as_str()) {
+                Some(rest) => {
+                    let _ = text.append_data(rest);
+                }
+                None => text.set_data(after),
+            }
+            true
+        }
+        (
+            Node::Element {
+                tag,
+                attrs,
+                children: before,
+            },
+            Node::Element {
+                tag: new_tag,
+                attrs: new_attrs,
+                children: after,
+            },
+        ) if tag == new_tag && attrs == new_attrs => {
+            let dom = children(current);
+            if dom.len() != before.len() {
+                return false;
+            }
+            patch(document, current, before, dom, after, policy);
+            true
+        }
+        (
+            Node::CodeBlock { language, code },
+            Node::CodeBlock {
+                language: new_language,
+                code: new_code,
+            },
+        ) if language == new_language => {
+            let Some(rest) = new_code.strip_prefix(code.as_str()) else {
+                return false;
+            };
+            let text = current
+                .dyn_ref::<Element>()
+                .and_then(|block| block.query_selector("code").ok().flatten())
+                .and_then(|code| code.first_child())
+                .and_then(|text| text.dyn_into::<Text>().ok());
+            match text {
+                Some(text) => text.append_data(rest).is_ok(),
+                None => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The child nodes of `node`, in order.
+fn children(node: &web_sys::Node) -> Vec<web_sys::Node> {
+    let list = node.child_nodes();
+    (0..list.length())
+        .filter_map(|index| list.item(index))
+        .collect()
+}
+
+/// The DOM for `node`, or an empty text in its place when the browser refused to build it (so
+/// that nodes and DOM nodes stay one for one).
+fn build_or_empty(document: &Document, node: &Node, policy: &Policy) -> web_sys::Node {
+    build_node(document, node, policy).unwrap_or_else(|| document.create_text_node("").into())
 }
 
 fn build_node(document: &Document, node: &Node, policy: &Policy) -> Option<web_sys::Node> {

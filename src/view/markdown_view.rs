@@ -5,12 +5,12 @@ use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use super::clipboard;
-use crate::markdown::dom::{build, CopyLabels, Policy, COPY_BUTTON_CLASS};
-use crate::markdown::IncrementalMarkdown;
+use crate::markdown::dom::{patch, CopyLabels, Policy, COPY_BUTTON_CLASS};
+use crate::markdown::{IncrementalMarkdown, Node};
 
 /// A Markdown text that may still be growing, rendered into DOM nodes. Finished blocks are built
-/// once; the open last block is rebuilt at most once per animation frame, however fast the text
-/// grows. Code blocks get a working copy button.
+/// once; the open last block is patched (only what changed in it) at most once per animation
+/// frame, however fast the text grows. Code blocks get a working copy button.
 #[component]
 pub fn MarkdownView(
     /// The text so far. It only ever grows (see `Conversation`).
@@ -59,7 +59,8 @@ pub fn MarkdownView(
 struct Renderer {
     markdown: IncrementalMarkdown,
     policy: Policy,
-    /// The DOM nodes of the open last block.
+    /// The open last block, as last rendered, and its DOM nodes (one per node).
+    open_nodes: Vec<Node>,
     open: Vec<web_sys::Node>,
     rendered: Option<(usize, bool)>,
 }
@@ -73,19 +74,26 @@ impl Renderer {
             return;
         };
         let update = self.markdown.update(text, complete);
-        for node in self.open.drain(..) {
-            let _ = root.remove_child(&node);
-        }
         if update.restart {
             root.set_text_content(None);
+            self.open_nodes.clear();
+            self.open.clear();
         }
-        for node in build(&document, &update.finished, &self.policy) {
-            let _ = root.append_child(&node);
-        }
-        self.open = build(&document, &update.open, &self.policy);
-        for node in &self.open {
-            let _ = root.append_child(node);
-        }
+        // The blocks that were open are now the first finished ones, or still open: patched,
+        // not built again.
+        let finished = update.finished.len();
+        let mut nodes = update.finished;
+        nodes.extend(update.open);
+        let mut dom = patch(
+            &document,
+            root,
+            &self.open_nodes,
+            std::mem::take(&mut self.open),
+            &nodes,
+            &self.policy,
+        );
+        self.open = dom.split_off(finished);
+        self.open_nodes = nodes.split_off(finished);
         self.rendered = Some((text.len(), complete));
     }
 }
