@@ -2,7 +2,7 @@
 //! strikethrough by the delimiter-run rules, links and images (inline, reference and autolinks),
 //! entities, backslash escapes and line breaks. Raw HTML is kept as the text it is.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::tree::{link, Node};
 
@@ -27,13 +27,9 @@ impl Definitions {
 
     /// The definitions made in paragraphs that start before `offset`.
     pub fn before(&self, offset: usize) -> Definitions {
-        Definitions(
-            self.0
-                .iter()
-                .filter(|(_, definition)| definition.start < offset)
-                .map(|(label, definition)| (label.clone(), definition.clone()))
-                .collect(),
-        )
+        let mut made = self.0.clone();
+        made.retain(|_, definition| definition.start < offset);
+        Definitions(made)
     }
 
     fn get(&self, label: &str) -> Option<(String, String)> {
@@ -531,7 +527,7 @@ struct Inline<'a> {
     inactive: usize,
     /// For each length of a run of backticks, where the last such run starts (found once, so that
     /// a code span without a closing run costs no scan to the end of the text).
-    backtick_runs: Option<HashMap<usize, usize>>,
+    backtick_runs: Option<BTreeMap<usize, usize>>,
     /// No `-->` follows: no later `<!--` can be a comment.
     comments_end: bool,
 }
@@ -799,8 +795,8 @@ impl Inline<'_> {
 }
 
 /// For each length of a run of backticks in `bytes`, where the last such run starts.
-fn backtick_runs(bytes: &[u8]) -> HashMap<usize, usize> {
-    let mut runs = HashMap::new();
+fn backtick_runs(bytes: &[u8]) -> BTreeMap<usize, usize> {
+    let mut runs = BTreeMap::new();
     let mut position = 0;
     while position < bytes.len() {
         if bytes[position] == b'`' {
