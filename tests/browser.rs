@@ -562,7 +562,7 @@ async fn a_markdown_reply_becomes_elements_with_a_working_copy_button() {
     let chat = Fixture::new();
     chat.send("Show me").await;
     let reply = "# Title\n\n- **one**\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```rust\nfn main() {}\n```\n\nSee [docs](https://example.com).";
-    // Frame by frame, so finished blocks are kept and the open block rebuilt as the reply grows.
+    // Frame by frame, so finished blocks are kept and the open block patched as the reply grows.
     let mut heading = None;
     let mut sent = 0;
     for piece in reply.as_bytes().chunks(4) {
