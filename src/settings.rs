@@ -291,12 +291,11 @@ fn number(
 /// the work (the widget has it anyway; the standard library's would add its tables).
 fn parse_number(text: &str) -> Option<f64> {
     let text = text.replace(',', ".");
-    let (sign, digits) = match text.strip_prefix(['-', '+']) {
-        Some(digits) => (&text[..1], digits),
-        None => ("", text.as_str()),
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(digits) => ("-", digits),
+        None => ("", text.strip_prefix('+').unwrap_or(&text)),
     };
     let digits = digits.strip_suffix('.').unwrap_or(digits);
     let zero = if digits.starts_with('.') { "0" } else { "" };
-    let sign = if sign == "-" { "-" } else { "" };
     serde_json::from_str::<f64>(&format!("{sign}{zero}{digits}")).ok()
 }

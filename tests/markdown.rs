@@ -148,6 +148,23 @@ fn tokens(text: &str) -> Vec<&str> {
     tokens
 }
 
+/// The text one character at a time.
+fn characters(text: &str) -> Vec<&str> {
+    text.char_indices()
+        .map(|(i, c)| &text[i..i + c.len_utf8()])
+        .collect()
+}
+
+/// A repeatable stream of numbers below a bound (xorshift), from `seed`.
+fn random(mut seed: u32) -> impl FnMut(usize) -> usize {
+    move |bound| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as usize % bound
+    }
+}
+
 /// Streams `text` in `pieces`; returns everything handed out as finished, in order.
 fn stream(pieces: &[&str]) -> Vec<Node> {
     let mut markdown = IncrementalMarkdown::new();
@@ -202,10 +219,7 @@ fn incremental_equals_one_shot_at_every_token_boundary() {
 #[test]
 fn incremental_equals_one_shot_at_every_character() {
     for sample in SAMPLES {
-        let pieces: Vec<&str> = sample
-            .char_indices()
-            .map(|(i, c)| &sample[i..i + c.len_utf8()])
-            .collect();
+        let pieces = characters(sample);
         assert_eq!(
             html(&stream(&pieces)),
             html(&render(sample)),
@@ -257,10 +271,7 @@ fn a_block_that_starts_on_a_partial_line_finishes_nothing() {
 fn a_table_that_would_interrupt_a_paragraph_is_not_trusted_before_its_delimiter_row_is_complete() {
     // With "|---|-" the header looks like a two-column table; the full row has three columns.
     let text = "Results:\n| a | b |\n|---|---|---|\n";
-    let pieces: Vec<&str> = text
-        .char_indices()
-        .map(|(i, c)| &text[i..i + c.len_utf8()])
-        .collect();
+    let pieces = characters(text);
     assert_eq!(html(&stream(&pieces)), html(&render(text)));
 }
 
@@ -353,13 +364,7 @@ fn generated_documents_render_as_the_reference_parser_renders_them() {
     const JOINS: [&str; 8] = [
         "\n", "\n\n", "\n\n> ", "\n\n- ", "\n  ", "\n> > ", "\n\n1. ", "\n- ",
     ];
-    let mut seed = 0x9e37_79b9_u32;
-    let mut next = |bound: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed as usize % bound
-    };
+    let mut next = random(0x9e37_79b9);
     for _ in 0..5_000 {
         let mut document = String::new();
         for _ in 0..1 + next(5) {
@@ -375,12 +380,8 @@ fn generated_documents_render_as_the_reference_parser_renders_them() {
 #[test]
 fn model_replies_stream_as_they_render_whole() {
     for reply in REPLIES {
-        let characters: Vec<&str> = reply
-            .char_indices()
-            .map(|(i, c)| &reply[i..i + c.len_utf8()])
-            .collect();
         assert_eq!(
-            html(&stream(&characters)),
+            html(&stream(&characters(reply))),
             html(&render(reply)),
             "{reply:?}"
         );
@@ -485,13 +486,7 @@ fn arbitrary_text_renders_without_panicking_and_streams_as_it_renders_whole() {
         "    - ",
         "```",
     ];
-    let mut seed = 0x0bad_5eed_u32;
-    let mut next = |bound: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed as usize % bound
-    };
+    let mut next = random(0x0bad_5eed);
     for _ in 0..3_000 {
         let text: String = (0..next(200))
             .map(|_| ALPHABET[next(ALPHABET.len())])

@@ -16,6 +16,8 @@
 //! could link to half a URL), and when the parser found any, the whole text is rendered once more
 //! at the end.
 
+use std::borrow::Cow;
+
 use super::block;
 use super::tree::{render, render_blocks, Node};
 
@@ -97,8 +99,8 @@ impl IncrementalMarkdown {
         };
         let (finished, open) = document.blocks.split_at(split);
         let settled = match document.starts.get(split) {
-            Some(&open_start) => document.definitions.before(open_start),
-            None => document.definitions.clone(),
+            Some(&open_start) => Cow::Owned(document.definitions.before(open_start)),
+            None => Cow::Borrowed(&document.definitions),
         };
         Update {
             finished: render_blocks(finished, &settled),

@@ -110,8 +110,7 @@ fn render_block(block: &Block, definitions: &Definitions, tight: bool, out: &mut
         children,
     };
     match block {
-        Block::Paragraph(text) if tight => out.extend(inline::parse(text, definitions)),
-        Block::Paragraph(text) => out.push(parent("p", inline::parse(text, definitions))),
+        Block::Paragraph(text) => paragraph(inline::parse(text, definitions), tight, out),
         Block::Heading(level, text) => {
             let tag = ["h1", "h2", "h3", "h4", "h5", "h6"][usize::from(*level).clamp(1, 6) - 1];
             out.push(parent(tag, inline::parse(text, definitions)));
@@ -144,9 +143,12 @@ fn render_list(list: &List, definitions: &Definitions) -> Node {
         .map(|blocks| {
             let mut children = Vec::new();
             for (index, block) in blocks.iter().enumerate() {
-                match (index, block) {
-                    (0, Block::Paragraph(text)) if task(text).is_some() => {
-                        let (checked, rest) = task(text).expect("matched");
+                let task = match block {
+                    Block::Paragraph(text) if index == 0 => task(text),
+                    _ => None,
+                };
+                match task {
+                    Some((checked, rest)) => {
                         let mut attrs =
                             vec![("type", "checkbox".to_owned()), ("disabled", String::new())];
                         if checked {
@@ -154,17 +156,9 @@ fn render_list(list: &List, definitions: &Definitions) -> Node {
                         }
                         let mut content = vec![Node::element("input", attrs)];
                         content.extend(inline::parse(rest, definitions));
-                        if list.tight {
-                            children.extend(content);
-                        } else {
-                            children.push(Node::Element {
-                                tag: "p",
-                                attrs: Vec::new(),
-                                children: content,
-                            });
-                        }
+                        paragraph(content, list.tight, &mut children);
                     }
-                    _ => render_block(block, definitions, list.tight, &mut children),
+                    None => render_block(block, definitions, list.tight, &mut children),
                 }
             }
             Node::Element {
@@ -178,6 +172,19 @@ fn render_list(list: &List, definitions: &Definitions) -> Node {
         tag,
         attrs,
         children: items,
+    }
+}
+
+/// A paragraph's content: alone in a tight list's item, in a `p` everywhere else.
+fn paragraph(content: Vec<Node>, tight: bool, out: &mut Vec<Node>) {
+    if tight {
+        out.extend(content);
+    } else {
+        out.push(Node::Element {
+            tag: "p",
+            attrs: Vec::new(),
+            children: content,
+        });
     }
 }
 
@@ -238,7 +245,7 @@ fn render_table(table: &Table, definitions: &Definitions) -> Node {
 
 /// A fence's language: the first word of its info string, if it looks like a language name (it
 /// becomes a label and a `data-language` attribute).
-fn language_of(info: &str) -> String {
+pub fn language_of(info: &str) -> String {
     let word = info.split_whitespace().next().unwrap_or_default();
     let plausible = word.len() <= 32
         && word

@@ -2,6 +2,7 @@
 //! widget's [`Node`]s with the widget's rules (raw HTML as text, links checked, code blocks with
 //! their language). Native tests only.
 
+use chat_widget::markdown::tree::language_of;
 use chat_widget::markdown::{is_safe_link, Node};
 use pulldown_cmark::{
     Alignment, CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
@@ -279,21 +280,6 @@ impl Builder {
             self.close_frame();
         }
         self.out
-    }
-}
-
-/// A fence's language: the first word of its info string, if it looks like a language name (it
-/// becomes a label and a `data-language` attribute).
-fn language_of(info: &str) -> String {
-    let word = info.split_whitespace().next().unwrap_or_default();
-    let plausible = word.len() <= 32
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+#._-".contains(c));
-    if plausible {
-        word.to_owned()
-    } else {
-        String::new()
     }
 }
 
