@@ -9,11 +9,12 @@ WASM_BINDGEN_VERSION=0.2.130
 WASM_PACK_VERSION=0.15.1
 BINARYEN_VERSION=132.0.0
 AXE_VERSION=4.14.1
+ESBUILD_VERSION=0.28.2
 
 # Tools that are not installed system-wide live here (ignored by git).
 TOOLS_DIR="${CHAT_WIDGET_TOOLS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools}"
 
-export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$TOOLS_DIR/node_modules/.bin:$TOOLS_DIR/esbuild/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -84,9 +85,20 @@ ensure_axe() {
     npm install --prefix "$TOOLS_DIR/axe" --no-audit --no-fund --no-save "axe-core@$AXE_VERSION" >/dev/null
 }
 
+# esbuild minifies the loader (embed.js) and its style sheet in trunk's post-build hook. In a
+# folder of its own, like axe-core.
+ensure_esbuild() {
+    have_version "$TOOLS_DIR/esbuild/node_modules/.bin/esbuild" "$ESBUILD_VERSION" && return
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+    log "installing esbuild $ESBUILD_VERSION into $TOOLS_DIR/esbuild"
+    mkdir -p "$TOOLS_DIR/esbuild"
+    npm install --prefix "$TOOLS_DIR/esbuild" --no-audit --no-fund --no-save "esbuild@$ESBUILD_VERSION" >/dev/null
+}
+
 ensure_build_tools() {
     ensure_wasm_target
     ensure_wasm_opt
+    ensure_esbuild
     # No --locked for wasm-bindgen-cli: its lock file pins a webpki-roots release that is not published.
     ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
     ensure_cargo_tool trunk trunk "$TRUNK_VERSION" --locked

@@ -77,6 +77,9 @@ pub struct ChatConfig {
     pub presentation: Presentation,
     /// The launcher's corner.
     pub position: Corner,
+    /// When `embed.js` loads the widget behind its stand-in. Not set: `interaction` for the
+    /// launcher, `idle` inline. The widget itself does not read it.
+    pub load: Option<Load>,
     /// Colours, radius, font and spacing; each overrides the same custom property set on the
     /// element (`--cw-accent`, ...).
     pub theme: Theme,
@@ -105,6 +108,19 @@ pub enum Presentation {
     Inline,
     /// A button in a corner of the window that opens a panel.
     Launcher,
+}
+
+/// When `embed.js` loads the widget (its script and wasm) behind the stand-in it draws at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Load {
+    /// When the person reaches for it: a pointer over it, the focus or a touch, at the latest a
+    /// click.
+    Interaction,
+    /// Once the page has loaded and the main thread is idle (or on interaction, if sooner).
+    Idle,
+    /// At once.
+    Eager,
 }
 
 /// A corner of the window.
@@ -233,6 +249,7 @@ impl Default for ChatConfig {
             retry_base_ms: 1000,
             presentation: Presentation::Inline,
             position: Corner::BottomRight,
+            load: None,
             theme: Theme::default(),
             color_scheme: ColorScheme::Auto,
             dir: None,

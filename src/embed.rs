@@ -21,8 +21,16 @@ use crate::view::{ChatView, Launcher};
 /// The attribute that marks an element for automatic mounting; its value is the JSON config.
 pub const MOUNT_ATTRIBUTE: &str = "data-chat-widget";
 
-/// The widget's style sheet, adopted by every shadow root it mounts in.
-const WIDGET_CSS: &str = include_str!("../style/widget.css");
+/// The widget's style sheet, adopted by every shadow root it mounts in: the frame that `embed.js`
+/// draws its stand-in with, then the rest.
+const WIDGET_CSS: &str = concat!(
+    include_str!("../style/base.css"),
+    include_str!("../style/widget.css")
+);
+
+/// The attribute `embed.js` marks its stand-in with (the nodes it draws before the widget has
+/// loaded); mounting replaces them.
+const STAND_IN_ATTRIBUTE: &str = "data-cw-standin";
 
 thread_local! {
     static STYLE_SHEET: Option<CssStyleSheet> = CssStyleSheet::new()
@@ -147,6 +155,15 @@ impl ChatWidget {
             ));
         }
         Ok(())
+    }
+
+    /// Puts `text` in the message box, in place of what is there (`embed.js` carries over what
+    /// the person typed into its stand-in this way).
+    #[wasm_bindgen(js_name = setDraft)]
+    pub fn set_draft(&self, text: &str) {
+        if let Some((controller, ..)) = self.live() {
+            controller.draft().set(text.to_owned());
+        }
     }
 
     /// Calls `callback({role, content})` for each message sent and each reply finished.
@@ -333,20 +350,22 @@ pub fn mount_with(
     Ok(ChatWidget { mounted, callbacks })
 }
 
-/// Whether `shadow` holds a mounted widget.
+/// Whether `shadow` holds a mounted widget (not `embed.js`'s stand-in for one).
 fn holds_widget(shadow: &ShadowRoot) -> bool {
-    shadow.query_selector(".cw-root").ok().flatten().is_some()
+    shadow
+        .query_selector(&format!(".cw-root:not([{STAND_IN_ATTRIBUTE}])"))
+        .ok()
+        .flatten()
+        .is_some()
 }
 
-/// Whether `shadow` is empty, or holds only the slot an unmounted widget left.
+/// Whether `shadow` is empty, or holds only the slot an unmounted widget left or the stand-in
+/// `embed.js` drew.
 fn shadow_is_ours(shadow: &ShadowRoot) -> bool {
-    match shadow.child_element_count() {
-        0 => true,
-        1 => shadow
-            .first_element_child()
-            .is_some_and(|child| child.tag_name() == "SLOT"),
-        _ => false,
-    }
+    let children = shadow.children();
+    (0..children.length())
+        .filter_map(|index| children.item(index))
+        .all(|child| child.tag_name() == "SLOT" || child.has_attribute(STAND_IN_ATTRIBUTE))
 }
 
 /// Unmounts the widgets whose element has left the page (a single-page app moved on), when the

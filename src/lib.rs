@@ -13,7 +13,6 @@ pub mod attachments;
 pub mod config;
 pub mod controller;
 pub mod conversation;
-pub mod demo;
 pub mod embed;
 pub mod error;
 pub mod library;

@@ -1,13 +1,7 @@
-//! The page's entry point: mounts a chat widget on every element with a `data-chat-widget`
-//! attribute. The demo page's element also has `data-chat-demo-tools`, which gives its widget the
-//! demo tools; no other page's widget gets them.
+//! The widget's wasm for pages: its exports (`mount` and the handle's methods) come from the
+//! library. Nothing runs at start: `embed.js` decides when and where to mount.
 
 fn main() {
-    chat_widget::mount_all(|element| {
-        if element.has_attribute("data-chat-demo-tools") {
-            chat_widget::demo::demo_tools()
-        } else {
-            chat_widget::Toolbox::new()
-        }
-    });
+    // Links the library, whose `#[wasm_bindgen]` exports are the wasm's.
+    let _ = chat_widget::mount;
 }

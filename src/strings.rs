@@ -89,6 +89,8 @@ strings! {
     assistant_said = "assistant_said" => "The assistant said:",
     instructions = "instructions" => "Instructions:",
     reply_ready = "reply_ready" => "The assistant replied: {}",
+    loading = "loading" => "Loading the chat…",
+    load_failed = "load_failed" => "The chat could not be loaded.",
     retrying_in = "retrying_in" => "Trying again in {} s (retry {} of {}).",
     offline = "offline" => "You are offline. The message is sent again when the connection is back.",
     not_accepted = "not_accepted" => "The provider does not accept {}.",

@@ -3055,3 +3055,61 @@ async fn the_live_region_reads_a_markdown_reply_as_lines_without_the_code_chrome
         "The assistant replied: Title\nFirst para.\none\ntwo\nfn x() {}"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_stand_in_is_replaced_in_place_and_set_draft_fills_the_message_box() {
+    // What embed.js leaves before the widget loads: its own nodes in the element's shadow root,
+    // marked, at the chat box's unsized height.
+    let root = fresh_element();
+    let shadow = root
+        .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+        .expect("a shadow root");
+    let document = root.owner_document().expect("a document");
+    let stand_in = document.create_element("div").expect("div");
+    stand_in.set_class_name("cw-root cw-root--unsized");
+    stand_in
+        .set_attribute("data-cw-standin", "")
+        .expect("marked");
+    // It gives the element its height, as the stand-in's style sheet does.
+    stand_in
+        .set_attribute("style", "display: block; height: 560px")
+        .expect("styled");
+    shadow.append_child(&stand_in).expect("drawn");
+    let widget = mount(root.clone(), JsValue::UNDEFINED).expect("mounted over the stand-in");
+    settle().await;
+    assert!(
+        shadow
+            .query_selector("[data-cw-standin]")
+            .expect("a query")
+            .is_none(),
+        "the stand-in is gone"
+    );
+    let real = shadow
+        .query_selector(".cw-root")
+        .expect("a query")
+        .expect("the widget");
+    assert_eq!(
+        real.class_name(),
+        "cw-root cw-root--unsized",
+        "measured without the stand-in: the element has no height of its own"
+    );
+    widget.set_draft("typed before it loaded");
+    settle().await;
+    let input: web_sys::HtmlTextAreaElement = shadow
+        .query_selector(".cw-composer__input")
+        .expect("a query")
+        .expect("the message box")
+        .unchecked_into();
+    assert_eq!(input.value(), "typed before it loaded");
+    // And a widget's shadow root is not a stand-in's.
+    let again = mount(root.clone(), JsValue::UNDEFINED)
+        .err()
+        .expect("refused");
+    let message = JsValue::from(again)
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .unwrap_or_default();
+    assert!(message.contains("already holds a chat widget"), "{message}");
+    widget.unmount();
+    root.remove();
+}

@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::routing::post;
 use axum::Router;
-use chat_e2e::{serve, Browser};
-use chat_relay::{ApiKey, Mode};
-use fantoccini::wd::{TimeoutConfiguration, WebDriverCompatibleCommand};
+use chat_e2e::{serve, Answers, Browser, Cdp};
+use fantoccini::wd::TimeoutConfiguration;
 use serde_json::{json, Value};
 
 const SIZES: [usize; 5] = [500, 1_000, 2_000, 4_000, 16_000];
@@ -115,36 +114,12 @@ fn futures_stream<T>(items: Vec<T>) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::iter(items)
 }
 
-/// A Chrome DevTools command, through ChromeDriver.
-#[derive(Debug)]
-struct Cdp(&'static str);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(json!({"cmd": self.0, "params": {}}).to_string()),
-        )
-    }
-}
-
 /// The page's main-thread time so far, in seconds: in all its tasks, and of that in script, in
 /// layout and in style recalculation.
 async fn main_thread_seconds(browser: &Browser) -> [f64; 4] {
     let metrics = browser
         .client
-        .issue_cmd(Cdp("Performance.getMetrics"))
+        .issue_cmd(Cdp::new("Performance.getMetrics", json!({})))
         .await
         .expect("metrics");
     let metric = |name: &str| {
@@ -165,7 +140,7 @@ async fn main_thread_seconds(browser: &Browser) -> [f64; 4] {
 /// Resolves once the last reply is no longer pending or streaming, with what it shows.
 const WAIT_FOR_REPLY: &str = r#"
 const done = arguments[arguments.length - 1];
-const shadow = document.querySelector("[data-chat-widget]").shadowRoot;
+const shadow = document.querySelector('#chat').shadowRoot;
 const finished = () => {
   const replies = shadow.querySelectorAll("[data-role='assistant']");
   const reply = replies[replies.length - 1];
@@ -182,9 +157,8 @@ if (now) { report(now); } else {
 #[tokio::main]
 async fn main() {
     let upstream = serve(upstream()).await;
-    let browser = Browser::open(Mode::Upstream {
-        base_url: upstream.url.clone(),
-        key: ApiKey::new("bench"),
+    let browser = Browser::open(Answers::Upstream {
+        url: upstream.url.clone(),
     })
     .await;
     browser
@@ -254,7 +228,7 @@ async fn run(browser: &Browser, request: &str, size: usize) -> f64 {
     browser.find("textarea[aria-label='Message']").await;
     browser
         .client
-        .issue_cmd(Cdp("Performance.enable"))
+        .issue_cmd(Cdp::new("Performance.enable", json!({})))
         .await
         .expect("metrics on");
     let before = main_thread_seconds(browser).await;

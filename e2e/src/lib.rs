@@ -1,18 +1,17 @@
-//! The end-to-end harness: the relay serving the built widget on 127.0.0.1, and Debian's Chromium
-//! driven over WebDriver. Shared by the tests (`tests/`) and the Markdown benchmark (`benches/`).
+//! The end-to-end harness: the relay's release binary serving the built widget on 127.0.0.1, as
+//! `scripts/demo` starts it, and Debian's Chromium driven over WebDriver. Shared by the tests (`tests/`) and the Markdown benchmark (`benches/`).
 //! Every server listens on a free port and stops when its handle is dropped.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use chat_relay::{Config, Mode, Stats};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
@@ -77,84 +76,174 @@ pub fn serve_on(listener: TcpListener, router: Router) -> Server {
     Server { url, task }
 }
 
+/// What answers the relay's chat requests.
+#[derive(Clone, Debug)]
+pub enum Answers {
+    /// The offline demo model, with this many milliseconds between tokens.
+    Demo {
+        /// `--demo-pace-ms`.
+        pace_ms: u64,
+    },
+    /// An OpenAI-compatible API at this base URL; the relay gets a key for it.
+    Upstream {
+        /// `--upstream`.
+        url: String,
+    },
+}
+
+/// The release binary of the relay (`$CHAT_RELAY_BIN`, or `target/release/chat-relay`), the one
+/// `scripts/demo` starts.
+pub fn relay_binary() -> PathBuf {
+    let binary = std::env::var_os("CHAT_RELAY_BIN").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/chat-relay"),
+        PathBuf::from,
+    );
+    assert!(
+        binary.is_file(),
+        "{} is missing: build it first (`cargo build --release -p chat-relay`; scripts/test does)",
+        binary.display()
+    );
+    binary
+}
+
+/// The relay as a user runs it: the release binary serving the built widget, started the way
+/// `scripts/demo` starts it but on a free port, and stopped when dropped.
+pub struct Relay {
+    /// `http://127.0.0.1:<port>`, as the relay printed it.
+    pub url: String,
+    _process: Child,
+}
+
+impl Relay {
+    /// Starts the relay answering with `answers`, letting pages of `origins` call it too.
+    pub async fn start(answers: &Answers, origins: &[String]) -> Self {
+        let mut command = Command::new(relay_binary());
+        command
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--static-dir")
+            .arg(dist());
+        // Nothing from the developer's own environment.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("CHAT_RELAY_") {
+                command.env_remove(name);
+            }
+        }
+        match answers {
+            Answers::Demo { pace_ms } => {
+                command.arg("--demo-pace-ms").arg(pace_ms.to_string());
+            }
+            Answers::Upstream { url } => {
+                command
+                    .arg("--upstream")
+                    .arg(url)
+                    .env("CHAT_RELAY_API_KEY", "e2e-key");
+            }
+        }
+        for origin in origins {
+            command.arg("--allowed-origin").arg(origin);
+        }
+        let mut process = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the relay starts");
+        let output = process.stdout.take().expect("its output");
+        let url = listening_url(output, Duration::from_secs(20)).await;
+        Relay {
+            url,
+            _process: process,
+        }
+    }
+
+    /// A relay some other way started (`scripts/demo`, say) that printed `url`; stopped when
+    /// dropped, if `process` was spawned with `kill_on_drop`.
+    pub fn started(process: Child, url: String) -> Self {
+        Relay {
+            url,
+            _process: process,
+        }
+    }
+
+    /// What `/healthz` says now (`active_streams`, `demo_tokens`, ...).
+    pub async fn health(&self) -> serde_json::Value {
+        let address = self.url.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("the relay answers");
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nHost: relay\r\n\r\n")
+            .await
+            .expect("asked");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("an answer");
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        serde_json::from_str(body).unwrap_or_else(|error| panic!("/healthz: {error}: {response}"))
+    }
+}
+
+/// Reads the relay's standard output until it says where it listens (`… listening on http://…`),
+/// for at most `limit`.
+pub async fn listening_url(output: impl tokio::io::AsyncRead + Unpin, limit: Duration) -> String {
+    let mut lines = BufReader::new(output).lines();
+    let read = async {
+        while let Some(line) = lines.next_line().await.expect("its output") {
+            if let Some((_, url)) = line.split_once("listening on ") {
+                return url.trim().to_owned();
+            }
+        }
+        panic!("the relay stopped before it listened")
+    };
+    tokio::time::timeout(limit, read)
+        .await
+        .unwrap_or_else(|_| panic!("the relay did not listen within {limit:?}"))
+}
+
 /// Chromium on a page of the relay, with everything stopped when dropped.
 pub struct Browser {
     /// The WebDriver session.
     pub client: Client,
     _driver: Child,
     /// The relay serving the page.
-    pub relay: Server,
-    /// The relay's counters.
-    pub stats: Arc<Stats>,
+    pub relay: Relay,
 }
 
-/// The element a widget is mounted on.
-pub const HOST: &str = "[data-chat-widget]";
+/// The element a widget is mounted on (on the demo page and on the test pages alike).
+pub const HOST: &str = "#chat";
+
+/// The widget's message box once the widget itself has loaded (not the stand-in's).
+pub const LOADED: &str = ".cw-root:not([data-cw-standin]) .cw-composer__input";
 
 impl Browser {
-    /// Chromium on the relay's demo page.
-    pub async fn open(mode: Mode) -> Self {
-        let browser = Self::launch(mode, Vec::new()).await;
+    /// Chromium on the relay's demo page, once the widget has loaded.
+    pub async fn open(answers: Answers) -> Self {
+        let browser = Self::launch(answers, Vec::new()).await;
         browser
             .client
             .goto(&browser.relay.url)
             .await
             .expect("the demo page loads");
-        browser.find("textarea[aria-label='Message']").await;
+        browser.find(LOADED).await;
         browser
     }
 
     /// Chromium on a blank page, and a relay that also lets `origins` call it.
-    pub async fn launch(mode: Mode, origins: Vec<String>) -> Self {
-        let config = Config {
-            mode,
-            static_dir: dist(),
-            ..Config::demo()
-        };
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-        let mut config = config;
-        config.accept_local_origins(listener.local_addr().expect("bound"));
-        config.allowed_origins.extend(origins);
-        let (router, stats) = chat_relay::router(config);
-        let relay = serve_on(listener, router);
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-            probe.local_addr().expect("bound").port()
-        };
-        let chromedriver =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {chromedriver}: {error}"));
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({"args": CHROME_ARGS, "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into())}),
-        );
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let started = Instant::now();
-        let client = loop {
-            match ClientBuilder::new(connector.clone())
-                .capabilities(capabilities.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
-            {
-                Ok(client) => break client,
-                Err(error) if started.elapsed() > Duration::from_secs(30) => {
-                    panic!("no WebDriver session: {error}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        };
+    pub async fn launch(answers: Answers, origins: Vec<String>) -> Self {
+        Self::with(Relay::start(&answers, &origins).await).await
+    }
+
+    /// Chromium on a blank page, in front of `relay`.
+    pub async fn with(relay: Relay) -> Self {
+        let (client, driver) = webdriver().await;
         Browser {
             client,
             _driver: driver,
             relay,
-            stats,
         }
     }
 
@@ -185,7 +274,7 @@ impl Browser {
     }
 
     pub async fn send(&self, text: &str) {
-        let input = self.find("textarea.cw-composer__input").await;
+        let input = self.find(LOADED).await;
         input.send_keys(text).await.expect("typed");
         input.send_keys(ENTER).await.expect("Enter pressed");
     }
@@ -239,6 +328,100 @@ impl Browser {
         let Browser { client, relay, .. } = self;
         let _ = client.close().await;
         drop(relay);
+    }
+}
+
+/// Debian's Chromium over WebDriver, on a free port; the driver stops when its handle is dropped.
+pub async fn webdriver() -> (Client, Child) {
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        probe.local_addr().expect("bound").port()
+    };
+    let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
+    let driver = Command::new(&chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {chromedriver}: {error}"));
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": CHROME_ARGS, "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into())}),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let started = Instant::now();
+    let client = loop {
+        match ClientBuilder::new(connector.clone())
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => break client,
+            Err(error) if started.elapsed() > Duration::from_secs(30) => {
+                panic!("no WebDriver session: {error}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    (client, driver)
+}
+
+/// A host page with the README's snippet: the widget's script from `script` and one element,
+/// `#chat`, whose `data-chat-widget` is `config`.
+pub fn host_page(script: &str, config: &serde_json::Value, html_attributes: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html {html_attributes}>
+  <head>
+    <meta charset="utf-8">
+    <title>A shop</title>
+    <script type="module" src="{script}"></script>
+  </head>
+  <body>
+    <main>
+      <h1>A shop that embeds a chat</h1>
+      <p>Opening hours, prices and the rest of the page.</p>
+      <div id="chat" data-chat-widget='{config}'></div>
+      <p id="after">What the page says below the chat.</p>
+    </main>
+  </body>
+</html>"#
+    )
+}
+
+/// A Chrome DevTools Protocol command, sent through ChromeDriver to the session's page.
+#[derive(Debug)]
+pub struct Cdp {
+    command: &'static str,
+    params: serde_json::Value,
+}
+
+impl Cdp {
+    /// `command` (`Performance.getMetrics`, say) with its `params` object.
+    pub fn new(command: &'static str, params: serde_json::Value) -> Self {
+        Cdp { command, params }
+    }
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"cmd": self.command, "params": self.params}).to_string()),
+        )
     }
 }
 

@@ -9,13 +9,11 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
+use chat_e2e::Answers;
 use chat_e2e::{eventually, serve, Browser};
-use chat_relay::{ApiKey, Mode};
 
-fn demo(pace_ms: u64) -> Mode {
-    Mode::Demo {
-        pace: Duration::from_millis(pace_ms),
-    }
+fn demo(pace_ms: u64) -> Answers {
+    Answers::Demo { pace_ms }
 }
 
 #[tokio::test]
@@ -64,17 +62,17 @@ async fn stop_keeps_the_partial_reply_and_the_relay_stops_generating() {
         stopped.starts_with("Hello! I am the demo model"),
         "{stopped}"
     );
-    let stats = browser.stats.clone();
+    let relay = &browser.relay;
     eventually(
         "the relay's stream ending",
         Duration::from_secs(1),
-        async || stats.active_streams() == 0,
+        async || relay.health().await["active_streams"] == 0,
     )
     .await;
-    let tokens = stats.demo_tokens();
+    let tokens = relay.health().await["demo_tokens"].clone();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        stats.demo_tokens(),
+        relay.health().await["demo_tokens"],
         tokens,
         "the demo model kept generating after Stop"
     );
@@ -107,9 +105,8 @@ async fn upstream_401_and_429_reach_the_page_as_readable_alerts() {
         }),
     ))
     .await;
-    let mode = Mode::Upstream {
-        base_url: upstream.url.clone(),
-        key: ApiKey::new("test-key"),
+    let mode = Answers::Upstream {
+        url: upstream.url.clone(),
     };
     let browser = Browser::open(mode).await;
     browser.send("Hello").await;
@@ -200,9 +197,8 @@ async fn with_streaming_off_in_the_settings_a_whole_answer_shows_for_200_and_201
         }),
     ))
     .await;
-    let mode = Mode::Upstream {
-        base_url: upstream.url.clone(),
-        key: ApiKey::new("test-key"),
+    let mode = Answers::Upstream {
+        url: upstream.url.clone(),
     };
     let browser = Browser::open(mode).await;
     browser.click("Settings").await;

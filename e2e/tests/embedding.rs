@@ -8,36 +8,13 @@ use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
-use chat_e2e::{dist, eventually, serve_on, Browser, Server};
-use chat_relay::Mode;
+use chat_e2e::{dist, eventually, host_page, serve_on, Answers, Browser, Server};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 
 /// The WebDriver key code for Escape.
 const ESCAPE: &str = "\u{E00C}";
-
-/// A host page with the README's snippet: the widget's script from `script` and one element whose
-/// `data-chat-widget` is `config`.
-fn host_page(script: &str, config: &Value, html_attributes: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html {html_attributes}>
-  <head>
-    <meta charset="utf-8">
-    <title>A shop</title>
-    <script type="module" src="{script}"></script>
-  </head>
-  <body>
-    <main>
-      <h1>A shop that embeds a chat</h1>
-      <p>Opening hours, prices and the rest of the page.</p>
-      <div id="chat" data-chat-widget='{config}'></div>
-    </main>
-  </body>
-</html>"#
-    )
-}
 
 /// The host page as it is without the widget: no script, no element.
 fn plain_page() -> String {
@@ -60,13 +37,7 @@ impl Embedding {
     async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let host_origin = format!("http://{}", listener.local_addr().expect("bound"));
-        let browser = Browser::launch(
-            Mode::Demo {
-                pace: Duration::from_millis(5),
-            },
-            vec![host_origin],
-        )
-        .await;
+        let browser = Browser::launch(Answers::Demo { pace_ms: 5 }, vec![host_origin]).await;
         let relay = browser.relay.url.clone();
         let endpoint = format!("{relay}/v1/chat/completions");
         let from_relay = format!("{relay}/embed.js");
@@ -236,6 +207,8 @@ async fn the_launcher_opens_closes_with_escape_and_gives_the_focus_back() {
     .await;
     page.chat("What are your opening hours?").await;
     browser.save_screenshot("launcher-open").await;
+    // The widget has replaced the stand-in's button with its own.
+    let launcher = browser.find(".cw-launcher").await;
     let input = browser.find("textarea").await;
     input.send_keys(ESCAPE).await.expect("Esc pressed");
     eventually("Esc closes the panel", Duration::from_secs(5), async || {
@@ -273,7 +246,9 @@ async fn overridden_strings_and_right_to_left_are_shown() {
     let page = Embedding::start().await;
     page.visit("rtl").await;
     let browser = &page.browser;
-    browser.find("textarea[aria-label='رسالة']").await;
+    browser
+        .find(".cw-root:not([data-cw-standin]) textarea[aria-label='رسالة']")
+        .await;
     let shown = browser
         .in_widget(
             "const chat = shadow.querySelector('.cw-chat');

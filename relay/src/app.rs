@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::{ORIGIN, RETRY_AFTER};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,10 +23,10 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::PeerIpKeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::{Config, Mode};
 use crate::error::RelayError;
+use crate::files::StaticFiles;
 use crate::{demo, proxy};
 
 /// Counters the health endpoint reports.
@@ -76,9 +76,12 @@ pub struct AppState {
     pub(crate) stats: Arc<Stats>,
 }
 
-/// The relay's routes with every layer, ready to serve. Needs the peer address
-/// (`into_make_service_with_connect_info::<SocketAddr>`) for the per-client rate limit.
-pub fn router(config: Config) -> (Router, Arc<Stats>) {
+/// The relay's routes with every layer, ready to serve, and the built widget read from
+/// `config.static_dir`. Needs the peer address
+/// (`into_make_service_with_connect_info::<SocketAddr>`) for the per-client rate limit. Fails when
+/// the static folder cannot be read or is far larger than a built widget.
+pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
+    let files = Arc::new(StaticFiles::load(&config.static_dir)?);
     // reqwest is built without a default TLS crypto provider; install ring's once per process.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
@@ -119,8 +122,6 @@ pub fn router(config: Config) -> (Router, Arc<Stats>) {
         chat = chat.layer(GovernorLayer::new(governor).error_handler(rate_limited));
     }
 
-    let index = config.static_dir.join("index.html");
-    let files = ServeDir::new(&config.static_dir).not_found_service(ServeFile::new(index));
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(
             config
@@ -136,22 +137,27 @@ pub fn router(config: Config) -> (Router, Arc<Stats>) {
     let router = Router::new()
         .merge(chat)
         .route("/healthz", get(health))
-        .fallback_service(files)
+        .fallback(move |method: Method, uri: Uri, headers: HeaderMap| {
+            let files = files.clone();
+            async move { files.respond(&method, &uri, &headers) }
+        })
         .layer(cors)
         .layer(middleware::from_fn_with_state(state.clone(), check_origin))
         .layer(middleware::from_fn(access_log))
         .with_state(state);
-    (router, stats)
+    Ok((router, stats))
 }
 
 /// Serves the relay on `listener` until `shutdown` resolves; streams still open then get five
-/// seconds to finish.
+/// seconds to finish. The loopback origins of the listening port (and its address) count as the
+/// relay's own, so its pages can load their scripts: `main` and the tests start it the same way.
 pub async fn serve(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (router, _) = router(config);
+    config.accept_local_origins(listener.local_addr()?);
+    let (router, _) = router(config)?;
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
         listener,

@@ -5,6 +5,7 @@ mod app;
 pub mod config;
 pub mod demo;
 mod error;
+pub mod files;
 pub mod images;
 mod proxy;
 

@@ -48,7 +48,7 @@ fn serve_on(listener: TcpListener, router: Router) -> Server {
 async fn relay(mut config: Config) -> (Server, Arc<Stats>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     config.accept_local_origins(listener.local_addr().expect("bound"));
-    let (router, stats) = chat_relay::router(config);
+    let (router, stats) = chat_relay::router(config).expect("the relay starts");
     (serve_on(listener, router), stats)
 }
 

@@ -1,0 +1,63 @@
+// Trunk's post-build hook (see Trunk.toml), run in the staging folder of every build:
+// - writes the widget's hashed file names and the stand-in's style sheet (style/base.css) into
+//   embed.js, the loader, whose own name stays stable for the pages that embed it, and minifies
+//   both with esbuild (scripts/tools.sh installs it), so the loader stays within its 4 KB;
+// - for a release build, writes a brotli and a gzip copy beside every file a page downloads, which
+//   the relay serves to browsers that accept them.
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { brotliCompressSync, constants } from "node:zlib";
+
+const staging = process.env.TRUNK_STAGING_DIR;
+const source = process.env.TRUNK_SOURCE_DIR ?? ".";
+if (!staging) throw new Error("post-build.mjs runs as trunk's post_build hook (TRUNK_STAGING_DIR is not set)");
+
+const names = readdirSync(staging);
+const wasm = names.filter((name) => name.endsWith("_bg.wasm"));
+if (wasm.length !== 1) throw new Error(`expected one *_bg.wasm in ${staging}, found ${wasm.length}`);
+const js = wasm[0].replace(/_bg\.wasm$/, ".js");
+if (!names.includes(js)) throw new Error(`${js} (the wasm's JavaScript) is not in ${staging}`);
+
+const esbuild = (input, ...options) => {
+  try {
+    return execFileSync("esbuild", ["--minify", "--log-level=warning", ...options], { input, encoding: "utf8" }).trim();
+  } catch (error) {
+    throw new Error(`esbuild failed (scripts/demo and scripts/test install it): ${error.message}`);
+  }
+};
+const zopfli = (path) => {
+  try {
+    return execFileSync("zopfli", ["-c", "--i15", path], { maxBuffer: 1 << 30 });
+  } catch (error) {
+    throw new Error(`zopfli failed (scripts/demo and scripts/test install it): ${error.message}`);
+  }
+};
+const css = esbuild(readFileSync(join(source, "style/base.css"), "utf8"), "--loader=css");
+
+const loader = join(staging, "embed.js");
+let text = readFileSync(loader, "utf8");
+for (const [placeholder, value] of [["__WIDGET_JS__", js], ["__WIDGET_WASM__", wasm[0]], ["__STAND_IN_CSS__", css]]) {
+  const quoted = JSON.stringify(placeholder);
+  if (text.split(quoted).length !== 2) throw new Error(`embed.js must hold ${quoted} once`);
+  text = text.replace(quoted, () => JSON.stringify(value));
+}
+writeFileSync(loader, esbuild(text, "--format=esm", "--target=es2020"));
+
+if (process.env.TRUNK_PROFILE === "release") {
+  for (const name of names.concat().filter((name) => /\.(html|js|mjs|wasm|css|svg|json)$/.test(name))) {
+    const path = join(staging, name);
+    const bytes = readFileSync(path);
+    const brotli = brotliCompressSync(bytes, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+      },
+    });
+    // zopfli writes gzip that any browser reads, 4 to 5 % smaller than zlib's best.
+    const gzip = zopfli(path);
+    // A copy no smaller than the file is not worth a decoding step.
+    if (brotli.length < bytes.length) writeFileSync(`${path}.br`, brotli);
+    if (gzip.length < bytes.length) writeFileSync(`${path}.gz`, gzip);
+  }
+}

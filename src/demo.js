@@ -1,0 +1,32 @@
+// The demo page's chat, mounted from a script as a site would, with two example tools that show
+// the tool loop working with the relay's demo model or a real one.
+import { mount } from "./embed.js";
+
+const tools = [
+  {
+    name: "get_time",
+    description: "The current date and time in a time zone.",
+    parameters: {
+      type: "object",
+      properties: { tz: { type: "string", description: "An IANA time zone, such as Europe/Paris" } },
+      required: ["tz"],
+    },
+    // An unknown zone throws, and the model is told so.
+    handler: ({ tz = "UTC" }) => ({
+      tz,
+      time: new Intl.DateTimeFormat("en-GB", { timeZone: tz, dateStyle: "full", timeStyle: "long" }).format(new Date()),
+    }),
+  },
+  {
+    name: "read_page",
+    description: "The title, address and main heading of the page the chat is on.",
+    parameters: { type: "object", properties: {} },
+    handler: () => ({
+      title: document.title,
+      url: location.href,
+      heading: document.querySelector("h1")?.textContent.trim() ?? "",
+    }),
+  },
+];
+
+mount(document.querySelector("#chat"), { title: "Assistant", placeholder: "Ask anything…", tools });
