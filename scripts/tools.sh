@@ -95,10 +95,18 @@ ensure_esbuild() {
     npm install --prefix "$TOOLS_DIR/esbuild" --no-audit --no-fund --no-save "esbuild@$ESBUILD_VERSION" >/dev/null
 }
 
+# zopfli writes the release build's gzip copies (smaller than zlib's, readable by any browser).
+ensure_zopfli() {
+    command -v zopfli >/dev/null 2>&1 && return
+    log "installing zopfli"
+    apt_install zopfli
+}
+
 ensure_build_tools() {
     ensure_wasm_target
     ensure_wasm_opt
     ensure_esbuild
+    ensure_zopfli
     # No --locked for wasm-bindgen-cli: its lock file pins a webpki-roots release that is not published.
     ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
     ensure_cargo_tool trunk trunk "$TRUNK_VERSION" --locked
