@@ -1,7 +1,8 @@
 //! What the widget costs a host page as it loads: headless Chromium with an empty cache, unthrottled
 //! and on a throttled mobile profile (1.6 Mbps down, 750 kbps up, 150 ms round trips, the CPU 4×
 //! slower), in front of the relay's release binary. Pages, all on another origin than the relay:
-//! a bare host page (the baseline), the same page with the launcher, with the inline widget, and
+//! a bare host page (the baseline), the same page with only the loader's script (no element for
+//! it), with the launcher, with the inline widget, and
 //! with the inline widget loaded eagerly (what every page paid before the loader).
 //!
 //! For each: the widget's bytes on the wire before anyone touches it; the page's main-thread time
@@ -20,7 +21,7 @@ use fantoccini::Client;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 /// A network and CPU profile.
 struct Profile {
@@ -48,6 +49,7 @@ const PROFILES: [Profile; 2] = [
 struct Figures {
     bytes_before: f64,
     main_thread_ms: f64,
+    script_ms: f64,
     stand_in_ms: Option<f64>,
     dom_content_loaded_ms: f64,
     usable_ms: Option<f64>,
@@ -98,18 +100,18 @@ async fn cdp(client: &Client, command: &'static str, params: Value) -> Value {
         .unwrap_or_else(|error| panic!("{command}: {error}"))
 }
 
-async fn task_duration_ms(client: &Client) -> f64 {
+/// The page's main-thread time so far, in ms: in all its tasks, and of that running script.
+async fn main_thread_ms(client: &Client) -> [f64; 2] {
     let metrics = cdp(client, "Performance.getMetrics", json!({})).await;
-    metrics["metrics"]
-        .as_array()
-        .and_then(|metrics| {
-            metrics
-                .iter()
-                .find(|metric| metric["name"] == "TaskDuration")
-        })
-        .and_then(|metric| metric["value"].as_f64())
-        .expect("TaskDuration")
-        * 1000.0
+    let metric = |name: &str| {
+        metrics["metrics"]
+            .as_array()
+            .and_then(|metrics| metrics.iter().find(|metric| metric["name"] == name))
+            .and_then(|metric| metric["value"].as_f64())
+            .unwrap_or_else(|| panic!("no {name}"))
+            * 1000.0
+    };
+    [metric("TaskDuration"), metric("ScriptDuration")]
 }
 
 /// Loads `url` in a new browser (an empty cache) under `profile`.
@@ -138,9 +140,9 @@ async fn measure(url: &str, relay: &str, profile: &Profile, widget: bool) -> Fig
     )
     .await;
     cdp(&client, "Performance.enable", json!({})).await;
-    let before_navigation = task_duration_ms(&client).await;
+    let before = main_thread_ms(&client).await;
     client.goto(url).await.expect("the page loads");
-    let main_thread_ms = task_duration_ms(&client).await - before_navigation;
+    let after = main_thread_ms(&client).await;
     let execute = async |script: &str, args: Vec<Value>| {
         client.execute(script, args).await.expect("measured")
     };
@@ -151,7 +153,8 @@ async fn measure(url: &str, relay: &str, profile: &Profile, widget: bool) -> Fig
     let times = execute(TIMES, Vec::new()).await;
     let mut figures = Figures {
         bytes_before,
-        main_thread_ms,
+        main_thread_ms: after[0] - before[0],
+        script_ms: after[1] - before[1],
         dom_content_loaded_ms: times[0].as_f64().unwrap_or(0.0),
         stand_in_ms: times[1].as_f64(),
         ..Figures::default()
@@ -205,8 +208,12 @@ async fn main() {
     let bare = host_page("/none.js", &json!({}), r#"lang="en""#)
         .replace(r#"<script type="module" src="/none.js"></script>"#, "")
         .replace(r#"<div id="chat" data-chat-widget='{}'></div>"#, "");
+    // The loader on a page without an element for it: what loading and running the script costs.
+    let script_only = host_page(&embed, &json!({}), r#"lang="en""#)
+        .replace(r#"<div id="chat" data-chat-widget='{}'></div>"#, "");
     let pages = Router::new()
         .route("/bare", get(Html(bare)))
+        .route("/script-only", get(Html(script_only)))
         .route(
             "/launcher",
             get(page(
@@ -230,10 +237,10 @@ async fn main() {
         println!();
         println!("{}", profile.name);
         println!(
-            "{:<14} {:>12} {:>12} {:>18} {:>12} {:>12} {:>8}",
+            "{:<14} {:>12} {:>18} {:>18} {:>12} {:>12} {:>8}",
             "page",
             "bytes before",
-            "main thread",
+            "main thread (js)",
             "stand-in (DCL)",
             "usable",
             "bytes in use",
@@ -241,6 +248,7 @@ async fn main() {
         );
         for (name, widget) in [
             ("bare", false),
+            ("script-only", false),
             ("launcher", true),
             ("inline", true),
             ("inline-eager", true),
@@ -274,10 +282,14 @@ async fn main() {
                 "-".to_owned()
             };
             println!(
-                "{:<14} {:>9.1} KB {:>9.0} ms {:>18} {:>12} {:>9.1} KB {:>8.3}",
+                "{:<14} {:>9.1} KB {:>18} {:>18} {:>12} {:>9.1} KB {:>8.3}",
                 name,
                 of(|f| f.bytes_before) / 1024.0,
-                of(|f| f.main_thread_ms),
+                format!(
+                    "{:.0} ms ({:.0})",
+                    of(|f| f.main_thread_ms),
+                    of(|f| f.script_ms)
+                ),
                 stand_in,
                 usable,
                 of(|f| f.bytes_in_use) / 1024.0,
@@ -289,7 +301,7 @@ async fn main() {
     println!(
         "bytes before: the widget's files on the wire before anyone touches it (headers included)"
     );
-    println!("main thread: the page's main-thread time from navigation to its load event");
+    println!("main thread (js): the page's main-thread time from navigation to its load event (of it, running script)");
     println!("stand-in (DCL): when the stand-in was drawn, after navigation (DOMContentLoaded in brackets)");
     println!("usable: from a click on the launcher (click), or from navigation (nav), until the widget's message box is shown");
     println!("bytes in use: everything the widget downloaded, once in use");

@@ -332,6 +332,10 @@ async fn the_inline_widget_takes_the_stand_ins_place_without_a_layout_shift() {
         )
         .await
         .expect("measured");
-    assert_eq!(shift, json!(0), "no layout shift when the widget takes the stand-in's place");
+    assert_eq!(
+        shift,
+        json!(0),
+        "no layout shift when the widget takes the stand-in's place"
+    );
     page.browser.close().await;
 }
