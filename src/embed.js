@@ -104,7 +104,9 @@ function standIn(element, config, automatic) {
 
   shadow.replaceChildren();
   const unsized = !launcher && element.clientHeight === 0;
-  const dir = options.dir ?? (getComputedStyle(element).direction === "rtl" ? "rtl" : null);
+  // The page's direction from the nearest `dir` (reading the computed style would force a style
+  // pass over the page this early); the widget reads the computed one when it loads.
+  const dir = options.dir ?? (element.closest("[dir]")?.dir === "rtl" ? "rtl" : null);
 
   const status = h("p", { class: "cw-standin__status", role: "status" });
   const input = h("textarea", {
