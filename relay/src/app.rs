@@ -150,7 +150,7 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
 
 /// Serves the relay on `listener` until `shutdown` resolves; streams still open then get five
 /// seconds to finish. The loopback origins of the listening port (and its address) count as the
-/// relay's own, so its pages can load their scripts: `main` and the tests start it the same way.
+/// relay's own, so its pages can load their scripts (`main` starts the binary this way).
 pub async fn serve(
     listener: TcpListener,
     mut config: Config,
