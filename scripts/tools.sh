@@ -75,24 +75,26 @@ ensure_wasm_opt() {
     npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION" >/dev/null
 }
 
-# axe-core, the accessibility checker the end-to-end tests inject into the page. In a folder of
-# its own: a second `npm install --no-save` in binaryen's folder would remove binaryen.
-ensure_axe() {
-    grep -qs "\"version\": \"$AXE_VERSION\"" "$TOOLS_DIR/axe/node_modules/axe-core/package.json" && return
+# An npm package at a version, in a folder of its own under $TOOLS_DIR (a second
+# `npm install --no-save` in another package's folder would remove that package).
+ensure_npm_package() { # folder, package, version
+    local dir="$TOOLS_DIR/$1" package=$2 version=$3
+    grep -qs "\"version\": \"$version\"" "$dir/node_modules/$package/package.json" && return
     command -v npm >/dev/null 2>&1 || apt_install nodejs npm
-    log "installing axe-core $AXE_VERSION into $TOOLS_DIR/axe"
-    mkdir -p "$TOOLS_DIR/axe"
-    npm install --prefix "$TOOLS_DIR/axe" --no-audit --no-fund --no-save "axe-core@$AXE_VERSION" >/dev/null
+    log "installing $package $version into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --no-save "$package@$version" >/dev/null
 }
 
-# esbuild minifies the loader (embed.js) and its style sheet in trunk's post-build hook. In a
-# folder of its own, like axe-core.
+# axe-core, the accessibility checker the end-to-end tests inject into the page.
+ensure_axe() {
+    ensure_npm_package axe axe-core "$AXE_VERSION"
+}
+
+# esbuild minifies the loader (embed.js), its style sheet and the wasm's glue in trunk's
+# post-build hook.
 ensure_esbuild() {
-    have_version "$TOOLS_DIR/esbuild/node_modules/.bin/esbuild" "$ESBUILD_VERSION" && return
-    command -v npm >/dev/null 2>&1 || apt_install nodejs npm
-    log "installing esbuild $ESBUILD_VERSION into $TOOLS_DIR/esbuild"
-    mkdir -p "$TOOLS_DIR/esbuild"
-    npm install --prefix "$TOOLS_DIR/esbuild" --no-audit --no-fund --no-save "esbuild@$ESBUILD_VERSION" >/dev/null
+    ensure_npm_package esbuild esbuild "$ESBUILD_VERSION"
 }
 
 # zopfli writes the release build's gzip copies (smaller than zlib's, readable by any browser).

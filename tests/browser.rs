@@ -249,6 +249,14 @@ fn fresh_element() -> HtmlElement {
     element
 }
 
+/// The message of an error `mount` or the handle threw.
+fn message_of(error: wasm_bindgen::JsError) -> String {
+    JsValue::from(error)
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .unwrap_or_default()
+}
+
 /// Whether an unmounted widget's shadow root holds only the slot that shows the element's own
 /// children again.
 fn only_a_slot(shadow: &web_sys::ShadowRoot) -> bool {
@@ -524,11 +532,7 @@ async fn mount_from_javascript_takes_a_json_config_and_refuses_a_bad_one() {
     let error = mount(root.clone(), JsValue::from_str(r#"{"temperature": 9}"#))
         .err()
         .expect("refused");
-    let message = JsValue::from(error);
-    let message = message
-        .dyn_ref::<js_sys::Error>()
-        .map(|error| String::from(error.message()))
-        .unwrap_or_default();
+    let message = message_of(error);
     assert!(message.contains("temperature"), "{message}");
     root.remove();
 }
@@ -2218,10 +2222,7 @@ async fn an_element_that_cannot_hold_a_shadow_root_is_refused_by_name() {
         .expect("input")
         .unchecked_into();
     let error = mount(input, JsValue::UNDEFINED).err().expect("refused");
-    let message = JsValue::from(error)
-        .dyn_ref::<js_sys::Error>()
-        .map(|error| String::from(error.message()))
-        .unwrap_or_default();
+    let message = message_of(error);
     assert!(message.contains("<input>"), "{message}");
 }
 
@@ -2884,10 +2885,7 @@ async fn a_dropped_handle_leaves_the_widget_and_a_second_mount_is_refused() {
     let again = mount(root.clone(), JsValue::UNDEFINED)
         .err()
         .expect("refused");
-    let message = JsValue::from(again)
-        .dyn_ref::<js_sys::Error>()
-        .map(|error| String::from(error.message()))
-        .unwrap_or_default();
+    let message = message_of(again);
     assert!(message.contains("already holds a chat widget"), "{message}");
     root.remove();
 }
@@ -3105,10 +3103,7 @@ async fn a_stand_in_is_replaced_in_place_and_set_draft_fills_the_message_box() {
     let again = mount(root.clone(), JsValue::UNDEFINED)
         .err()
         .expect("refused");
-    let message = JsValue::from(again)
-        .dyn_ref::<js_sys::Error>()
-        .map(|error| String::from(error.message()))
-        .unwrap_or_default();
+    let message = message_of(again);
     assert!(message.contains("already holds a chat widget"), "{message}");
     widget.unmount();
     root.remove();

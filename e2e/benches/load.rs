@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use chat_e2e::{host_page, serve_on, webdriver, Answers, Cdp, Relay};
+use chat_e2e::{host_page, main_thread_metrics, serve_on, webdriver, Answers, Cdp, Relay};
 use fantoccini::Client;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -102,16 +102,9 @@ async fn cdp(client: &Client, command: &'static str, params: Value) -> Value {
 
 /// The page's main-thread time so far, in ms: in all its tasks, and of that running script.
 async fn main_thread_ms(client: &Client) -> [f64; 2] {
-    let metrics = cdp(client, "Performance.getMetrics", json!({})).await;
-    let metric = |name: &str| {
-        metrics["metrics"]
-            .as_array()
-            .and_then(|metrics| metrics.iter().find(|metric| metric["name"] == name))
-            .and_then(|metric| metric["value"].as_f64())
-            .unwrap_or_else(|| panic!("no {name}"))
-            * 1000.0
-    };
-    [metric("TaskDuration"), metric("ScriptDuration")]
+    main_thread_metrics(client, ["TaskDuration", "ScriptDuration"])
+        .await
+        .map(|seconds| seconds * 1000.0)
 }
 
 /// Loads `url` in a new browser (an empty cache) under `profile`.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::routing::post;
 use axum::Router;
-use chat_e2e::{serve, Answers, Browser, Cdp};
+use chat_e2e::{main_thread_metrics, serve, Answers, Browser, Cdp};
 use fantoccini::wd::TimeoutConfiguration;
 use serde_json::{json, Value};
 
@@ -117,24 +117,16 @@ fn futures_stream<T>(items: Vec<T>) -> impl futures_util::Stream<Item = T> {
 /// The page's main-thread time so far, in seconds: in all its tasks, and of that in script, in
 /// layout and in style recalculation.
 async fn main_thread_seconds(browser: &Browser) -> [f64; 4] {
-    let metrics = browser
-        .client
-        .issue_cmd(Cdp::new("Performance.getMetrics", json!({})))
-        .await
-        .expect("metrics");
-    let metric = |name: &str| {
-        metrics["metrics"]
-            .as_array()
-            .and_then(|metrics| metrics.iter().find(|metric| metric["name"] == name))
-            .and_then(|metric| metric["value"].as_f64())
-            .unwrap_or_else(|| panic!("{name}"))
-    };
-    [
-        metric("TaskDuration"),
-        metric("ScriptDuration"),
-        metric("LayoutDuration"),
-        metric("RecalcStyleDuration"),
-    ]
+    main_thread_metrics(
+        &browser.client,
+        [
+            "TaskDuration",
+            "ScriptDuration",
+            "LayoutDuration",
+            "RecalcStyleDuration",
+        ],
+    )
+    .await
 }
 
 /// Resolves once the last reply is no longer pending or streaming, with what it shows.

@@ -425,6 +425,22 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     }
 }
 
+/// Chromium's main-thread metrics for the page so far (`Performance.getMetrics`; the domain must be
+/// enabled), in seconds, in the order of `names` (`TaskDuration`, `ScriptDuration`, ...).
+pub async fn main_thread_metrics<const N: usize>(client: &Client, names: [&str; N]) -> [f64; N] {
+    let metrics = client
+        .issue_cmd(Cdp::new("Performance.getMetrics", json!({})))
+        .await
+        .expect("metrics");
+    names.map(|name| {
+        metrics["metrics"]
+            .as_array()
+            .and_then(|metrics| metrics.iter().find(|metric| metric["name"] == name))
+            .and_then(|metric| metric["value"].as_f64())
+            .unwrap_or_else(|| panic!("no {name} among Chromium's metrics"))
+    })
+}
+
 /// Waits until `check` holds, failing after `timeout`.
 pub async fn eventually(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
