@@ -15,7 +15,8 @@ pub use error::ApiError;
 pub use key::ApiKey;
 pub use request::{
     format_number, ChatRequest, Content, ContentPart, FunctionDefinition, ImageUrl, LogitBias,
-    Message, Stop, Tool, ToolChoice, ValidationError, DEFAULT_MODEL,
+    Message, Stop, Tool, ToolChoice, ValidationError, DEFAULT_MODEL, MAX_MESSAGES, MAX_TOOLS,
+    MAX_TOOL_SCHEMA_BYTES,
 };
 pub use response::{
     AssistantMessage, ChatChunk, ChatCompletion, Choice, ChunkChoice, Delta, FinishReason,

@@ -430,7 +430,29 @@ pub enum ValidationError {
     /// `tool_choice` names or needs tools that are not offered.
     #[error("`tool_choice` {0}")]
     BadToolChoice(String),
+    /// More tools than a request may offer.
+    #[error("`tools` takes at most {MAX_TOOLS} tools, got {0}")]
+    TooManyTools(usize),
+    /// More messages than a request may carry.
+    #[error("`messages` takes at most {MAX_MESSAGES} messages, got {0}")]
+    TooManyMessages(usize),
+    /// A tool's parameter schema is larger than a schema needs to be.
+    #[error(
+        "`tools[{index}].function.parameters` takes at most {MAX_TOOL_SCHEMA_BYTES} bytes of JSON"
+    )]
+    ToolSchemaTooLarge {
+        /// Position in `tools`.
+        index: usize,
+    },
 }
+
+/// The most tools one request may offer (the limit OpenAI's API documents).
+pub const MAX_TOOLS: usize = 128;
+/// The most messages one request may carry: far more than a conversation that fits a context
+/// window, and few enough that checking them costs nothing.
+pub const MAX_MESSAGES: usize = 2_048;
+/// The most bytes of JSON one tool's parameter schema may take.
+pub const MAX_TOOL_SCHEMA_BYTES: usize = 16 * 1024;
 
 impl ValidationError {
     /// The top-level request field at fault, for example `temperature` or `messages`.
@@ -438,12 +460,16 @@ impl ValidationError {
         match self {
             ValidationError::EmptyModel => "model",
             ValidationError::NoMessages
+            | ValidationError::TooManyMessages(_)
             | ValidationError::EmptyMessage { .. }
             | ValidationError::MissingToolCallId { .. } => "messages",
             ValidationError::OutOfRange { field, .. } => field.split('.').next().unwrap_or(field),
             ValidationError::ZeroMaxTokens => "max_tokens",
             ValidationError::TooManyStops(_) | ValidationError::EmptyStop => "stop",
-            ValidationError::BadToolName { .. } | ValidationError::DuplicateTool { .. } => "tools",
+            ValidationError::BadToolName { .. }
+            | ValidationError::DuplicateTool { .. }
+            | ValidationError::TooManyTools(_)
+            | ValidationError::ToolSchemaTooLarge { .. } => "tools",
             ValidationError::BadToolChoice(_) => "tool_choice",
         }
     }
@@ -459,6 +485,25 @@ fn check_range(field: &str, value: Option<f64>, min: f64, max: f64) -> Result<()
             value,
         }),
         _ => Ok(()),
+    }
+}
+
+/// How many bytes `value` takes as JSON, counted without writing it anywhere.
+fn json_len(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
     }
 }
 
@@ -515,6 +560,9 @@ impl ChatRequest {
         if self.messages.is_empty() {
             return Err(ValidationError::NoMessages);
         }
+        if self.messages.len() > MAX_MESSAGES {
+            return Err(ValidationError::TooManyMessages(self.messages.len()));
+        }
         for (index, message) in self.messages.iter().enumerate() {
             let empty = match message {
                 Message::System { content, .. } | Message::User { content, .. } => {
@@ -541,7 +589,12 @@ impl ChatRequest {
         Ok(())
     }
 
+    /// Linear in the tools: a set of the names seen, and the count capped first.
     fn validate_tools(&self) -> Result<(), ValidationError> {
+        if self.tools.len() > MAX_TOOLS {
+            return Err(ValidationError::TooManyTools(self.tools.len()));
+        }
+        let mut seen = std::collections::HashSet::with_capacity(self.tools.len());
         for (index, tool) in self.tools.iter().enumerate() {
             let name = &tool.function.name;
             if !valid_tool_name(name) {
@@ -550,14 +603,14 @@ impl ChatRequest {
                     name: name.clone(),
                 });
             }
-            if self.tools[..index]
-                .iter()
-                .any(|earlier| earlier.function.name == *name)
-            {
+            if !seen.insert(name.as_str()) {
                 return Err(ValidationError::DuplicateTool {
                     index,
                     name: name.clone(),
                 });
+            }
+            if json_len(&tool.function.parameters) > MAX_TOOL_SCHEMA_BYTES {
+                return Err(ValidationError::ToolSchemaTooLarge { index });
             }
         }
         match &self.tool_choice {

@@ -2,7 +2,7 @@
 
 use chat_protocol::{
     ChatRequest, Content, ContentPart, ImageUrl, Message, Stop, Tool, ToolChoice, ValidationError,
-    DEFAULT_MODEL,
+    DEFAULT_MODEL, MAX_MESSAGES, MAX_TOOLS, MAX_TOOL_SCHEMA_BYTES,
 };
 use serde_json::{json, Value};
 
@@ -401,4 +401,67 @@ fn range_ends_are_allowed() {
     request.tools = vec![weather_tool()];
     request.tool_choice = Some(ToolChoice::Required);
     assert_eq!(request.validate(), Ok(()));
+}
+
+fn tool_named(name: &str) -> Tool {
+    Tool::function(name, "", json!({"type": "object", "properties": {}}))
+}
+
+#[test]
+fn tools_messages_and_schemas_are_capped_and_names_checked_in_linear_time() {
+    // At the caps: accepted.
+    let mut request = hello();
+    request.tools = (0..MAX_TOOLS)
+        .map(|i| tool_named(&format!("t{i}")))
+        .collect();
+    request.messages = vec![Message::user("Hello"); MAX_MESSAGES];
+    assert_eq!(request.validate(), Ok(()));
+
+    // One past: refused, naming the field, before any tool is looked at.
+    request.tools.push(tool_named("one_more"));
+    assert_eq!(
+        request.validate(),
+        Err(ValidationError::TooManyTools(MAX_TOOLS + 1))
+    );
+    request.tools.pop();
+    request.messages.push(Message::user("one more"));
+    let refused = request.validate().expect_err("refused");
+    assert_eq!(refused, ValidationError::TooManyMessages(MAX_MESSAGES + 1));
+    assert_eq!(refused.field(), "messages");
+
+    // A hundred thousand tools, the last two sharing a name: refused at once by the cap.
+    let mut flood = hello();
+    flood.tools = (0..100_000).map(|i| tool_named(&format!("t{i}"))).collect();
+    flood.tool_choice = Some(ToolChoice::Function("missing".into()));
+    let started = std::time::Instant::now();
+    assert_eq!(
+        flood.validate(),
+        Err(ValidationError::TooManyTools(100_000))
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+
+    // A repeated name among the allowed number is found by the set of names.
+    let mut repeated = hello();
+    repeated.tools = (0..MAX_TOOLS - 1)
+        .map(|i| tool_named(&format!("t{i}")))
+        .chain([tool_named("t3")])
+        .collect();
+    assert_eq!(
+        repeated.validate(),
+        Err(ValidationError::DuplicateTool {
+            index: MAX_TOOLS - 1,
+            name: "t3".into()
+        })
+    );
+
+    // A schema larger than any real one.
+    let mut huge = hello();
+    huge.tools = vec![Tool::function(
+        "huge",
+        "",
+        json!({"type": "object", "description": "x".repeat(MAX_TOOL_SCHEMA_BYTES)}),
+    )];
+    let refused = huge.validate().expect_err("refused");
+    assert_eq!(refused, ValidationError::ToolSchemaTooLarge { index: 0 });
+    assert_eq!(refused.field(), "tools");
 }

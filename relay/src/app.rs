@@ -186,9 +186,15 @@ async fn chat_completions(
         },
         _ => RelayError::BadRequest(rejection.body_text()),
     })?;
-    let mut request: ChatRequest =
-        serde_json::from_slice(&body).map_err(|error| RelayError::BadRequest(error.to_string()))?;
-    request.validate()?;
+    let mut request = if body.len() > LARGE_BODY {
+        // Reading and checking a large body takes a few milliseconds of CPU or more: on a thread
+        // for blocking work, so the async workers keep answering everyone else.
+        tokio::task::spawn_blocking(move || read_request(&body))
+            .await
+            .map_err(|error| RelayError::BadRequest(error.to_string()))??
+    } else {
+        read_request(&body)?
+    };
     let config = &state.config;
     if !config.allowed_models.is_empty() && !config.allowed_models.contains(&request.model) {
         return Err(RelayError::ModelNotAllowed(request.model));
@@ -198,6 +204,18 @@ async fn chat_completions(
         Mode::Upstream { base_url, key } => proxy::forward(&state, &request, base_url, key).await,
         Mode::Demo { pace } => Ok(demo::respond(&state, &request, *pace)),
     }
+}
+
+/// Bodies larger than this are read and checked off the async workers.
+const LARGE_BODY: usize = 64 * 1024;
+
+/// The request in `body`, checked against the API's documented ranges and the protocol's caps
+/// (tools, messages, schema sizes); linear in the body.
+fn read_request(body: &[u8]) -> Result<ChatRequest, RelayError> {
+    let request: ChatRequest =
+        serde_json::from_slice(body).map_err(|error| RelayError::BadRequest(error.to_string()))?;
+    request.validate()?;
+    Ok(request)
 }
 
 /// Lowers `max_tokens` to the ceiling, and sets it to the ceiling when the request leaves it out

@@ -192,6 +192,29 @@ async fn bad_json_and_invalid_values_are_refused_naming_the_problem() {
 }
 
 #[tokio::test]
+async fn a_flood_of_tools_is_refused_at_once_and_the_relay_keeps_answering() {
+    let (relay, _) = relay(demo()).await;
+    // About 5 MB: 100,000 tools and a tool_choice naming none of them. Checking the names in
+    // pairs took 14 s of CPU for this.
+    let tools: Vec<Value> = (0..100_000)
+        .map(|i| json!({"type": "function", "function": {"name": format!("t{i}"), "parameters": {}}}))
+        .collect();
+    let body = hello(
+        json!({"tools": tools, "tool_choice": {"type": "function", "function": {"name": "missing"}}}),
+    );
+    let started = std::time::Instant::now();
+    let (status, answer) = error_of(ask(&relay.url, &body).await).await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["error"]["param"], "tools");
+    assert!(took < Duration::from_secs(5), "the refusal took {took:?}");
+    let health = reqwest::get(format!("{}/healthz", relay.url))
+        .await
+        .expect("an answer");
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_model_off_the_allowlist_is_refused() {
     let (relay, _) = relay(Config {
         allowed_models: vec!["gemini-1.5-pro".into()],
