@@ -86,6 +86,8 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        // A redirect would re-send the conversation (and the key) wherever it points.
+        .redirect(reqwest::redirect::Policy::none())
         // A stream that sends nothing for this long has stalled; the browser gets its end.
         .read_timeout(Duration::from_secs(120))
         .build()

@@ -1,6 +1,7 @@
 //! The relay's own refusals, answered in OpenAI's error shape so the widget shows them like any
 //! provider error.
 
+use axum::http::header::X_CONTENT_TYPE_OPTIONS;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -30,6 +31,9 @@ pub enum RelayError {
     /// The upstream could not be reached.
     #[error("The relay could not reach the upstream API: {0}")]
     Upstream(String),
+    /// The upstream answered with something the relay does not pass on.
+    #[error("The upstream API's answer was not passed on: {0}")]
+    UpstreamAnswer(String),
 }
 
 impl RelayError {
@@ -40,7 +44,7 @@ impl RelayError {
             }
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
-            RelayError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            RelayError::Upstream(_) | RelayError::UpstreamAnswer(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -58,12 +62,18 @@ impl RelayError {
             RelayError::TooLarge { .. } => error.with_kind("request_too_large"),
             RelayError::ForbiddenOrigin(_) => error.with_kind("forbidden_origin"),
             RelayError::Upstream(_) => error.with_kind("upstream_unreachable"),
+            RelayError::UpstreamAnswer(_) => error.with_kind("upstream_error"),
         }
     }
 }
 
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.to_api_error().to_body())).into_response()
+        (
+            self.status(),
+            [(X_CONTENT_TYPE_OPTIONS, "nosniff")],
+            Json(self.to_api_error().to_body()),
+        )
+            .into_response()
     }
 }

@@ -22,9 +22,10 @@ async fn main() -> ExitCode {
         .local_addr()
         .map_or_else(|_| args.listen.to_string(), |address| address.to_string());
     match &config.mode {
-        Mode::Upstream { base_url, .. } => {
-            eprintln!("chat-relay: forwarding to {base_url} with the key from CHAT_RELAY_API_KEY")
-        }
+        Mode::Upstream { base_url, .. } => eprintln!(
+            "chat-relay: forwarding to {} with the key from CHAT_RELAY_API_KEY",
+            without_userinfo(base_url)
+        ),
         Mode::Demo { .. } => eprintln!(
             "chat-relay: no CHAT_RELAY_API_KEY (or --demo): answering with the offline demo model"
         ),
@@ -46,6 +47,18 @@ async fn main() -> ExitCode {
             eprintln!("chat-relay: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `url` without a user name or password in it, for the log.
+fn without_userinfo(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => "the upstream".to_owned(),
     }
 }
 

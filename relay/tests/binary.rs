@@ -204,3 +204,32 @@ async fn the_key_never_appears_in_a_response_or_a_log_line() {
     assert!(!logs.contains(CANARY), "the key is in the logs:\n{logs}");
     assert!(!seen.contains(CANARY), "the key is in a response:\n{seen}");
 }
+
+#[test]
+fn a_password_in_the_upstream_url_is_not_logged() {
+    let mut relay = Command::new(RELAY)
+        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
+        .env(
+            "CHAT_RELAY_UPSTREAM",
+            "https://user:pa55word@upstream.example/v1",
+        )
+        .env("CHAT_RELAY_API_KEY", CANARY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // The start-up lines come before it listens; then it is stopped.
+    let mut stdout = std::io::BufReader::new(relay.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).expect("reads");
+    let _ = Command::new("kill")
+        .args(["-TERM", &relay.id().to_string()])
+        .status();
+    let output = relay.wait_with_output().expect("stops");
+    let logs = format!("{line}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(logs.contains("upstream.example"), "{logs}");
+    assert!(
+        !logs.contains("pa55word"),
+        "the password is in the log:\n{logs}"
+    );
+}

@@ -598,3 +598,100 @@ async fn the_demo_model_stops_generating_when_the_client_leaves() {
     );
     assert_eq!(stats.active_streams(), 0);
 }
+
+/// An upstream that answers by the request's first message: echoing the request's headers in a
+/// JSON or an HTML error, a 200 with no content type or with HTML, or a redirect elsewhere.
+fn hostile_upstream(elsewhere: String, redirected: Arc<AtomicBool>) -> Router {
+    let other = Router::new().route(
+        "/steal",
+        post(move || {
+            redirected.store(true, Ordering::SeqCst);
+            async { "got it" }
+        }),
+    );
+    Router::new()
+        .route(
+            "/chat/completions",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let elsewhere = elsewhere.clone();
+                async move {
+                    let body: Value = serde_json::from_slice(&body).expect("JSON");
+                    let echoed = format!("{headers:?}");
+                    match body["messages"][0]["content"].as_str().unwrap_or_default() {
+                        "json" => (
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            [("content-type", "application/json")],
+                            json!({"error": {"message": format!("failed for {echoed}"), "code": echoed}})
+                                .to_string(),
+                        )
+                            .into_response(),
+                        "html" => (
+                            StatusCode::BAD_GATEWAY,
+                            [("content-type", "text/html")],
+                            format!("<html><title>Oops</title><body><script>alert(1)</script>{echoed}</body></html>"),
+                        )
+                            .into_response(),
+                        "untyped" => Response::builder()
+                            .status(200)
+                            .body(axum::body::Body::from(format!("<script>alert(1)</script>{echoed}")))
+                            .expect("a response"),
+                        "typed html" => (
+                            StatusCode::OK,
+                            [("content-type", "text/html")],
+                            "<script>alert(1)</script>",
+                        )
+                            .into_response(),
+                        _ => (
+                            StatusCode::TEMPORARY_REDIRECT,
+                            [("location", format!("{elsewhere}/steal"))],
+                            "",
+                        )
+                            .into_response(),
+                    }
+                }
+            }),
+        )
+        .merge(other)
+}
+
+#[tokio::test]
+async fn upstream_errors_are_reframed_without_the_key_and_nothing_is_passed_on_as_html() {
+    let redirected = Arc::new(AtomicBool::new(false));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    let upstream = serve_on(listener, hostile_upstream(url, redirected.clone()));
+    let (relay, _) = relay(upstream_config(&upstream)).await;
+    for (message, status) in [
+        ("json", StatusCode::INTERNAL_SERVER_ERROR),
+        ("html", StatusCode::BAD_GATEWAY),
+        ("untyped", StatusCode::BAD_GATEWAY),
+        ("typed html", StatusCode::BAD_GATEWAY),
+        ("redirect", StatusCode::BAD_GATEWAY),
+    ] {
+        let request = json!({"model": "m", "messages": [{"role": "user", "content": message}]});
+        let response = ask(&relay.url, &request).await;
+        assert_eq!(response.status(), status, "{message}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{message}"
+        );
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{message}"
+        );
+        let body = response.text().await.expect("a body");
+        assert!(
+            !body.contains("server-key") && !body.to_ascii_lowercase().contains("bearer s"),
+            "{message}: the key reached the page: {body}"
+        );
+        assert!(!body.contains("<script>"), "{message}: {body}");
+        let error: Value = serde_json::from_str(&body).expect("OpenAI's error shape");
+        assert!(error["error"]["message"].is_string(), "{message}: {body}");
+    }
+    assert!(
+        !redirected.load(Ordering::SeqCst),
+        "the redirect was followed"
+    );
+}
