@@ -118,10 +118,11 @@ async fn reframed_error(upstream: reqwest::Response, key: &ApiKey) -> Response {
         .and_then(ApiError::from_json)
         .unwrap_or_else(|| ApiError::new(format!("The upstream API answered {status}.")));
     error.message = scrub(&error.message, key);
-    for field in [&mut error.kind, &mut error.code, &mut error.param] {
-        if let Some(text) = field {
-            *text = scrub(text, key);
-        }
+    for text in [&mut error.kind, &mut error.code, &mut error.param]
+        .into_iter()
+        .flatten()
+    {
+        *text = scrub(text, key);
     }
     let status = if status.is_client_error() || status.is_server_error() {
         StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY)
