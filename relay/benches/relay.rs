@@ -168,6 +168,8 @@ async fn main() {
             "/nonexistent",
         ])
         .args(["--rate-per-minute", "60000", "--rate-burst", "1000000"])
+        // The scripted upstream reads its pace from the model's name.
+        .arg("--allow-any-model")
         .env("CHAT_RELAY_API_KEY", "bench-key")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

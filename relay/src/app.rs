@@ -20,7 +20,7 @@ use chat_protocol::ChatRequest;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::PeerIpKeyExtractor;
+use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -105,7 +105,7 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
     let governor = GovernorConfigBuilder::default()
         .period(period)
         .burst_size(config.rate_burst)
-        .key_extractor(PeerIpKeyExtractor)
+        .key_extractor(ClientNetwork)
         .finish()
         .map(Arc::new);
     let mut chat = Router::new()
@@ -198,7 +198,7 @@ async fn chat_completions(
         read_request(&body)?
     };
     let config = &state.config;
-    if !config.allowed_models.is_empty() && !config.allowed_models.contains(&request.model) {
+    if !config.allows_model(&request.model) {
         return Err(RelayError::ModelNotAllowed(request.model));
     }
     request.max_tokens = capped_max_tokens(request.max_tokens, config.max_tokens);
@@ -218,6 +218,36 @@ fn read_request(body: &[u8]) -> Result<ChatRequest, RelayError> {
         serde_json::from_slice(body).map_err(|error| RelayError::BadRequest(error.to_string()))?;
     request.validate()?;
     Ok(request)
+}
+
+/// The rate limit's key: the client's IPv4 address, or the /64 network of its IPv6 address (one
+/// subscriber commonly holds a whole /64, so a key per address would let one client rotate
+/// through billions of them).
+#[derive(Clone, Copy, Debug)]
+struct ClientNetwork;
+
+impl KeyExtractor for ClientNetwork {
+    type Key = std::net::IpAddr;
+
+    fn extract<T>(&self, request: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+            .ok_or(GovernorError::UnableToExtractKey)?;
+        Ok(client_network(peer))
+    }
+}
+
+/// `address`, or its /64 network when it is IPv6 (an IPv4 address mapped into IPv6 stays itself).
+fn client_network(address: std::net::IpAddr) -> std::net::IpAddr {
+    match address {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.into(),
+            None => std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)).into(),
+        },
+        v4 => v4,
+    }
 }
 
 /// Lowers `max_tokens` to the ceiling, and sets it to the ceiling when the request leaves it out
@@ -298,7 +328,20 @@ fn rate_limited(error: GovernorError) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::capped_max_tokens;
+    use super::{capped_max_tokens, client_network};
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_and_ipv4_per_address() {
+        let key = |address: &str| client_network(address.parse().expect("an address"));
+        assert_eq!(
+            key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+            key("2001:db8:1:2::1"),
+            "one /64, one budget"
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:203.0.113.9"), key("203.0.113.9"));
+        assert_ne!(key("203.0.113.9"), key("203.0.113.10"));
+    }
 
     #[test]
     fn max_tokens_is_capped() {

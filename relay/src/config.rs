@@ -58,13 +58,18 @@ pub struct Args {
     #[arg(long = "allowed-origin", env = "CHAT_RELAY_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub allowed_origins: Vec<String>,
 
-    /// A model the relay accepts. Repeat, or separate with commas. Without any, every model is accepted.
+    /// A model the relay forwards. Repeat, or separate with commas. Without any (and without
+    /// --allow-any-model), only the widget's default model, gemini-1.5-pro, is forwarded.
     #[arg(
         long = "allowed-model",
         env = "CHAT_RELAY_ALLOWED_MODELS",
         value_delimiter = ','
     )]
     pub allowed_models: Vec<String>,
+
+    /// Forward requests for any model (the key's owner pays for whatever a page asks for).
+    #[arg(long, env = "CHAT_RELAY_ALLOW_ANY_MODEL")]
+    pub allow_any_model: bool,
 
     /// The largest max_tokens a request may ask for; larger values are lowered to it.
     #[arg(long, env = "CHAT_RELAY_MAX_TOKENS", default_value_t = DEFAULT_MAX_TOKENS, value_parser = clap::value_parser!(u32).range(1..))]
@@ -131,8 +136,11 @@ pub struct Config {
     pub public_origins: Vec<String>,
     /// Origins allowed besides the relay's own.
     pub allowed_origins: Vec<String>,
-    /// Models accepted; empty accepts all.
+    /// Models forwarded upstream; empty: only [`chat_protocol::DEFAULT_MODEL`], unless
+    /// `allow_any_model`. The demo model answers any.
     pub allowed_models: Vec<String>,
+    /// Forward any model.
+    pub allow_any_model: bool,
     /// The max_tokens ceiling.
     pub max_tokens: u32,
     /// Requests per client per minute.
@@ -144,6 +152,21 @@ pub struct Config {
 }
 
 impl Config {
+    /// Whether a request for `model` may go on: one of the named models; with none named, any for
+    /// the demo model and only the widget's default upstream; any at all with `allow_any_model`.
+    pub fn allows_model(&self, model: &str) -> bool {
+        if self.allow_any_model {
+            return true;
+        }
+        if !self.allowed_models.is_empty() {
+            return self.allowed_models.iter().any(|allowed| allowed == model);
+        }
+        match self.mode {
+            Mode::Demo { .. } => true,
+            Mode::Upstream { .. } => model == chat_protocol::DEFAULT_MODEL,
+        }
+    }
+
     /// The running configuration from the command line and the key.
     pub fn new(args: &Args, key: Option<ApiKey>) -> Self {
         let mode = match key {
@@ -161,6 +184,7 @@ impl Config {
             public_origins: args.public_origins.clone(),
             allowed_origins: args.allowed_origins.clone(),
             allowed_models: args.allowed_models.clone(),
+            allow_any_model: args.allow_any_model,
             max_tokens: args.max_tokens,
             rate_per_minute: args.rate_per_minute,
             rate_burst: args.rate_burst,
@@ -179,6 +203,7 @@ impl Config {
             public_origins: Vec::new(),
             allowed_origins: Vec::new(),
             allowed_models: Vec::new(),
+            allow_any_model: false,
             max_tokens: DEFAULT_MAX_TOKENS,
             rate_per_minute: DEFAULT_RATE_PER_MINUTE,
             rate_burst: DEFAULT_RATE_BURST,

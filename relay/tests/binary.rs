@@ -28,6 +28,7 @@ fn help_documents_every_option_and_its_variable() {
         "--allowed-origin",
         "CHAT_RELAY_ALLOWED_ORIGINS",
         "--allowed-model",
+        "--allow-any-model",
         "--max-tokens",
         "--rate-per-minute",
         "--rate-burst",
@@ -146,8 +147,8 @@ async fn the_key_never_appears_in_a_response_or_a_log_line() {
     let client = reqwest::Client::new();
     let mut seen = String::new();
     let bodies = [
-        r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#,
-        r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#,
+        r#"{"model":"gemini-1.5-pro","messages":[{"role":"user","content":"hi"}]}"#,
+        r#"{"model":"gemini-1.5-pro","messages":[{"role":"user","content":"hi"}],"stream":true}"#,
         r#"{"model":"m","messages":[],"temperature":9}"#,
         "not json",
     ];

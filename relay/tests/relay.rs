@@ -668,7 +668,8 @@ async fn upstream_errors_are_reframed_without_the_key_and_nothing_is_passed_on_a
         ("typed html", StatusCode::BAD_GATEWAY),
         ("redirect", StatusCode::BAD_GATEWAY),
     ] {
-        let request = json!({"model": "m", "messages": [{"role": "user", "content": message}]});
+        let request =
+            json!({"model": "gemini-1.5-pro", "messages": [{"role": "user", "content": message}]});
         let response = ask(&relay.url, &request).await;
         assert_eq!(response.status(), status, "{message}");
         assert_eq!(
@@ -693,5 +694,44 @@ async fn upstream_errors_are_reframed_without_the_key_and_nothing_is_passed_on_a
     assert!(
         !redirected.load(Ordering::SeqCst),
         "the redirect was followed"
+    );
+}
+
+#[tokio::test]
+async fn upstream_only_the_widgets_default_model_passes_unless_others_are_named() {
+    let seen = Seen::default();
+    let upstream = serve(scripted_upstream(seen.clone(), |_| {
+        (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}"#,
+        )
+            .into_response()
+    }))
+    .await;
+    let (relay_by_default, _) = relay(upstream_config(&upstream)).await;
+    let expensive = hello(json!({"model": "o1-pro", "stream": false}));
+    let (status, body) = error_of(ask(&relay_by_default.url, &expensive).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["param"], "model");
+    let default = hello(json!({"stream": false}));
+    assert_eq!(
+        ask(&relay_by_default.url, &default).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        seen.bodies.lock().expect("lock").len(),
+        1,
+        "only the default went upstream"
+    );
+
+    let (open_relay, _) = relay(Config {
+        allow_any_model: true,
+        ..upstream_config(&upstream)
+    })
+    .await;
+    assert_eq!(
+        ask(&open_relay.url, &expensive).await.status(),
+        StatusCode::OK
     );
 }
