@@ -81,7 +81,8 @@ pub struct AppState {
 /// (`into_make_service_with_connect_info::<SocketAddr>`) for the per-client rate limit. Fails when
 /// the static folder cannot be read or is far larger than a built widget.
 pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
-    let files = Arc::new(StaticFiles::load(&config.static_dir)?);
+    let files =
+        Arc::new(StaticFiles::load(&config.static_dir)?.with_security(&config.frame_ancestors));
     // reqwest is built without a default TLS crypto provider; install ring's once per process.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()

@@ -58,6 +58,11 @@ pub struct Args {
     #[arg(long = "allowed-origin", env = "CHAT_RELAY_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub allowed_origins: Vec<String>,
 
+    /// Who may show the relay's pages in a frame: a CSP `frame-ancestors` source list, such as
+    /// https://shop.example.com. The default, 'self', lets only the relay's own pages frame them.
+    #[arg(long, env = "CHAT_RELAY_FRAME_ANCESTORS", default_value = "'self'", value_parser = parse_frame_ancestors)]
+    pub frame_ancestors: String,
+
     /// A model the relay forwards. Repeat, or separate with commas. Without any (and without
     /// --allow-any-model), only the widget's default model, gemini-1.5-pro, is forwarded.
     #[arg(
@@ -141,6 +146,8 @@ pub struct Config {
     pub allowed_models: Vec<String>,
     /// Forward any model.
     pub allow_any_model: bool,
+    /// The CSP `frame-ancestors` sources of the relay's pages.
+    pub frame_ancestors: String,
     /// The max_tokens ceiling.
     pub max_tokens: u32,
     /// Requests per client per minute.
@@ -185,6 +192,7 @@ impl Config {
             allowed_origins: args.allowed_origins.clone(),
             allowed_models: args.allowed_models.clone(),
             allow_any_model: args.allow_any_model,
+            frame_ancestors: args.frame_ancestors.clone(),
             max_tokens: args.max_tokens,
             rate_per_minute: args.rate_per_minute,
             rate_burst: args.rate_burst,
@@ -204,6 +212,7 @@ impl Config {
             allowed_origins: Vec::new(),
             allowed_models: Vec::new(),
             allow_any_model: false,
+            frame_ancestors: "'self'".to_owned(),
             max_tokens: DEFAULT_MAX_TOKENS,
             rate_per_minute: DEFAULT_RATE_PER_MINUTE,
             rate_burst: DEFAULT_RATE_BURST,
@@ -237,6 +246,21 @@ fn parse_base_url(value: &str) -> Result<String, String> {
         return Err("must start with http:// or https://".to_owned());
     }
     Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// A `frame-ancestors` source list: `'self'`, `'none'`, or origins, separated by spaces.
+fn parse_frame_ancestors(value: &str) -> Result<String, String> {
+    let sources: Vec<String> = value
+        .split_whitespace()
+        .map(|source| match source {
+            "'self'" | "'none'" => Ok(source.to_owned()),
+            origin => parse_origin(origin),
+        })
+        .collect::<Result<_, _>>()?;
+    if sources.is_empty() {
+        return Err("must name 'self', 'none' or origins".to_owned());
+    }
+    Ok(sources.join(" "))
 }
 
 fn parse_origin(value: &str) -> Result<String, String> {

@@ -15,8 +15,9 @@ use std::{fs, io};
 
 use axum::body::{Body, Bytes};
 use axum::http::header::{
-    ACCEPT_ENCODING, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG,
-    IF_NONE_MATCH, VARY, X_CONTENT_TYPE_OPTIONS,
+    ACCEPT_ENCODING, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH,
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, REFERRER_POLICY, VARY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -86,6 +87,19 @@ struct Asset {
 pub struct StaticFiles {
     /// By URL path without the leading slash (`index.html`, `embed.js`).
     assets: HashMap<String, Asset>,
+    /// Sent with every file: the pages' content security policy, framing and referrer rules.
+    security: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// The policy of the relay's pages: their own scripts and the wasm compiled from them, their own
+/// style sheets (the widget's is built by script), connections and images to their own origin (and
+/// `data:` images), no plugins, no `<base>`, no form posts, and framed only by `frame_ancestors`.
+fn content_security_policy(frame_ancestors: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+         connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; \
+         frame-ancestors {frame_ancestors}"
+    )
 }
 
 impl StaticFiles {
@@ -156,6 +170,31 @@ impl StaticFiles {
         Ok(files)
     }
 
+    /// Sends the security headers with every file: a content security policy whose
+    /// `frame-ancestors` is `frame_ancestors` (with `X-Frame-Options` for older browsers when that
+    /// is `'self'` or `'none'`), and no referrer.
+    pub fn with_security(mut self, frame_ancestors: &str) -> Self {
+        let policy = content_security_policy(frame_ancestors);
+        self.security = vec![
+            (
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_str(&policy)
+                    .unwrap_or(HeaderValue::from_static("default-src 'none'")),
+            ),
+            (REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        ];
+        let legacy = match frame_ancestors {
+            "'self'" => Some("SAMEORIGIN"),
+            "'none'" => Some("DENY"),
+            _ => None,
+        };
+        if let Some(legacy) = legacy {
+            self.security
+                .push((X_FRAME_OPTIONS, HeaderValue::from_static(legacy)));
+        }
+        self
+    }
+
     /// Whether the folder had an `index.html`.
     pub fn has_index(&self) -> bool {
         self.assets.contains_key("index.html")
@@ -166,6 +205,16 @@ impl StaticFiles {
     /// methods other than GET and HEAD. A `Range` is ignored: the whole file is sent, as HTTP
     /// allows (`Accept-Ranges: none` says so).
     pub fn respond(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+        let mut response = self.answer(method, uri, headers);
+        let headers = response.headers_mut();
+        headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        for (name, value) in &self.security {
+            headers.insert(name, value.clone());
+        }
+        response
+    }
+
+    fn answer(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
         if method != Method::GET && method != Method::HEAD {
             let mut response =
                 (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed\n").into_response();
@@ -219,7 +268,6 @@ impl StaticFiles {
         if asset.variants.len() > 1 {
             headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
         }
-        headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(TIMING_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         response
     }

@@ -29,6 +29,7 @@ fn help_documents_every_option_and_its_variable() {
         "CHAT_RELAY_ALLOWED_ORIGINS",
         "--allowed-model",
         "--allow-any-model",
+        "--frame-ancestors",
         "--max-tokens",
         "--rate-per-minute",
         "--rate-burst",

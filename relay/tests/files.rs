@@ -294,3 +294,63 @@ async fn a_folder_far_larger_than_a_built_widget_stops_start_up_saying_so() {
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("--static-dir"), "{message}");
 }
+
+#[tokio::test]
+async fn every_file_carries_the_pages_policy_and_only_the_relay_may_frame_them() {
+    let dir = built_folder();
+    let (_relay, url) = relay(&dir).await;
+    for path in ["/", "/embed.js", "/nope"] {
+        let response = get(&format!("{url}{path}"), &[]).await;
+        let policy = header(&response, "content-security-policy".parse().unwrap());
+        assert!(
+            policy.contains("frame-ancestors 'self'") && policy.contains("default-src 'none'"),
+            "{path}: {policy}"
+        );
+        assert_eq!(
+            header(&response, "x-frame-options".parse().unwrap()),
+            "SAMEORIGIN"
+        );
+        assert_eq!(
+            header(&response, "referrer-policy".parse().unwrap()),
+            "no-referrer"
+        );
+        assert_eq!(
+            header(&response, "x-content-type-options".parse().unwrap()),
+            "nosniff"
+        );
+    }
+
+    // A site that frames the chat on purpose names itself.
+    let mut framed = Command::new(RELAY)
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--static-dir")
+        .arg(&dir)
+        .args(["--frame-ancestors", "https://shop.example"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(framed.stdout.take().expect("stdout")).lines();
+    let framed_url = loop {
+        let line = lines.next_line().await.expect("reads").expect("a line");
+        if let Some((_, url)) = line.split_once("listening on ") {
+            break url.to_owned();
+        }
+    };
+    let response = get(&format!("{framed_url}/"), &[]).await;
+    let policy = header(&response, "content-security-policy".parse().unwrap());
+    assert!(
+        policy.contains("frame-ancestors https://shop.example"),
+        "{policy}"
+    );
+    assert_eq!(header(&response, "x-frame-options".parse().unwrap()), "");
+
+    let refused = Command::new(RELAY)
+        .args(["--frame-ancestors", "javascript:alert(1)"])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!refused.status.success());
+}
