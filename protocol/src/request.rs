@@ -70,7 +70,7 @@ pub struct ChatRequest {
 
 /// One message of the conversation, tagged by its `role`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "role", rename_all = "lowercase")]
+#[serde(tag = "role", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Message {
     /// Instructions for the model.
     System {
@@ -179,7 +179,7 @@ impl Content {
 
 /// One part of a multi-part message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ContentPart {
     /// A piece of text.
     Text {
@@ -195,6 +195,7 @@ pub enum ContentPart {
 
 /// The image of an `image_url` part.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageUrl {
     /// An `https:` URL or a `data:image/...;base64,...` URL.
     pub url: String,
@@ -256,6 +257,7 @@ impl<'de> Deserialize<'de> for Stop {
 
 /// A function the model may call.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tool {
     /// Always `function`.
     #[serde(rename = "type", default = "function_type")]
@@ -288,6 +290,7 @@ fn function_type() -> String {
 
 /// The name, purpose and JSON-schema parameters of a function.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FunctionDefinition {
     /// `a-z`, `A-Z`, `0-9`, `_` and `-`, at most 64 characters.
     pub name: String,
@@ -430,6 +433,14 @@ pub enum ValidationError {
     /// `tool_choice` names or needs tools that are not offered.
     #[error("`tool_choice` {0}")]
     BadToolChoice(String),
+    /// A tool of another type than `function`, the only one the API documents.
+    #[error("`tools[{index}].type` must be \"function\", got {kind:?}")]
+    BadToolType {
+        /// Position in `tools`.
+        index: usize,
+        /// The type given.
+        kind: String,
+    },
     /// More tools than a request may offer.
     #[error("`tools` takes at most {MAX_TOOLS} tools, got {0}")]
     TooManyTools(usize),
@@ -469,6 +480,7 @@ impl ValidationError {
             ValidationError::BadToolName { .. }
             | ValidationError::DuplicateTool { .. }
             | ValidationError::TooManyTools(_)
+            | ValidationError::BadToolType { .. }
             | ValidationError::ToolSchemaTooLarge { .. } => "tools",
             ValidationError::BadToolChoice(_) => "tool_choice",
         }
@@ -596,6 +608,12 @@ impl ChatRequest {
         }
         let mut seen = std::collections::HashSet::with_capacity(self.tools.len());
         for (index, tool) in self.tools.iter().enumerate() {
+            if tool.kind != "function" {
+                return Err(ValidationError::BadToolType {
+                    index,
+                    kind: tool.kind.clone(),
+                });
+            }
             let name = &tool.function.name;
             if !valid_tool_name(name) {
                 return Err(ValidationError::BadToolName {

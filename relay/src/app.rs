@@ -181,8 +181,17 @@ pub async fn serve(
 
 async fn chat_completions(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RelayError> {
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(RelayError::NotJson);
+    }
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => RelayError::TooLarge {
             limit: state.config.body_limit,
@@ -215,8 +224,29 @@ const LARGE_BODY: usize = 64 * 1024;
 /// The request in `body`, checked against the API's documented ranges and the protocol's caps
 /// (tools, messages, schema sizes); linear in the body.
 fn read_request(body: &[u8]) -> Result<ChatRequest, RelayError> {
-    let request: ChatRequest =
-        serde_json::from_slice(body).map_err(|error| RelayError::BadRequest(error.to_string()))?;
+    // serde would also read a struct from an array, field by field.
+    if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(RelayError::BadRequest(
+            "the body must be a JSON object".to_owned(),
+        ));
+    }
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let request: ChatRequest = serde_path_to_error::deserialize(&mut reader)
+        .map_err(|error| {
+            let path = error.path().to_string();
+            let error = error.into_inner();
+            RelayError::BadRequest(if path == "." {
+                error.to_string()
+            } else {
+                format!("at `{path}`: {error}")
+            })
+        })
+        .and_then(|request| {
+            reader
+                .end()
+                .map(|()| request)
+                .map_err(|error| RelayError::BadRequest(error.to_string()))
+        })?;
     request.validate()?;
     Ok(request)
 }

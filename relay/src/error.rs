@@ -19,6 +19,9 @@ pub enum RelayError {
     /// The model is not on the relay's allowlist.
     #[error("The model `{0}` is not available through this relay.")]
     ModelNotAllowed(String),
+    /// The request does not say it is JSON.
+    #[error("The request must be sent as `Content-Type: application/json`.")]
+    NotJson,
     /// The body is larger than the limit.
     #[error("The request is too large: the limit is {limit} bytes.")]
     TooLarge {
@@ -43,6 +46,7 @@ impl RelayError {
                 StatusCode::BAD_REQUEST
             }
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RelayError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
             RelayError::Upstream(_) | RelayError::UpstreamAnswer(_) => StatusCode::BAD_GATEWAY,
         }
@@ -60,6 +64,7 @@ impl RelayError {
                 error.with_kind("invalid_request_error").with_param("model")
             }
             RelayError::TooLarge { .. } => error.with_kind("request_too_large"),
+            RelayError::NotJson => error.with_kind("invalid_request_error"),
             RelayError::ForbiddenOrigin(_) => error.with_kind("forbidden_origin"),
             RelayError::Upstream(_) => error.with_kind("upstream_unreachable"),
             RelayError::UpstreamAnswer(_) => error.with_kind("upstream_error"),

@@ -735,3 +735,67 @@ async fn upstream_only_the_widgets_default_model_passes_unless_others_are_named(
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn the_request_shape_is_strict_and_a_refusal_names_where() {
+    let (relay, _) = relay(demo()).await;
+    let url = format!("{}/v1/chat/completions", relay.url);
+    let client = reqwest::Client::new();
+    let good = hello(json!({})).to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = client.post(&url).body(good.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("an answer");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
+        );
+    }
+    let charset = client
+        .post(&url)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(good)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(charset.status(), StatusCode::OK);
+
+    let cases = [
+        (
+            json!(["gemini-1.5-pro", [{"role": "user", "content": "hi"}]]),
+            "JSON object",
+        ),
+        (
+            json!({"model": "gemini-1.5-pro", "messages": [{"role": "user", "content": "hi", "sneaky": 1}]}),
+            "messages[0]",
+        ),
+        (
+            // The content is a string or parts: the message is named, not the part.
+            json!({"model": "gemini-1.5-pro", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi", "x": 1}]}]}),
+            "messages[0]",
+        ),
+        (
+            json!({"model": "gemini-1.5-pro", "messages": [{"role": "user", "content": "hi"}],
+                   "tools": [{"type": "function", "function": {"name": "f", "extra": true}}]}),
+            "tools[0].function",
+        ),
+        (
+            json!({"model": "gemini-1.5-pro", "messages": [{"role": "user", "content": "hi"}],
+                   "tools": [{"type": "retrieval", "function": {"name": "f"}}]}),
+            "tools[0].type",
+        ),
+    ];
+    for (body, named) in cases {
+        let (status, answer) = error_of(ask(&relay.url, &body).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(named), "{body}: {message}");
+    }
+}
