@@ -170,6 +170,13 @@ async fn main() {
         .args(["--rate-per-minute", "60000", "--rate-burst", "1000000"])
         // The scripted upstream reads its pace from the model's name.
         .arg("--allow-any-model")
+        // A thousand streams from one client, on purpose.
+        .args([
+            "--max-connections",
+            "4000",
+            "--max-connections-per-client",
+            "4000",
+        ])
         .env("CHAT_RELAY_API_KEY", "bench-key")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

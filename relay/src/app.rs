@@ -1,15 +1,13 @@
 //! The relay's routes and the layers around them: origin check, CORS, rate limit, body limit and
 //! the access log.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::{ORIGIN, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
@@ -18,7 +16,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chat_protocol::ChatRequest;
 use serde_json::json;
-use tokio::net::TcpListener;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
@@ -74,6 +71,8 @@ pub struct AppState {
     pub(crate) config: Arc<Config>,
     pub(crate) client: reqwest::Client,
     pub(crate) stats: Arc<Stats>,
+    /// A permit per byte of request bodies being received.
+    bodies_in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// The relay's routes with every layer, ready to serve, and the built widget read from
@@ -94,10 +93,17 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
         .build()
         .unwrap_or_else(|_| reqwest::Client::new());
     let stats = Arc::new(Stats::default());
+    let bodies_in_flight = Arc::new(tokio::sync::Semaphore::new(
+        config
+            .limits
+            .body_bytes_in_flight
+            .min(tokio::sync::Semaphore::MAX_PERMITS),
+    ));
     let state = AppState {
         config: Arc::new(config),
         client,
         stats: stats.clone(),
+        bodies_in_flight,
     };
     let config = &state.config;
 
@@ -109,9 +115,7 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
         .key_extractor(ClientNetwork)
         .finish()
         .map(Arc::new);
-    let mut chat = Router::new()
-        .route("/v1/chat/completions", post(chat_completions))
-        .layer(DefaultBodyLimit::max(config.body_limit));
+    let mut chat = Router::new().route("/v1/chat/completions", post(chat_completions));
     if let Some(governor) = governor {
         let limiter = governor.limiter().clone();
         // Forget clients that have not been seen for a while, so the table stays small.
@@ -151,40 +155,13 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
     Ok((router, stats))
 }
 
-/// Serves the relay on `listener` until `shutdown` resolves; streams still open then get five
-/// seconds to finish. The loopback origins of the listening port (and its address) count as the
-/// relay's own, so its pages can load their scripts (`main` starts the binary this way).
-pub async fn serve(
-    listener: TcpListener,
-    mut config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    config.accept_local_origins(listener.local_addr()?);
-    let (router, _) = router(config)?;
-    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopping.send(());
-    });
-    tokio::select! {
-        result = server => result,
-        () = async {
-            let _ = stopped.await;
-            tokio::time::sleep(Duration::from_secs(5)).await;
-        } => Ok(()),
-    }
-}
-
 async fn chat_completions(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, RelayError> {
-    let json = headers
+    let (parts, body) = request.into_parts();
+    let json = parts
+        .headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
@@ -192,12 +169,7 @@ async fn chat_completions(
     if !json {
         return Err(RelayError::NotJson);
     }
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => RelayError::TooLarge {
-            limit: state.config.body_limit,
-        },
-        _ => RelayError::BadRequest(rejection.body_text()),
-    })?;
+    let body = receive(&state, &parts.headers, body).await?;
     let mut request = if body.len() > LARGE_BODY {
         // Reading and checking a large body takes a few milliseconds of CPU or more: on a thread
         // for blocking work, so the async workers keep answering everyone else.
@@ -215,6 +187,56 @@ async fn chat_completions(
     match &config.mode {
         Mode::Upstream { base_url, key } => proxy::forward(&state, &request, base_url, key).await,
         Mode::Demo { pace } => Ok(demo::respond(&state, &request, *pace)),
+    }
+}
+
+/// Receives a request body: within the body limit (413), within the body timeout (408), and only
+/// while the bytes of all bodies being received stay within their bound (503 at once otherwise,
+/// so slow senders cannot hold the relay's memory).
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<Bytes, RelayError> {
+    let limit = state.config.body_limit;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(RelayError::TooLarge { limit });
+    }
+    // A body of unknown length may be as large as the limit.
+    let reserve = declared.map_or(limit, |length| length as usize).max(1);
+    let _permit = u32::try_from(reserve)
+        .ok()
+        .and_then(|bytes| {
+            state
+                .bodies_in_flight
+                .clone()
+                .try_acquire_many_owned(bytes)
+                .ok()
+        })
+        .ok_or(RelayError::Busy)?;
+    match tokio::time::timeout(
+        state.config.limits.body_timeout,
+        axum::body::to_bytes(body, limit),
+    )
+    .await
+    {
+        Err(_) => Err(RelayError::BodyTimeout),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => {
+            let error = error.into_inner();
+            if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(RelayError::TooLarge { limit })
+            } else {
+                Err(RelayError::BadRequest(error.to_string()))
+            }
+        }
     }
 }
 
@@ -271,7 +293,7 @@ impl KeyExtractor for ClientNetwork {
 }
 
 /// `address`, or its /64 network when it is IPv6 (an IPv4 address mapped into IPv6 stays itself).
-fn client_network(address: std::net::IpAddr) -> std::net::IpAddr {
+pub(crate) fn client_network(address: std::net::IpAddr) -> std::net::IpAddr {
     match address {
         std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.into(),

@@ -21,6 +21,12 @@ const DEFAULT_RATE_BURST: u32 = 10;
 /// Room for four messages at the widget's whole image budget (4 MB of base64 each) in one request.
 const DEFAULT_BODY_LIMIT: u64 = 16 * 1024 * 1024;
 const DEFAULT_DEMO_PACE_MS: u64 = 30;
+const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 20;
+const DEFAULT_BODY_TIMEOUT_SECS: u64 = 60;
+const DEFAULT_MAX_CONNECTIONS: usize = 512;
+const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 32;
+/// Four bodies at the default limit at once.
+const DEFAULT_BODY_BYTES_IN_FLIGHT: u64 = 4 * DEFAULT_BODY_LIMIT;
 
 /// The relay's command line.
 #[derive(Clone, Debug, Parser)]
@@ -92,6 +98,28 @@ pub struct Args {
     #[arg(long, env = "CHAT_RELAY_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT, value_parser = clap::value_parser!(u64).range(1024..))]
     pub body_limit: u64,
 
+    /// Seconds a client has to send a request's headers; also the longest an idle connection is
+    /// kept open between requests.
+    #[arg(long, env = "CHAT_RELAY_HEADER_TIMEOUT_SECS", default_value_t = DEFAULT_HEADER_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's whole body.
+    #[arg(long, env = "CHAT_RELAY_BODY_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
+
+    /// Connections open at once, from everyone; more are closed as they come.
+    #[arg(long, env = "CHAT_RELAY_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
+
+    /// Connections open at once from one client (an IPv4 address, or an IPv6 /64).
+    #[arg(long, env = "CHAT_RELAY_MAX_CONNECTIONS_PER_CLIENT", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections_per_client: usize,
+
+    /// Bytes of request bodies being received at once, from everyone; a request that would go
+    /// over is answered 503 at once. At least --body-limit.
+    #[arg(long, env = "CHAT_RELAY_BODY_BYTES_IN_FLIGHT", default_value_t = DEFAULT_BODY_BYTES_IN_FLIGHT, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub body_bytes_in_flight: u64,
+
     /// Milliseconds between the demo model's tokens.
     #[arg(long, env = "CHAT_RELAY_DEMO_PACE_MS", default_value_t = DEFAULT_DEMO_PACE_MS, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub demo_pace_ms: u64,
@@ -156,6 +184,36 @@ pub struct Config {
     pub rate_burst: u32,
     /// Body limit in bytes.
     pub body_limit: usize,
+    /// What one client and everyone together may hold of the relay.
+    pub limits: Limits,
+}
+
+/// Bounds on connections and on request bodies being received.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// To send a request's headers, and the longest idle time between requests.
+    pub header_timeout: Duration,
+    /// To send a request's body.
+    pub body_timeout: Duration,
+    /// Connections at once, in all.
+    pub max_connections: usize,
+    /// Connections at once from one client.
+    pub max_connections_per_client: usize,
+    /// Bytes of bodies being received at once, in all.
+    pub body_bytes_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
+            body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+            body_bytes_in_flight: usize::try_from(DEFAULT_BODY_BYTES_IN_FLIGHT)
+                .unwrap_or(usize::MAX),
+        }
+    }
 }
 
 impl Config {
@@ -197,6 +255,17 @@ impl Config {
             rate_per_minute: args.rate_per_minute,
             rate_burst: args.rate_burst,
             body_limit: usize::try_from(args.body_limit).unwrap_or(usize::MAX),
+            limits: Limits {
+                header_timeout: Duration::from_secs(args.header_timeout_secs),
+                body_timeout: Duration::from_secs(args.body_timeout_secs),
+                max_connections: args.max_connections,
+                max_connections_per_client: args.max_connections_per_client,
+                // One body at the limit always fits.
+                body_bytes_in_flight: usize::try_from(
+                    args.body_bytes_in_flight.max(args.body_limit),
+                )
+                .unwrap_or(usize::MAX),
+            },
         }
     }
 
@@ -217,6 +286,7 @@ impl Config {
             rate_per_minute: DEFAULT_RATE_PER_MINUTE,
             rate_burst: DEFAULT_RATE_BURST,
             body_limit: usize::try_from(DEFAULT_BODY_LIMIT).unwrap_or(usize::MAX),
+            limits: Limits::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The relay's own refusals, answered in OpenAI's error shape so the widget shows them like any
 //! provider error.
 
-use axum::http::header::X_CONTENT_TYPE_OPTIONS;
+use axum::http::header::{RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -22,6 +22,12 @@ pub enum RelayError {
     /// The request does not say it is JSON.
     #[error("The request must be sent as `Content-Type: application/json`.")]
     NotJson,
+    /// The relay is receiving as many bodies as it will hold at once.
+    #[error("The relay is busy. Try again in a moment.")]
+    Busy,
+    /// The body did not arrive in time.
+    #[error("The request body did not arrive in time.")]
+    BodyTimeout,
     /// The body is larger than the limit.
     #[error("The request is too large: the limit is {limit} bytes.")]
     TooLarge {
@@ -47,6 +53,8 @@ impl RelayError {
             }
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            RelayError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             RelayError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
             RelayError::Upstream(_) | RelayError::UpstreamAnswer(_) => StatusCode::BAD_GATEWAY,
         }
@@ -65,6 +73,8 @@ impl RelayError {
             }
             RelayError::TooLarge { .. } => error.with_kind("request_too_large"),
             RelayError::NotJson => error.with_kind("invalid_request_error"),
+            RelayError::Busy => error.with_kind("server_busy"),
+            RelayError::BodyTimeout => error.with_kind("request_timeout"),
             RelayError::ForbiddenOrigin(_) => error.with_kind("forbidden_origin"),
             RelayError::Upstream(_) => error.with_kind("upstream_unreachable"),
             RelayError::UpstreamAnswer(_) => error.with_kind("upstream_error"),
@@ -74,11 +84,17 @@ impl RelayError {
 
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status(),
             [(X_CONTENT_TYPE_OPTIONS, "nosniff")],
             Json(self.to_api_error().to_body()),
         )
-            .into_response()
+            .into_response();
+        if matches!(self, RelayError::Busy) {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        }
+        response
     }
 }

@@ -8,7 +8,9 @@ mod error;
 pub mod files;
 pub mod images;
 mod proxy;
+mod server;
 
-pub use app::{router, serve, Stats};
-pub use config::{api_key_from_env, ApiKey, Args, Config, Mode};
+pub use app::{router, Stats};
+pub use config::{api_key_from_env, ApiKey, Args, Config, Limits, Mode};
 pub use error::RelayError;
+pub use server::serve;

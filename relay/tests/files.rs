@@ -2,20 +2,20 @@
 //! scripts and wasm for its own origin, compressed copies by `Accept-Encoding`, caching by name,
 //! revalidation, and what a static server must refuse.
 
-use std::path::PathBuf;
-use std::process::Stdio;
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use reqwest::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG,
     IF_NONE_MATCH, ORIGIN, RANGE, VARY,
 };
 use reqwest::{Method, StatusCode};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const RELAY: &str = env!("CARGO_BIN_EXE_chat-relay");
+use common::{start, RELAY};
 const HASHED_JS: &str = "chat-widget-0123456789abcdef.js";
 const HASHED_WASM: &str = "chat-widget-0123456789abcdef_bg.wasm";
 
@@ -45,30 +45,8 @@ fn built_folder() -> PathBuf {
 }
 
 /// The binary on a free port, serving `dir`, as `scripts/demo` starts it; and its URL.
-async fn relay(dir: &PathBuf) -> (Child, String) {
-    let mut relay = Command::new(RELAY)
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--static-dir")
-        .arg(dir)
-        .env_remove("CHAT_RELAY_API_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starts");
-    let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
-    let url = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(line) = lines.next_line().await.expect("reads") {
-            if let Some((_, url)) = line.split_once("listening on ") {
-                return url.to_owned();
-            }
-        }
-        panic!("the relay stopped before it listened");
-    })
-    .await
-    .expect("listens in time");
-    (relay, url)
+async fn relay(dir: &Path) -> (Child, String) {
+    start([OsStr::new("--static-dir"), dir.as_os_str()]).await
 }
 
 fn client() -> reqwest::Client {
@@ -321,24 +299,13 @@ async fn every_file_carries_the_pages_policy_and_only_the_relay_may_frame_them()
     }
 
     // A site that frames the chat on purpose names itself.
-    let mut framed = Command::new(RELAY)
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--static-dir")
-        .arg(&dir)
-        .args(["--frame-ancestors", "https://shop.example"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starts");
-    let mut lines = BufReader::new(framed.stdout.take().expect("stdout")).lines();
-    let framed_url = loop {
-        let line = lines.next_line().await.expect("reads").expect("a line");
-        if let Some((_, url)) = line.split_once("listening on ") {
-            break url.to_owned();
-        }
-    };
+    let (_framed, framed_url) = start([
+        OsStr::new("--static-dir"),
+        dir.as_os_str(),
+        OsStr::new("--frame-ancestors"),
+        OsStr::new("https://shop.example"),
+    ])
+    .await;
     let response = get(&format!("{framed_url}/"), &[]).await;
     let policy = header(&response, "content-security-policy".parse().unwrap());
     assert!(
