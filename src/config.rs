@@ -221,6 +221,14 @@ impl Theme {
     }
 }
 
+/// Whether a CSS value could make the browser fetch something (a theme value goes into
+/// `background`, where `url(...)` would load an image and tell its server the page was shown):
+/// `url(`, the image functions, and backslash escapes that could spell them.
+fn loads_something(value: &str) -> bool {
+    let value = value.to_ascii_lowercase();
+    value.contains("url(") || value.contains("image") || value.contains('\\')
+}
+
 impl Default for ChatConfig {
     fn default() -> Self {
         ChatConfig {
@@ -305,6 +313,15 @@ impl ChatConfig {
             return Err(ConfigError::Json(
                 "`image_budget` must be at least 1000 bytes".to_owned(),
             ));
+        }
+        if let Some((property, _)) = self
+            .theme
+            .properties()
+            .find(|(_, value)| loads_something(value))
+        {
+            return Err(ConfigError::Json(format!(
+                "the theme's value for {property} may not load anything (no url(), image() or escapes)"
+            )));
         }
         self.request(vec![Message::user("check")], Vec::new())
             .validate()?;

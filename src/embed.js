@@ -98,7 +98,8 @@ function standIn(element, config, automatic) {
   };
   for (const key of THEME) {
     const value = options.theme?.[key];
-    if (typeof value === "string" && !/url\(/i.test(value)) restyle(`--cw-${key.replace("spacing", "space")}`, value);
+    // Nothing that would load (the widget refuses such a theme when it loads).
+    if (typeof value === "string" && !/url\(|image|\\/i.test(value)) restyle(`--cw-${key.replace("spacing", "space")}`, value);
   }
   if (options.color_scheme === "light" || options.color_scheme === "dark") restyle("color-scheme", options.color_scheme);
 

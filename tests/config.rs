@@ -83,3 +83,30 @@ fn the_api_key_never_prints() {
     );
     assert!(!format!("{config:?}").contains("sk-secret-123"));
 }
+
+#[test]
+fn a_theme_value_that_would_load_something_is_refused() {
+    for value in [
+        "url(https://tracker.example/p.png)",
+        "URL( 'x' )",
+        "image-set('a.png' 1x)",
+        "-webkit-image-set(url(a.png) 1x)",
+        "\\75 rl(x)",
+    ] {
+        let json = serde_json::json!({"theme": {"background": value}}).to_string();
+        let error = ChatConfig::from_json(&json).expect_err(value);
+        assert!(
+            error.to_string().contains("may not load anything"),
+            "{value}: {error}"
+        );
+    }
+    for value in [
+        "#16181d",
+        "rgb(0 0 0 / 0.5)",
+        "light-dark(#fff, #000)",
+        "\"Inter\", sans-serif",
+    ] {
+        let json = serde_json::json!({"theme": {"background": value, "font": value}}).to_string();
+        assert!(ChatConfig::from_json(&json).is_ok(), "{value}");
+    }
+}
