@@ -563,3 +563,22 @@ fn finished_blocks_never_link_to_a_definition_still_arriving() {
     assert_eq!(html(&stream(&[text])), html(&render(text)));
     assert!(html(&render(text)).contains("href=\"https://example.com/whole\""));
 }
+
+#[test]
+fn a_link_whose_text_reads_as_another_address_shows_where_it_goes() {
+    let out = html(&render(
+        "[https://your-bank.example/login](https://evil.example/steal) and [the docs](https://docs.example)",
+    ));
+    assert!(
+        out.contains(
+            "your-bank.example/login<span class=\"cw-md-link-host\"> (evil.example)</span></a>"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("(docs.example)"), "{out}");
+    // An address that is the target's own shows nothing more.
+    let same = html(&render(
+        "<https://example.com/a> [example.com](https://www.example.com)",
+    ));
+    assert!(!same.contains("cw-md-link-host"), "{same}");
+}

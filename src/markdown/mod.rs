@@ -23,4 +23,4 @@ mod url;
 
 pub use incremental::{IncrementalMarkdown, Update};
 pub use tree::{render, Node};
-pub use url::{is_safe_link, scheme};
+pub use url::{is_safe_link, misleading_host, scheme};

@@ -6,7 +6,7 @@
 
 use super::block::{self, Align, Block, List, Table};
 use super::inline::{self, Definitions};
-use super::url::is_safe_link;
+use super::url::{is_safe_link, misleading_host};
 
 /// The `rel` of every link: a reply's links open in a new tab and carry nothing back.
 pub const LINK_REL: &str = "noopener noreferrer nofollow";
@@ -78,14 +78,19 @@ pub(crate) fn render_blocks(blocks: &[Block], definitions: &Definitions) -> Vec<
     out
 }
 
-/// A link to `href`, or its text alone when the target is not allowed.
-pub(crate) fn link(href: String, title: String, children: Vec<Node>) -> Node {
+/// A link to `href`, or its text alone when the target is not allowed. A link whose text reads as
+/// another address than its target's shows the target's host after its text.
+pub(crate) fn link(href: String, title: String, mut children: Vec<Node>) -> Node {
     if !is_safe_link(&href) {
         return Node::Element {
             tag: "span",
             attrs: vec![("class", "cw-md-link-refused".to_owned())],
             children,
         };
+    }
+    let text: String = children.iter().map(Node::text).collect();
+    if let Some(host) = misleading_host(&text, &href) {
+        children.push(host_label(host));
     }
     let mut attrs = vec![
         ("href", href),
@@ -99,6 +104,15 @@ pub(crate) fn link(href: String, title: String, children: Vec<Node>) -> Node {
         tag: "a",
         attrs,
         children,
+    }
+}
+
+/// The real host, shown after a link's text that reads as another address.
+pub fn host_label(host: String) -> Node {
+    Node::Element {
+        tag: "span",
+        attrs: vec![("class", "cw-md-link-host".to_owned())],
+        children: vec![Node::Text(format!(" ({host})"))],
     }
 }
 

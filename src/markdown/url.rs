@@ -26,9 +26,103 @@ pub fn is_safe_link(url: &str) -> bool {
     scheme(url).is_some_and(|scheme| SAFE_SCHEMES.contains(&scheme.as_str()))
 }
 
+/// The host a link goes to, when its text reads as another address (`[your-bank.com/login]
+/// (https://evil.example/)`): shown beside the text, so the person sees where it goes. `None` when
+/// the text is no address, or names the target's host or a domain the target is under.
+pub fn misleading_host(text: &str, href: &str) -> Option<String> {
+    let target = host_of(href)?;
+    let shown = shown_host(text)?;
+    let bare = |host: &str| host.strip_prefix("www.").unwrap_or(host).to_owned();
+    let (target_bare, shown_bare) = (bare(&target), bare(&shown));
+    let same = target_bare == shown_bare || target_bare.ends_with(&format!(".{shown_bare}"));
+    (!same).then_some(target)
+}
+
+/// The host of an `http:` or `https:` URL, in lower case, without user name or port.
+fn host_of(url: &str) -> Option<String> {
+    let url = url.trim();
+    let rest = ["http://", "https://"].iter().find_map(|prefix| {
+        url.get(..prefix.len())
+            .filter(|start| start.eq_ignore_ascii_case(prefix))
+            .map(|_| &url[prefix.len()..])
+    })?;
+    let authority = rest.split(['/', '?', '#', '\\']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// The host a link's text shows, when the whole text reads as an address: an optional `http://`
+/// or `https://`, then a name of dot-separated labels ending in letters, then anything after a
+/// `/`, `?` or `#`.
+fn shown_host(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.chars().any(char::is_whitespace) {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .unwrap_or(&lower);
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.split(':').next()?;
+    let labels: Vec<&str> = host.split('.').collect();
+    let top = labels.last()?;
+    let looks_like_host = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && top.len() >= 2
+        && top.bytes().all(|b| b.is_ascii_alphabetic());
+    looks_like_host.then(|| host.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_whose_text_names_another_host_is_told() {
+        let cases = [
+            (
+                "your-site.com/account",
+                "https://evil.example/steal",
+                Some("evil.example"),
+            ),
+            (
+                "https://bank.example",
+                "https://bank.example.evil.test/",
+                Some("bank.example.evil.test"),
+            ),
+            (
+                "HTTPS://Shop.Example/cart",
+                "https://user@evil.example:8443/x",
+                Some("evil.example"),
+            ),
+            ("example.com", "https://www.example.com/about", None),
+            ("www.example.com", "https://example.com", None),
+            ("example.com", "https://docs.example.com/guide", None),
+            ("the docs", "https://evil.example", None),
+            ("read more", "https://example.com", None),
+            ("v1.2", "https://example.com", None),
+            ("a@b.example", "mailto:a@b.example", None),
+            ("example.com", "mailto:x@evil.example", None),
+        ];
+        for (text, href, expected) in cases {
+            assert_eq!(
+                misleading_host(text, href).as_deref(),
+                expected,
+                "{text} -> {href}"
+            );
+        }
+    }
 
     #[test]
     fn schemes_as_the_browser_reads_them() {

@@ -2,8 +2,9 @@
 //! widget's [`Node`]s with the widget's rules (raw HTML as text, links checked, code blocks with
 //! their language). Native tests only.
 
+use chat_widget::markdown::tree::host_label;
 use chat_widget::markdown::tree::language_of;
-use chat_widget::markdown::{is_safe_link, Node};
+use chat_widget::markdown::{is_safe_link, misleading_host, Node};
 use pulldown_cmark::{
     Alignment, CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
 };
@@ -193,7 +194,7 @@ impl Builder {
             return;
         };
         let node = match frame {
-            Frame::Element(node) => node,
+            Frame::Element(node) => with_host_label(node),
             Frame::Code { language, code } => Node::CodeBlock { language, code },
             Frame::Image { src, alt } => Node::Image { src, alt },
             Frame::Table { node, .. } => Node::Element {
@@ -304,5 +305,31 @@ fn alignment_class(alignment: Alignment) -> Option<&'static str> {
         Alignment::Left => Some("cw-align-left"),
         Alignment::Center => Some("cw-align-center"),
         Alignment::Right => Some("cw-align-right"),
+    }
+}
+
+/// A link whose text reads as another address shows its target's host, as the widget's does.
+fn with_host_label(node: Node) -> Node {
+    let Node::Element {
+        tag: "a",
+        attrs,
+        mut children,
+    } = node
+    else {
+        return node;
+    };
+    let href = attrs
+        .iter()
+        .find(|(name, _)| *name == "href")
+        .map(|(_, href)| href.clone())
+        .unwrap_or_default();
+    let text: String = children.iter().map(Node::text).collect();
+    if let Some(host) = misleading_host(&text, &href) {
+        children.push(host_label(host));
+    }
+    Node::Element {
+        tag: "a",
+        attrs,
+        children,
     }
 }
