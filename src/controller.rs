@@ -3,6 +3,7 @@
 //! so a new token touches one message's text and nothing else.
 
 use chat_protocol::{Content, ContentPart, Message, ToolCall, ToolChoice, Usage};
+use futures_channel::oneshot;
 use futures_util::StreamExt;
 use leptos::prelude::*;
 use leptos::reactive::owner::WeakOwner;
@@ -91,6 +92,34 @@ pub struct ChatController {
     preparing: RwSignal<usize>,
     /// Who hears of each message sent, reply finished and turn failed.
     observers: StoredValue<Vec<Observer>, LocalStorage>,
+    /// Tool calls waiting for the person's consent, in order.
+    consents: RwSignal<Vec<ConsentRequest>>,
+    /// Where each waiting call's answer goes; dropped (so the call ends) on Stop.
+    answers: StoredValue<Vec<(MessageId, oneshot::Sender<Consent>)>, LocalStorage>,
+    /// The tools the person allowed for the conversation in view.
+    allowed_tools: StoredValue<Vec<String>>,
+}
+
+/// A tool call waiting for the person's consent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsentRequest {
+    /// The call's (pending) tool message.
+    pub id: MessageId,
+    /// The tool.
+    pub name: String,
+    /// Its arguments, as the model wrote them (JSON).
+    pub arguments: String,
+}
+
+/// The person's answer to a [`ConsentRequest`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consent {
+    /// Run this call.
+    Allow,
+    /// Run this call and every later call of the same tool in this conversation.
+    AllowForConversation,
+    /// Do not run it: the model is told the person declined.
+    Deny,
 }
 
 /// Hears of each [`TurnEvent`].
@@ -152,6 +181,9 @@ impl ChatController {
             attachments: RwSignal::new(Vec::new()),
             preparing: RwSignal::new(0),
             observers: StoredValue::new_local(Vec::new()),
+            consents: RwSignal::new(Vec::new()),
+            answers: StoredValue::new_local(Vec::new()),
+            allowed_tools: StoredValue::new(Vec::new()),
         };
         let id = controller.config.with_value(|config| config.id.clone());
         match storage::load_library(&id) {
@@ -338,8 +370,72 @@ impl ChatController {
         self.keep_history();
     }
 
+    /// Tool calls waiting for the person's consent.
+    pub fn consents(&self) -> ReadSignal<Vec<ConsentRequest>> {
+        self.consents.read_only()
+    }
+
+    /// The person's answer to the tool call of message `id`.
+    pub fn answer_consent(&self, id: MessageId, consent: Consent) {
+        self.consents
+            .update(|waiting| waiting.retain(|request| request.id != id));
+        let sender = self
+            .answers
+            .try_update_value(|answers| {
+                let at = answers.iter().position(|(waiting, _)| *waiting == id)?;
+                Some(answers.swap_remove(at).1)
+            })
+            .flatten();
+        if let Some(sender) = sender {
+            let _ = sender.send(consent);
+        }
+    }
+
+    /// Forgets the calls waiting for consent: their tasks end as stopped.
+    fn clear_consents(&self) {
+        self.consents.try_set(Vec::new());
+        self.answers.try_update_value(Vec::clear);
+    }
+
+    /// Whether the call may run: the page's approver decides, or else the person, unless the
+    /// tool needs no consent or was allowed for this conversation. `None` when the turn was
+    /// stopped while waiting.
+    async fn consent_to(&self, id: MessageId, call: &ToolCall, toolbox: &Toolbox) -> Option<bool> {
+        let name = &call.function.name;
+        if !toolbox.needs_consent(name)
+            || self
+                .allowed_tools
+                .with_value(|allowed| allowed.contains(name))
+        {
+            return Some(true);
+        }
+        if let Some(decided) = toolbox.approve(call).await {
+            return Some(decided);
+        }
+        let (sender, receiver) = oneshot::channel();
+        self.answers
+            .try_update_value(|answers| answers.push((id, sender)))?;
+        self.consents.try_update(|waiting| {
+            waiting.push(ConsentRequest {
+                id,
+                name: name.clone(),
+                arguments: call.function.arguments.clone(),
+            })
+        })?;
+        match receiver.await.ok()? {
+            Consent::Allow => Some(true),
+            Consent::AllowForConversation => {
+                self.allowed_tools
+                    .try_update_value(|allowed| allowed.push(name.clone()));
+                Some(true)
+            }
+            Consent::Deny => Some(false),
+        }
+    }
+
     /// Shows the library's current conversation, with fresh views (ids start over in each).
     fn show_current(&self) {
+        self.allowed_tools.set_value(Vec::new());
         let conversation = self
             .library
             .with_untracked(|library| Conversation::from_saved(&library.current().messages));
@@ -575,6 +671,7 @@ impl ChatController {
     /// Stops the reply in flight; what arrived so far stays, marked as stopped.
     pub fn stop(&self) {
         self.cancel_retry();
+        self.clear_consents();
         self.abort_in_flight();
         self.conversation.update_value(Conversation::stop);
         self.sync();
@@ -883,7 +980,17 @@ impl ChatController {
             let runs = calls.into_iter().map(|(id, call)| {
                 let toolbox = toolbox.clone();
                 async move {
-                    let result = toolbox.call(&call).await;
+                    let consented = this.consent_to(id, &call, &toolbox).await;
+                    if this.generation.try_get_value() != Some(generation) {
+                        return; // stopped or unmounted
+                    }
+                    let result = match consented {
+                        Some(true) => toolbox.call(&call).await,
+                        Some(false) => Err(this
+                            .config
+                            .with_value(|config| config.strings.tool_declined().to_owned())),
+                        None => return,
+                    };
                     if this.generation.try_get_value() != Some(generation) {
                         return; // stopped or unmounted
                     }

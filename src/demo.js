@@ -11,6 +11,8 @@ const tools = [
       properties: { tz: { type: "string", description: "An IANA time zone, such as Europe/Paris" } },
       required: ["tz"],
     },
+    // It only reads: it runs without asking the person.
+    confirm: false,
     // An unknown zone throws, and the model is told so.
     handler: ({ tz = "UTC" }) => ({
       tz,
@@ -21,6 +23,7 @@ const tools = [
     name: "read_page",
     description: "The title, address and main heading of the page the chat is on.",
     parameters: { type: "object", properties: {} },
+    confirm: false,
     handler: () => ({
       title: document.title,
       url: location.href,

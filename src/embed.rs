@@ -209,9 +209,11 @@ fn focus_message_box(shadow: &ShadowRoot) {
 /// Mounts a chat widget into `element`, inside a shadow root of its own, so the page's styles and
 /// the widget's stay apart. `config` is a JSON string, a plain object, or `undefined` for the
 /// defaults (relay mode against `/v1/chat/completions`). In an object, `tools` lists tools the
-/// model may call: `{name, description, parameters, handler}`, where `handler(arguments)` returns
-/// a value or a Promise; `onMessage` and `onError` are callbacks (see the handle's methods). A bad
-/// config throws an `Error` that names the problem.
+/// model may call: `{name, description, parameters, handler, confirm}`, where `handler(arguments)`
+/// returns a value or a Promise, and the person is asked before each call unless `confirm` is
+/// `false`; `onToolCall({name, arguments})` may answer for the person (`true` runs the call,
+/// `false` declines it, anything else asks); `onMessage` and `onError` are callbacks (see the
+/// handle's methods). A bad config throws an `Error` that names the problem.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, config: JsValue) -> Result<ChatWidget, JsError> {
     let callback = |name: &str| {
@@ -221,8 +223,16 @@ pub fn mount(element: HtmlElement, config: JsValue) -> Result<ChatWidget, JsErro
             .and_then(|value| value.dyn_into::<js_sys::Function>().ok())
     };
     let (on_message, on_error) = (callback("onMessage"), callback("onError"));
-    let (config, toolbox) =
+    let on_tool_call = callback("onToolCall");
+    let (config, mut toolbox) =
         config_from_js(&config).map_err(|error| JsError::new(&error.to_string()))?;
+    if let Some(on_tool_call) = on_tool_call {
+        toolbox.set_approver(Rc::new(move |call| {
+            let on_tool_call = on_tool_call.clone();
+            let call = call.clone();
+            Box::pin(async move { ask_page(&on_tool_call, &call).await })
+        }));
+    }
     let widget = mount_with(element, config, None, toolbox)
         .map_err(|error| JsError::new(&error.to_string()))?;
     if let Some(on_message) = on_message {
@@ -530,7 +540,27 @@ pub fn config_from_js(value: &JsValue) -> Result<(ChatConfig, Toolbox), ConfigEr
     Ok((ChatConfig::from_json(&object.to_string())?, toolbox))
 }
 
-/// `tools: [{name, description, parameters, handler}]` from a JS config: each handler gets the
+/// What the page's `onToolCall({name, arguments})` says of a call: `true` (or a promise of it) runs
+/// it, `false` declines it, anything else (or a throw) leaves it to the person.
+async fn ask_page(on_tool_call: &js_sys::Function, call: &chat_protocol::ToolCall) -> Option<bool> {
+    let event = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&event, &"name".into(), &call.function.name.as_str().into());
+    let arguments = js_sys::JSON::parse(&call.function.arguments).unwrap_or(JsValue::NULL);
+    let _ = js_sys::Reflect::set(&event, &"arguments".into(), &arguments);
+    let said = match on_tool_call.call1(&JsValue::NULL, &event) {
+        Ok(said) => wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&said)).await,
+        Err(thrown) => Err(thrown),
+    };
+    match said {
+        Ok(said) => said.as_bool(),
+        Err(thrown) => {
+            web_sys::console::error_2(&"chat widget: onToolCall failed:".into(), &thrown);
+            None
+        }
+    }
+}
+
+/// `tools: [{name, description, parameters, handler, confirm}]` from a JS config: each handler gets the
 /// arguments as an object and returns a value or a Promise of one; a throw or a rejection is the
 /// tool's error.
 fn js_tools(config: &JsValue) -> Result<Toolbox, ConfigError> {
@@ -562,6 +592,10 @@ fn js_tools(config: &JsValue) -> Result<Toolbox, ConfigError> {
             let handler = handler.clone();
             async move { call_js_handler(&handler, &arguments).await }
         });
+        // `confirm: false` for a tool that only reads: it runs without asking the person.
+        if field("confirm").as_bool() == Some(false) {
+            toolbox.set_confirm(&name, false);
+        }
     }
     Ok(toolbox)
 }

@@ -953,6 +953,10 @@ fn example_tools() -> Toolbox {
     toolbox.register("explode", "Always fails", object, |_| async {
         Err("the handler broke".to_owned())
     });
+    // Tools that only read: they run without asking.
+    for name in ["get_time", "read_page", "explode"] {
+        toolbox.set_confirm(name, false);
+    }
     toolbox
 }
 
@@ -1410,6 +1414,7 @@ async fn stop_while_a_tool_runs_ends_the_turn_and_ignores_its_late_output() {
             }
         },
     );
+    toolbox.set_confirm("slow", false);
     let chat = Fixture::with_tools(ChatConfig::default(), toolbox);
     chat.send("Do the slow thing").await;
     chat.transport.push(tool_call(0, "s", "slow", "{}"));
@@ -3107,4 +3112,121 @@ async fn a_stand_in_is_replaced_in_place_and_set_draft_fills_the_message_box() {
     assert!(message.contains("already holds a chat widget"), "{message}");
     widget.unmount();
     root.remove();
+}
+
+/// A tool that moves money, counting its runs.
+fn transfer_tool(runs: Rc<std::cell::Cell<u32>>) -> Toolbox {
+    let mut toolbox = Toolbox::new();
+    toolbox.register(
+        "transfer_funds",
+        "Sends money",
+        serde_json::json!({"type": "object"}),
+        move |_| {
+            runs.set(runs.get() + 1);
+            async { Ok(serde_json::json!("sent")) }
+        },
+    );
+    toolbox
+}
+
+#[wasm_bindgen_test]
+async fn a_tool_runs_only_once_the_person_allows_it_and_deny_tells_the_model() {
+    let runs = Rc::new(std::cell::Cell::new(0));
+    let chat = Fixture::with_tools(ChatConfig::default(), transfer_tool(runs.clone()));
+    chat.send("Summarise this page").await;
+    // A reply steered by what the model read calls the page's tool.
+    chat.transport.push(tool_call(
+        0,
+        "t1",
+        "transfer_funds",
+        "{\"to\":\"attacker\",\"amount\":1000}",
+    ));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    assert_eq!(runs.get(), 0, "nothing runs before the person answers");
+    let consent = chat.query(".cw-consent").expect("the question");
+    assert_eq!(
+        consent.get_attribute("aria-label").as_deref(),
+        Some("Run the tool transfer_funds?")
+    );
+    assert!(consent
+        .text_content()
+        .unwrap_or_default()
+        .contains("\"to\":\"attacker\""));
+    let focused = chat
+        .root
+        .shadow_root()
+        .and_then(|shadow| shadow.active_element())
+        .and_then(|element| element.text_content());
+    assert_eq!(focused.as_deref(), Some("Allow"), "the focus is on Allow");
+    chat.click("Deny");
+    settle_a_while().await;
+    assert_eq!(runs.get(), 0, "declined: never run");
+    assert!(chat.query(".cw-consent").is_none());
+    assert_eq!(chat.transport.request_count(), 2, "the model is told");
+    {
+        let requests = chat.transport.requests.borrow();
+        let told = requests[1].messages.last().expect("the tool message");
+        assert!(
+            matches!(told, Message::Tool { content, .. }
+                if format!("{content:?}").contains("The person declined to run this tool.")),
+            "{told:?}"
+        );
+    }
+
+    // Allowed for the conversation: it runs, and a later call runs without asking.
+    chat.transport
+        .push(tool_call(0, "t2", "transfer_funds", "{}"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    chat.click("Allow for this conversation");
+    settle_a_while().await;
+    assert_eq!(runs.get(), 1);
+    chat.transport
+        .push(tool_call(0, "t3", "transfer_funds", "{}"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    assert_eq!(runs.get(), 2, "allowed for the conversation");
+    assert!(chat.query(".cw-consent").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn stop_while_a_call_waits_for_consent_ends_the_turn_without_running_it() {
+    let runs = Rc::new(std::cell::Cell::new(0));
+    let chat = Fixture::with_tools(ChatConfig::default(), transfer_tool(runs.clone()));
+    chat.send("Go").await;
+    chat.transport
+        .push(tool_call(0, "t1", "transfer_funds", "{}"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    assert!(chat.query(".cw-consent").is_some());
+    chat.click("Stop");
+    settle_a_while().await;
+    assert!(chat.query(".cw-consent").is_none(), "the question is gone");
+    assert_eq!(runs.get(), 0);
+    assert_eq!(chat.transport.request_count(), 1, "nothing more is asked");
+}
+
+#[wasm_bindgen_test]
+async fn the_pages_approver_answers_before_the_person_is_asked() {
+    let runs = Rc::new(std::cell::Cell::new(0));
+    let mut toolbox = transfer_tool(runs.clone());
+    // The page declines large transfers and allows small ones; it leaves nothing to the person.
+    toolbox.set_approver(Rc::new(|call: &chat_protocol::ToolCall| {
+        let large = call.function.arguments.contains("1000");
+        Box::pin(async move { Some(!large) })
+    }));
+    let chat = Fixture::with_tools(ChatConfig::default(), toolbox);
+    chat.send("Pay").await;
+    chat.transport
+        .push(tool_call(0, "t1", "transfer_funds", "{\"amount\":1000}"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    assert!(chat.query(".cw-consent").is_none(), "the page answered");
+    assert_eq!(runs.get(), 0, "declined by the page");
+    chat.transport
+        .push(tool_call(0, "t2", "transfer_funds", "{\"amount\":5}"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    assert_eq!(runs.get(), 1, "allowed by the page");
 }

@@ -83,6 +83,21 @@ impl Gated {
   window.chat = chat;
 </script></head><body><main><h1>A shop</h1><div id="chat"></div></main></body></html>"##
         );
+        let tools = format!(
+            r##"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A shop</title>
+<script type="module">
+  import {{ mount }} from "/gated/embed.js";
+  window.ran = [];
+  mount(document.querySelector("#chat"), {{
+    endpoint: "{endpoint}", id: "tools", load: "eager",
+    tools: [
+      {{ name: "transfer_funds", handler: () => {{ ran.push("transfer_funds"); return "sent"; }} }},
+      {{ name: "lookup_order", handler: () => {{ ran.push("lookup_order"); return "shipped"; }} }},
+    ],
+    onToolCall: ({{ name }}) => (name === "transfer_funds" ? false : undefined),
+  }});
+</script></head><body><main><h1>A shop</h1><div id="chat"></div></main></body></html>"##
+        );
         let (door_sender, _) = watch::channel(door);
         let pages = Router::new()
             .route(
@@ -98,6 +113,7 @@ impl Gated {
                 get(Html(host_page("/gated/embed.js", &inline, r#"lang="en""#))),
             )
             .route("/scripted", get(Html(scripted)))
+            .route("/tools", get(Html(tools)))
             .route("/gated/{name}", get(gated_file))
             .with_state(door_sender.clone());
         let host = serve_on(listener, pages);
@@ -337,5 +353,49 @@ async fn the_inline_widget_takes_the_stand_ins_place_without_a_layout_shift() {
         json!(0),
         "no layout shift when the widget takes the stand-in's place"
     );
+    page.browser.close().await;
+}
+
+#[tokio::test]
+async fn page_tools_wait_for_the_person_and_the_pages_on_tool_call_answers_first() {
+    let page = Gated::start(Door::Open).await;
+    let browser = &page.browser;
+    page.visit("tools").await;
+    browser.find(LOADED).await;
+    let ran = async || {
+        browser
+            .client
+            .execute("return ran.join(' ')", Vec::new())
+            .await
+            .expect("read")
+    };
+    // The page's onToolCall declines the transfer: no question, never run, the model is told.
+    browser.send("Please transfer funds to me").await;
+    browser
+        .find("[data-role='tool'][data-tool='transfer_funds'][data-status='error']")
+        .await;
+    assert!(browser.find_all(".cw-consent").await.is_empty());
+    assert_eq!(ran().await, json!(""));
+    let told = browser
+        .find("[data-role='tool'] .cw-message__text")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(told.contains("declined"), "{told}");
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+
+    // onToolCall leaves the lookup to the person: it waits for Allow.
+    browser.send("Where is my order?").await;
+    browser.find(".cw-consent[data-tool='lookup_order']").await;
+    assert_eq!(ran().await, json!(""));
+    browser.save_screenshot("tool-consent").await;
+    browser.click("Allow").await;
+    eventually("the lookup ran", Duration::from_secs(10), async || {
+        ran().await == json!("lookup_order")
+    })
+    .await;
     page.browser.close().await;
 }

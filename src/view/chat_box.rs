@@ -5,7 +5,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{Composer, ConversationBar, ErrorAlert, MessageList, SettingsPanel};
+use super::{Composer, ConversationBar, ErrorAlert, MessageList, SettingsPanel, ToolConsent};
 use crate::config::ChatConfig;
 use crate::controller::{ChatController, TurnEvent};
 use crate::strings::fill;
@@ -158,6 +158,7 @@ pub fn ChatView(
                     .map(|notice| view! { <p class="cw-chat__notice" role="status">{notice}</p> })
             }}
             <MessageList controller=controller />
+            <ToolConsent controller=controller />
             <ErrorAlert controller=controller />
             <Composer controller=controller placeholder=placeholder />
             <Announcer controller=controller />

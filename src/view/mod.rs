@@ -11,6 +11,7 @@ mod markdown_view;
 mod message_item;
 mod message_list;
 mod settings_panel;
+mod tool_consent;
 
 pub use chat_box::{ChatBox, ChatView};
 pub use composer::Composer;
@@ -21,3 +22,4 @@ pub use markdown_view::MarkdownView;
 pub use message_item::MessageItem;
 pub use message_list::MessageList;
 pub use settings_panel::SettingsPanel;
+pub use tool_consent::ToolConsent;
