@@ -13,15 +13,15 @@ pub fn ToolConsent(
     /// The chat box's controller.
     controller: ChatController,
 ) -> impl IntoView {
-    view! {
-        <div class="cw-consents">
-            <For
-                each=move || controller.consents().get()
-                key=|request| request.id
-                children=move |request| view! { <ConsentItem controller=controller request=request /> }
-            />
-        </div>
-    }
+    let requests = move || {
+        controller
+            .consents()
+            .get()
+            .into_iter()
+            .map(|request| view! { <ConsentItem controller=controller request=request /> })
+            .collect_view()
+    };
+    view! { <div class="cw-consents">{requests}</div> }
 }
 
 /// One call waiting for consent.
