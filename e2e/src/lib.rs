@@ -297,6 +297,14 @@ impl Browser {
         }
     }
 
+    /// Runs `script` in the page and returns what it returns.
+    pub async fn run(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|error| panic!("{script} failed: {error}"))
+    }
+
     /// Runs `script` in the page with `shadow` bound to the widget's shadow root, and returns what
     /// it returns.
     pub async fn in_widget(&self, script: &str) -> serde_json::Value {

@@ -140,14 +140,11 @@ impl Gated {
     /// The names of the widget's files the page has fetched so far.
     async fn widget_files_fetched(&self) -> Value {
         self.browser
-            .client
-            .execute(
+            .run(
                 "return performance.getEntriesByType('resource').map((entry) => entry.name)
                    .filter((name) => /chat-widget-[0-9a-f]+(_bg\\.wasm|\\.js)/.test(name));",
-                Vec::new(),
             )
             .await
-            .expect("measured")
     }
 
     async fn status(&self) -> String {
@@ -274,22 +271,13 @@ async fn calls_on_the_handle_before_the_widget_loads_wait_and_run_in_order() {
         Duration::from_secs(20),
         async || {
             browser
-                .client
-                .execute(
-                    "return [seen.includes('ready'), seen.filter((s) => s !== 'ready').join(' ')]",
-                    Vec::new(),
-                )
+                .run("return [seen.includes('ready'), seen.filter((s) => s !== 'ready').join(' ')]")
                 .await
-                .expect("read")
                 == json!([true, "user assistant"])
         },
     )
     .await;
-    let state = browser
-        .client
-        .execute("return [chat.mounted, chat.isOpen]", Vec::new())
-        .await
-        .expect("read");
+    let state = browser.run("return [chat.mounted, chat.isOpen]").await;
     assert_eq!(state, json!([true, true]));
     let sent = browser
         .find("[data-role='user'] .cw-message__text")
@@ -312,23 +300,11 @@ async fn the_inline_widget_takes_the_stand_ins_place_without_a_layout_shift() {
         const box = (element) => { const r = element.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; };
         return [box(document.querySelector('#chat')), box(document.querySelector('#after')),
                 box(shadow.querySelector('.cw-chat__header')), box(shadow.querySelector('.cw-composer'))];";
-    let stand_in = browser
-        .client
-        .execute(BOXES, Vec::new())
-        .await
-        .expect("measured");
-    let opened_at = browser
-        .client
-        .execute("return performance.now()", Vec::new())
-        .await
-        .expect("measured");
+    let stand_in = browser.run(BOXES).await;
+    let opened_at = browser.run("return performance.now()").await;
     page.open_door(Door::Open);
     browser.find(LOADED).await;
-    let widget = browser
-        .client
-        .execute(BOXES, Vec::new())
-        .await
-        .expect("measured");
+    let widget = browser.run(BOXES).await;
     assert_eq!(
         stand_in, widget,
         "the element, the page below it, the header and the composer stay where they were"
@@ -362,13 +338,7 @@ async fn page_tools_wait_for_the_person_and_the_pages_on_tool_call_answers_first
     let browser = &page.browser;
     page.visit("tools").await;
     browser.find(LOADED).await;
-    let ran = async || {
-        browser
-            .client
-            .execute("return ran.join(' ')", Vec::new())
-            .await
-            .expect("read")
-    };
+    let ran = async || browser.run("return ran.join(' ')").await;
     // The page's onToolCall declines the transfer: no question, never run, the model is told.
     browser.send("Please transfer funds to me").await;
     browser
