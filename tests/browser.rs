@@ -3230,3 +3230,38 @@ async fn the_pages_approver_answers_before_the_person_is_asked() {
     settle_a_while().await;
     assert_eq!(runs.get(), 1, "allowed by the page");
 }
+
+#[wasm_bindgen_test]
+async fn images_load_under_a_path_prefix_and_never_with_a_query_string() {
+    let config = ChatConfig::from_json(
+        r#"{"image_origins": ["https://img.example", "https://cdn.example/pictures/"]}"#,
+    )
+    .expect("valid");
+    let chat = Fixture::with_config(config);
+    chat.send("Pictures").await;
+    chat.transport.push(content(
+        "![leak](https://img.example/p.png?d=SECRET#x) ![ok](https://cdn.example/pictures/cat.png) \
+         ![outside](https://cdn.example/private/cat.png) ![sibling](https://cdn.example/pictures-x/cat.png)",
+    ));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    let sources: Vec<_> = chat
+        .query_all("[data-role='assistant'] img")
+        .iter()
+        .filter_map(|image| image.get_attribute("src"))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            "https://img.example/p.png",
+            "https://cdn.example/pictures/cat.png"
+        ],
+        "no query string is sent, and only the listed path is loaded"
+    );
+    assert_eq!(
+        chat.query_all("[data-role='assistant'] a.cw-md-image-link")
+            .len(),
+        2,
+        "the others are links"
+    );
+}

@@ -12,7 +12,9 @@ pub const COPY_BUTTON_CLASS: &str = "cw-code__copy";
 /// What the DOM may load, and the words of its copy buttons.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Policy {
-    /// Origins (`scheme://host[:port]`) whose images are shown. Images from elsewhere are links.
+    /// Origins (`scheme://host[:port]`), or origins with a path prefix
+    /// (`https://cdn.example/images/`), whose images are shown, without their query strings.
+    /// Images from elsewhere are links.
     pub image_origins: Vec<String>,
     /// The copy buttons' words.
     pub labels: CopyLabels,
@@ -53,13 +55,28 @@ impl From<&crate::strings::Strings> for CopyLabels {
 }
 
 impl Policy {
-    fn allows_image(&self, src: &str) -> bool {
-        let Ok(url) = Url::new(src) else { return false };
-        matches!(url.protocol().as_str(), "http:" | "https:")
-            && self
-                .image_origins
-                .iter()
-                .any(|origin| *origin == url.origin())
+    /// The address an image may be loaded from: an `http:` or `https:` URL under one of
+    /// `image_origins` (an origin, or an origin and a path prefix), without its query string or
+    /// fragment, so a reply cannot smuggle what it read out in one.
+    fn image_source(&self, src: &str) -> Option<String> {
+        let url = Url::new(src).ok()?;
+        if !matches!(url.protocol().as_str(), "http:" | "https:") {
+            return None;
+        }
+        let (origin, path) = (url.origin(), url.pathname());
+        let allowed = self.image_origins.iter().any(|allowed| {
+            let allowed = allowed.trim_end_matches('/');
+            match allowed.strip_prefix(&origin) {
+                Some("") => true,
+                Some(prefix) => prefix.starts_with('/') && path.starts_with(&format!("{prefix}/")),
+                None => false,
+            }
+        });
+        allowed.then(|| {
+            url.set_search("");
+            url.set_hash("");
+            url.href()
+        })
     }
 }
 
@@ -282,9 +299,9 @@ fn image(
     policy: &Policy,
 ) -> Result<web_sys::Node, wasm_bindgen::JsValue> {
     let label = if alt.trim().is_empty() { "image" } else { alt };
-    if policy.allows_image(src) {
+    if let Some(source) = policy.image_source(src) {
         let img = element(document, "img", "cw-md-image")?;
-        img.set_attribute("src", src)?;
+        img.set_attribute("src", &source)?;
         img.set_attribute("alt", alt)?;
         img.set_attribute("loading", "lazy")?;
         img.set_attribute("referrerpolicy", "no-referrer")?;
