@@ -61,6 +61,11 @@ pub struct ChatConfig {
     pub id: String,
     /// Whether the header offers the settings panel.
     pub show_settings: bool,
+    /// Which of the settings that steer the model the person may change in the settings panel
+    /// (and so keep in storage): any of `model`, `system_prompt` and `tool_choice`. By default
+    /// none: the config's own apply, whatever storage says (a script on the page could write
+    /// it, and what it wrote would outlive the script).
+    pub editable: Vec<Steering>,
     /// Whether a bar offers several conversations (new, switch, rename, delete, export).
     pub show_conversations: bool,
     /// How many times a request that failed by a rate limit, a server error or the network is
@@ -97,6 +102,18 @@ pub struct ChatConfig {
     pub image_max_side: u32,
     /// The most bytes of base64 all the images of one message may take.
     pub image_budget: usize,
+}
+
+/// A setting that steers the model: the person may change it only when the config says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Steering {
+    /// The model id.
+    Model,
+    /// The system prompt.
+    SystemPrompt,
+    /// The tool choice.
+    ToolChoice,
 }
 
 /// How the chat box sits in the page.
@@ -251,6 +268,7 @@ impl Default for ChatConfig {
             image_origins: Vec::new(),
             id: "chat".to_owned(),
             show_settings: true,
+            editable: Vec::new(),
             show_conversations: true,
             retry_attempts: 3,
             context_budget: None,

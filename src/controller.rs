@@ -215,6 +215,10 @@ impl ChatController {
         let mut settings = storage::load_settings(&id, &base)
             .filter(|_| show_settings)
             .unwrap_or_else(|| base.clone());
+        // What steers the model comes from the config unless the person may change it.
+        controller
+            .config
+            .with_value(|config| settings.keep_only(&base, &config.editable));
         let tools = controller.tool_names();
         if !matches!(
             settings.tool_choice.as_str(),

@@ -32,4 +32,6 @@ const tools = [
   },
 ];
 
-mount(document.querySelector("#chat"), { title: "Assistant", placeholder: "Ask anything…", tools });
+// The demo shows every request parameter in its settings, those that steer the model too.
+const editable = ["model", "system_prompt", "tool_choice"];
+mount(document.querySelector("#chat"), { title: "Assistant", placeholder: "Ask anything…", editable, tools });

@@ -91,6 +91,21 @@ impl Settings {
         }
     }
 
+    /// These settings with the config's own (`base`) for every setting that steers the model and
+    /// is not `editable`.
+    pub fn keep_only(&mut self, base: &Settings, editable: &[crate::config::Steering]) {
+        use crate::config::Steering;
+        if !editable.contains(&Steering::Model) {
+            self.model.clone_from(&base.model);
+        }
+        if !editable.contains(&Steering::SystemPrompt) {
+            self.system_prompt.clone_from(&base.system_prompt);
+        }
+        if !editable.contains(&Steering::ToolChoice) {
+            self.tool_choice.clone_from(&base.tool_choice);
+        }
+    }
+
     /// The config with these settings in place of its own, or every problem, each with its field.
     /// `tools` are the names of the registered tools (a named tool choice must be one of them).
     pub fn apply(

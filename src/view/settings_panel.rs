@@ -3,6 +3,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
+use crate::config::Steering;
 use crate::controller::ChatController;
 use crate::settings::{Field, Settings, MAX_STOPS};
 use crate::strings::fill;
@@ -201,34 +202,69 @@ pub fn SettingsPanel(
             open.set(false);
         }
     };
+    // The settings that steer the model are offered only where the config lets the person change them.
+    let editable = controller
+        .config()
+        .with_value(|config| config.editable.clone());
+    let model_field = editable.contains(&Steering::Model).then(|| {
+        let prefix = prefix.clone();
+        view! {
+                    <div class="cw-field">
+                        <label class="cw-field__label" for=format!("{prefix}-model")>{text(|s| s.model())}</label>
+                        <input
+                            id=format!("{prefix}-model")
+                            class="cw-field__input"
+                            type="text"
+                            autocomplete="off"
+                            data-setting="model"
+                            aria-invalid=move || problem(Field::Model).is_some().to_string()
+                            prop:value=move || settings.with(|settings| settings.model.clone())
+                            on:input=move |event| settings.update(|settings| settings.model = event_target_value(&event))
+                        />
+                        <span class="cw-field__problem" aria-live="polite">{move || problem(Field::Model)}</span>
+                    </div>
+        }
+    });
+    let system_field = editable.contains(&Steering::SystemPrompt).then(|| {
+        let prefix = prefix.clone();
+        view! {
+                    <div class="cw-field cw-field--wide">
+                        <label class="cw-field__label" for=format!("{prefix}-system")>{text(|s| s.system_prompt())}</label>
+                        <textarea
+                            id=format!("{prefix}-system")
+                            class="cw-field__input"
+                            rows="2"
+                            placeholder=text(|s| s.not_set())
+                            data-setting="system_prompt"
+                            prop:value=move || settings.with(|settings| settings.system_prompt.clone())
+                            on:input=move |event| settings.update(|settings| settings.system_prompt = event_target_value(&event))
+                        ></textarea>
+                    </div>
+        }
+    });
+    let tool_field = editable.contains(&Steering::ToolChoice).then(|| {
+        let prefix = prefix.clone();
+        view! {
+                    <div class="cw-field">
+                        <label class="cw-field__label" for=format!("{prefix}-tool-choice")>{text(|s| s.tool_choice())}</label>
+                        <select
+                            id=format!("{prefix}-tool-choice")
+                            class="cw-field__input"
+                            data-setting="tool_choice"
+                            disabled=!has_tools
+                            on:change=move |event| settings.update(|settings| settings.tool_choice = event_target_value(&event))
+                        >
+                            {choices}
+                            {tool_options}
+                        </select>
+                        <span class="cw-field__problem" aria-live="polite">{move || problem(Field::ToolChoice)}</span>
+                    </div>
+        }
+    });
     view! {
         <form class="cw-settings" aria-label=controller.text(|s| s.settings()) on:keydown=on_keydown on:submit=|event| event.prevent_default()>
-            <div class="cw-field">
-                <label class="cw-field__label" for=format!("{prefix}-model")>{text(|s| s.model())}</label>
-                <input
-                    id=format!("{prefix}-model")
-                    class="cw-field__input"
-                    type="text"
-                    autocomplete="off"
-                    data-setting="model"
-                    aria-invalid=move || problem(Field::Model).is_some().to_string()
-                    prop:value=move || settings.with(|settings| settings.model.clone())
-                    on:input=move |event| settings.update(|settings| settings.model = event_target_value(&event))
-                />
-                <span class="cw-field__problem" aria-live="polite">{move || problem(Field::Model)}</span>
-            </div>
-            <div class="cw-field cw-field--wide">
-                <label class="cw-field__label" for=format!("{prefix}-system")>{text(|s| s.system_prompt())}</label>
-                <textarea
-                    id=format!("{prefix}-system")
-                    class="cw-field__input"
-                    rows="2"
-                    placeholder=text(|s| s.not_set())
-                    data-setting="system_prompt"
-                    prop:value=move || settings.with(|settings| settings.system_prompt.clone())
-                    on:input=move |event| settings.update(|settings| settings.system_prompt = event_target_value(&event))
-                ></textarea>
-            </div>
+            {model_field}
+            {system_field}
             {text_field(Field::Temperature, "temperature", text(|s| s.temperature()), "0 to 2".into(), |s| s.temperature.clone(), |s, v| s.temperature = v)}
             {text_field(Field::TopP, "top_p", text(|s| s.top_p()), "0.1 to 1".into(), |s| s.top_p.clone(), |s, v| s.top_p = v)}
             {text_field(Field::MaxTokens, "max_tokens", text(|s| s.max_tokens()), text(|s| s.max_tokens_hint()), |s| s.max_tokens.clone(), |s, v| s.max_tokens = v)}
@@ -260,20 +296,7 @@ pub fn SettingsPanel(
                     " " {text(|s| s.stream_replies())}
                 </label>
             </div>
-            <div class="cw-field">
-                <label class="cw-field__label" for=format!("{prefix}-tool-choice")>{text(|s| s.tool_choice())}</label>
-                <select
-                    id=format!("{prefix}-tool-choice")
-                    class="cw-field__input"
-                    data-setting="tool_choice"
-                    disabled=!has_tools
-                    on:change=move |event| settings.update(|settings| settings.tool_choice = event_target_value(&event))
-                >
-                    {choices}
-                    {tool_options}
-                </select>
-                <span class="cw-field__problem" aria-live="polite">{move || problem(Field::ToolChoice)}</span>
-            </div>
+            {tool_field}
             <div class="cw-settings__actions">
                 <button type="button" class="cw-button cw-button--quiet" on:click=move |_| controller.reset_settings()>
                     {controller.text(|s| s.reset_settings())}
