@@ -47,6 +47,8 @@ pub struct MessageView {
     pub tool_name: StoredValue<Option<String>>,
     /// The images the person sent with it.
     pub images: StoredValue<Vec<Image>>,
+    /// Whether it came back from storage.
+    pub restored: bool,
 }
 
 /// Runs one chat box: its conversation, the request in flight, and the composer's draft.
@@ -1057,6 +1059,7 @@ impl ChatController {
                                         message.tool_call.as_ref().map(|(_, name)| name.clone()),
                                     ),
                                     images: StoredValue::new(message.images.clone()),
+                                    restored: message.restored,
                                 }),
                             },
                         )

@@ -93,6 +93,8 @@ pub struct ChatMessage {
     pub tool_call: Option<(String, String)>,
     /// The images the person sent with it.
     pub images: Vec<Image>,
+    /// Whether it came back from storage (a reply's images then load only on a click).
+    pub restored: bool,
 }
 
 /// An image sent with a message, as `data:` URLs.
@@ -555,6 +557,7 @@ impl Conversation {
             usage: None,
             tool_call: None,
             images: Vec::new(),
+            restored: false,
         });
         id
     }
@@ -660,6 +663,7 @@ impl Conversation {
             };
             conversation.push(role, message.text.clone(), status);
             if let Some(restored) = conversation.messages.last_mut() {
+                restored.restored = true;
                 restored.tool_calls = message.tool_calls.clone();
                 restored.tool_call = message.tool_call.clone();
                 // Only what the widget itself keeps: a JPEG or PNG preview as a `data:` URL.

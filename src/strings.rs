@@ -94,6 +94,7 @@ strings! {
     allow_always = "allow_always" => "Allow for this conversation",
     deny = "deny" => "Deny",
     tool_declined = "tool_declined" => "The person declined to run this tool.",
+    show_image = "show_image" => "🖼 Show image: {}",
     loading = "loading" => "Loading the chat…",
     load_failed = "load_failed" => "The chat could not be loaded.",
     retrying_in = "retrying_in" => "Trying again in {} s (retry {} of {}).",

@@ -3329,3 +3329,44 @@ async fn stored_settings_cannot_steer_the_model_unless_the_config_lets_the_perso
     assert_eq!(body["model"], "o1-pro");
     assert_eq!(body["messages"][0]["role"], "system");
 }
+
+#[wasm_bindgen_test]
+async fn images_of_a_stored_reply_load_only_when_the_person_asks() {
+    let config = ChatConfig::from_json(
+        r#"{"id": "stored-images", "image_origins": ["https://img.example"]}"#,
+    )
+    .expect("valid");
+    let chat = Fixture::with_config(config.clone());
+    chat.send("A picture").await;
+    chat.transport
+        .push(content("![a cat](https://img.example/cat.png)"));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    assert_eq!(
+        chat.query_all("[data-role='assistant'] img").len(),
+        1,
+        "shown as it arrives"
+    );
+    chat.widget.unmount();
+
+    // The next visit: the reply comes back from storage, its image waits for a click.
+    let again = Fixture::with_config(config);
+    settle().await;
+    assert!(again.query_all("[data-role='assistant'] img").is_empty());
+    let button = again
+        .query("[data-role='assistant'] .cw-md-image-button")
+        .expect("a button in the image's place");
+    assert_eq!(
+        button.text_content().as_deref(),
+        Some("🖼 Show image: a cat")
+    );
+    button.click();
+    settle().await;
+    let images = again.query_all("[data-role='assistant'] img");
+    assert_eq!(images.len(), 1);
+    assert_eq!(
+        images[0].get_attribute("src").as_deref(),
+        Some("https://img.example/cat.png")
+    );
+    again.widget.unmount();
+}

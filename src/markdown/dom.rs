@@ -9,6 +9,26 @@ use super::tree::{Node, LINK_REL};
 /// The class of a code block's copy button; the chat box handles its clicks.
 pub const COPY_BUTTON_CLASS: &str = "cw-code__copy";
 
+/// The class of the button that stands for an image until it is clicked; the chat box handles
+/// its clicks (see [`show_image`]).
+pub const IMAGE_BUTTON_CLASS: &str = "cw-md-image-button";
+
+/// Puts the image a [`IMAGE_BUTTON_CLASS`] button stands for in its place.
+pub fn show_image(button: &Element) {
+    let (Some(src), Some(document)) = (button.get_attribute("data-src"), button.owner_document())
+    else {
+        return;
+    };
+    // The address was checked against the policy when the button was made.
+    let Ok(img) = element(&document, "img", "cw-md-image") else {
+        return;
+    };
+    let _ = img.set_attribute("src", &src);
+    let _ = img.set_attribute("alt", &button.get_attribute("data-alt").unwrap_or_default());
+    let _ = img.set_attribute("referrerpolicy", "no-referrer");
+    let _ = button.replace_with_with_node_1(&img);
+}
+
 /// What the DOM may load, and the words of its copy buttons.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Policy {
@@ -16,6 +36,8 @@ pub struct Policy {
     /// (`https://cdn.example/images/`), whose images are shown, without their query strings.
     /// Images from elsewhere are links.
     pub image_origins: Vec<String>,
+    /// Whether allowed images wait for a click before they load (replies from storage).
+    pub images_on_click: bool,
     /// The copy buttons' words.
     pub labels: CopyLabels,
 }
@@ -33,6 +55,8 @@ pub struct CopyLabels {
     pub refused: String,
     /// A code block's label when its language is not given.
     pub code: String,
+    /// The button that loads an image on a click (`{}`: its description).
+    pub show_image: String,
 }
 
 impl Default for CopyLabels {
@@ -50,6 +74,7 @@ impl From<&crate::strings::Strings> for CopyLabels {
             copied: strings.copied().to_owned(),
             refused: strings.press_to_copy().to_owned(),
             code: strings.code().to_owned(),
+            show_image: strings.show_image().to_owned(),
         }
     }
 }
@@ -300,6 +325,17 @@ fn image(
 ) -> Result<web_sys::Node, wasm_bindgen::JsValue> {
     let label = if alt.trim().is_empty() { "image" } else { alt };
     if let Some(source) = policy.image_source(src) {
+        if policy.images_on_click {
+            let button = element(document, "button", IMAGE_BUTTON_CLASS)?;
+            button.set_attribute("type", "button")?;
+            button.set_attribute("data-src", &source)?;
+            button.set_attribute("data-alt", alt)?;
+            button.set_text_content(Some(&crate::strings::fill(
+                &policy.labels.show_image,
+                &[&label],
+            )));
+            return Ok(button.into());
+        }
         let img = element(document, "img", "cw-md-image")?;
         img.set_attribute("src", &source)?;
         img.set_attribute("alt", alt)?;

@@ -5,7 +5,9 @@ use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use super::clipboard;
-use crate::markdown::dom::{patch, CopyLabels, Policy, COPY_BUTTON_CLASS};
+use crate::markdown::dom::{
+    patch, show_image, CopyLabels, Policy, COPY_BUTTON_CLASS, IMAGE_BUTTON_CLASS,
+};
 use crate::markdown::{IncrementalMarkdown, Node};
 
 /// A Markdown text that may still be growing, rendered into DOM nodes. Finished blocks are built
@@ -98,18 +100,21 @@ impl Renderer {
     }
 }
 
-/// Clicks on a code block's copy button (one listener for the whole reply).
+/// Clicks on a code block's copy button or an image's button (one listener for the whole reply).
 fn on_click(event: MouseEvent, labels: &CopyLabels) {
-    let Some(button) = event
+    let target = event
         .target()
-        .and_then(|target| target.dyn_into::<Element>().ok())
-        .and_then(|target| {
-            target
-                .closest(&format!(".{COPY_BUTTON_CLASS}"))
-                .ok()
-                .flatten()
-        })
-    else {
+        .and_then(|target| target.dyn_into::<Element>().ok());
+    let closest = |class: &str| {
+        target
+            .as_ref()
+            .and_then(|target| target.closest(&format!(".{class}")).ok().flatten())
+    };
+    if let Some(button) = closest(IMAGE_BUTTON_CLASS) {
+        show_image(&button);
+        return;
+    }
+    let Some(button) = closest(COPY_BUTTON_CLASS) else {
         return;
     };
     let Some(code) = button

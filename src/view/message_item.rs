@@ -20,6 +20,12 @@ pub fn MessageItem(
     controller: ChatController,
 ) -> impl IntoView {
     let role = message.role.as_str();
+    // A reply from storage loads its images only when the person asks: loading them again on
+    // every visit would tell their server each time.
+    let policy = Policy {
+        images_on_click: message.restored,
+        ..policy
+    };
     let body = if message.role == Role::Assistant {
         let complete = Signal::derive(move || !message.status.get().is_open());
         view! {

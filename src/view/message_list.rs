@@ -16,6 +16,7 @@ pub fn MessageList(
     controller: ChatController,
 ) -> impl IntoView {
     let policy = Policy {
+        images_on_click: false,
         image_origins: controller
             .config()
             .with_value(|config| config.image_origins.clone()),
