@@ -406,7 +406,13 @@ impl ChatController {
     /// Whether the call may run: the page's approver decides, or else the person, unless the
     /// tool needs no consent or was allowed for this conversation. `None` when the turn was
     /// stopped while waiting.
-    async fn consent_to(&self, id: MessageId, call: &ToolCall, toolbox: &Toolbox) -> Option<bool> {
+    async fn consent_to(
+        &self,
+        id: MessageId,
+        call: &ToolCall,
+        toolbox: &Toolbox,
+        generation: u64,
+    ) -> Option<bool> {
         let name = &call.function.name;
         if !toolbox.needs_consent(name)
             || self
@@ -415,8 +421,13 @@ impl ChatController {
         {
             return Some(true);
         }
-        if let Some(decided) = toolbox.approve(call).await {
-            return Some(decided);
+        let decided = toolbox.approve(call).await;
+        // Stopped, or moved on to another conversation, while the page was deciding.
+        if self.generation.try_get_value() != Some(generation) {
+            return None;
+        }
+        if decided.is_some() {
+            return decided;
         }
         let (sender, receiver) = oneshot::channel();
         self.answers
@@ -986,7 +997,7 @@ impl ChatController {
             let runs = calls.into_iter().map(|(id, call)| {
                 let toolbox = toolbox.clone();
                 async move {
-                    let consented = this.consent_to(id, &call, &toolbox).await;
+                    let consented = this.consent_to(id, &call, &toolbox, generation).await;
                     if this.generation.try_get_value() != Some(generation) {
                         return; // stopped or unmounted
                     }

@@ -274,6 +274,8 @@ function standIn(element, config, automatic) {
       if (widget) return widget.send(text);
       if (gone) throw refused(" is not mounted");
       if (!String(text).trim()) throw refused(": the message is blank");
+      // One message at a time, as the widget takes them.
+      if (queue.some(([name]) => name == "send")) throw refused(": a message is already waiting");
       queue.push(["send", [text]]);
       start();
     },
@@ -289,7 +291,7 @@ function standIn(element, config, automatic) {
       gone = true;
       clear();
       shadow.append(h("slot"));
-      settle.reject(refused(" was unmounted before it loaded"));
+      settle.reject(refused(" was unmounted"));
     },
   };
   return handle;
@@ -320,7 +322,7 @@ function shadowOf(element) {
   const shadow = element.shadowRoot;
   if (shadow) {
     if ([...shadow.children].every((child) => child.localName === "slot")) return shadow;
-    throw refused(" cannot be mounted there: the element already has a shadow root (a chat widget, or one of its own)");
+    throw refused(" cannot be mounted there: the element already has a shadow root");
   }
   try {
     return element.attachShadow({ mode: "open" });

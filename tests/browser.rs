@@ -3244,7 +3244,8 @@ async fn images_load_under_a_path_prefix_and_never_with_a_query_string() {
     chat.send("Pictures").await;
     chat.transport.push(content(
         "![leak](https://img.example/p.png?d=SECRET#x) ![ok](https://cdn.example/pictures/cat.png) \
-         ![outside](https://cdn.example/private/cat.png) ![sibling](https://cdn.example/pictures-x/cat.png)",
+         ![outside](https://cdn.example/private/cat.png) ![sibling](https://cdn.example/pictures-x/cat.png) \
+         ![encoded](https://cdn.example/pictures/..%2Fprivate/cat.png) ![who](https://DATA:x@img.example/u.png)",
     ));
     chat.transport.push(Ok(StreamEvent::Done));
     settle().await;
@@ -3257,15 +3258,16 @@ async fn images_load_under_a_path_prefix_and_never_with_a_query_string() {
         sources,
         [
             "https://img.example/p.png",
-            "https://cdn.example/pictures/cat.png"
+            "https://cdn.example/pictures/cat.png",
+            "https://img.example/u.png"
         ],
-        "no query string is sent, and only the listed path is loaded"
+        "no query string or user name is sent, and only the listed path is loaded"
     );
     assert_eq!(
         chat.query_all("[data-role='assistant'] a.cw-md-image-link")
             .len(),
-        2,
-        "the others are links"
+        3,
+        "the others (an encoded slash among them) are links"
     );
 }
 
@@ -3369,4 +3371,37 @@ async fn images_of_a_stored_reply_load_only_when_the_person_asks() {
         Some("https://img.example/cat.png")
     );
     again.widget.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn a_page_answer_that_comes_after_stop_asks_nothing_and_runs_nothing() {
+    let runs = Rc::new(std::cell::Cell::new(0));
+    let mut toolbox = transfer_tool(runs.clone());
+    let (answer, later) = futures_channel::oneshot::channel::<Option<bool>>();
+    let later = RefCell::new(Some(later));
+    // The page takes its time, and then leaves it to the person.
+    toolbox.set_approver(Rc::new(move |_: &chat_protocol::ToolCall| {
+        let later = later.borrow_mut().take();
+        Box::pin(async move {
+            match later {
+                Some(later) => later.await.ok().flatten(),
+                None => None,
+            }
+        })
+    }));
+    let chat = Fixture::with_tools(ChatConfig::default(), toolbox);
+    chat.send("Pay").await;
+    chat.transport
+        .push(tool_call(0, "t1", "transfer_funds", "{}"));
+    finish_with_tools(&chat);
+    settle_a_while().await;
+    chat.click("Stop");
+    settle_a_while().await;
+    let _ = answer.send(None);
+    settle_a_while().await;
+    assert!(
+        chat.query(".cw-consent").is_none(),
+        "no question for a stopped turn"
+    );
+    assert_eq!(runs.get(), 0);
 }

@@ -79,6 +79,7 @@ impl Gated {
   window.seen = [];
   chat.onMessage(({{ role }}) => seen.push(role));
   chat.send("Sent before the widget loaded");
+  try {{ chat.send("A second one"); }} catch (error) {{ window.refused = error.message; }}
   chat.ready.then((handle) => seen.push(handle === chat ? "ready" : "another handle"));
   window.chat = chat;
 </script></head><body><main><h1>A shop</h1><div id="chat"></div></main></body></html>"##
@@ -279,6 +280,15 @@ async fn calls_on_the_handle_before_the_widget_loads_wait_and_run_in_order() {
     .await;
     let state = browser.run("return [chat.mounted, chat.isOpen]").await;
     assert_eq!(state, json!([true, true]));
+    // One message waits at a time, as the widget takes them: the second was refused at once.
+    let refused = browser.run("return window.refused ?? ''").await;
+    assert!(
+        refused
+            .as_str()
+            .unwrap_or_default()
+            .contains("already waiting"),
+        "{refused}"
+    );
     let sent = browser
         .find("[data-role='user'] .cw-message__text")
         .await

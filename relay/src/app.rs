@@ -220,7 +220,8 @@ async fn receive(
         .ok_or(RelayError::Busy)?;
     match tokio::time::timeout(
         state.config.limits.body_timeout,
-        axum::body::to_bytes(body, limit),
+        // Never more than was reserved: a body that says it is short is held to it.
+        axum::body::to_bytes(body, reserve),
     )
     .await
     {

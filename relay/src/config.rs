@@ -95,7 +95,7 @@ pub struct Args {
     pub rate_burst: u32,
 
     /// The largest request body, in bytes (images are sent inline, so leave room for them).
-    #[arg(long, env = "CHAT_RELAY_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT, value_parser = clap::value_parser!(u64).range(1024..))]
+    #[arg(long, env = "CHAT_RELAY_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT, value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
     pub body_limit: u64,
 
     /// Seconds a client has to send a request's headers; also the longest an idle connection is

@@ -81,14 +81,19 @@ impl From<&crate::strings::Strings> for CopyLabels {
 
 impl Policy {
     /// The address an image may be loaded from: an `http:` or `https:` URL under one of
-    /// `image_origins` (an origin, or an origin and a path prefix), without its query string or
-    /// fragment, so a reply cannot smuggle what it read out in one.
+    /// `image_origins` (an origin, or an origin and a path prefix), without its query string,
+    /// fragment, user name or password, so a reply cannot smuggle what it read out in one.
     fn image_source(&self, src: &str) -> Option<String> {
         let url = Url::new(src).ok()?;
         if !matches!(url.protocol().as_str(), "http:" | "https:") {
             return None;
         }
         let (origin, path) = (url.origin(), url.pathname());
+        // An encoded slash could lead a server that decodes it out of the allowed path.
+        let lower = path.to_ascii_lowercase();
+        if lower.contains("%2f") || lower.contains("%5c") {
+            return None;
+        }
         let allowed = self.image_origins.iter().any(|allowed| {
             let allowed = allowed.trim_end_matches('/');
             match allowed.strip_prefix(&origin) {
@@ -100,6 +105,8 @@ impl Policy {
         allowed.then(|| {
             url.set_search("");
             url.set_hash("");
+            url.set_username("");
+            url.set_password("");
             url.href()
         })
     }

@@ -38,14 +38,20 @@ pub fn misleading_host(text: &str, href: &str) -> Option<String> {
     (!same).then_some(target)
 }
 
-/// The host of an `http:` or `https:` URL, in lower case, without user name or port.
+/// The host of an `http:` or `https:` URL as the browser reads it (controls and spaces around it
+/// and tabs and newlines in it dropped, any run of `/` and `\` after the scheme), in lower case,
+/// without user name or port.
 fn host_of(url: &str) -> Option<String> {
-    let url = url.trim();
-    let rest = ["http://", "https://"].iter().find_map(|prefix| {
-        url.get(..prefix.len())
-            .filter(|start| start.eq_ignore_ascii_case(prefix))
-            .map(|_| &url[prefix.len()..])
-    })?;
+    if !matches!(scheme(url).as_deref(), Some("http" | "https")) {
+        return None;
+    }
+    let cleaned: String = url
+        .trim_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let (_, rest) = cleaned.split_once(':')?;
+    let rest = rest.trim_start_matches(['/', '\\']);
     let authority = rest.split(['/', '?', '#', '\\']).next()?;
     let host = authority.rsplit('@').next()?;
     let host = match host.rsplit_once(':') {
@@ -113,6 +119,23 @@ mod tests {
             ("read more", "https://example.com", None),
             ("v1.2", "https://example.com", None),
             ("a@b.example", "mailto:a@b.example", None),
+            // Written the ways the browser reads as the same address.
+            (
+                "bank.example",
+                "https:\\\\evil.example/",
+                Some("evil.example"),
+            ),
+            (
+                "bank.example",
+                "ht\ttps://evil.example",
+                Some("evil.example"),
+            ),
+            ("bank.example", " HTTPS:evil.example", Some("evil.example")),
+            (
+                "bank.example",
+                "https:///evil.example",
+                Some("evil.example"),
+            ),
             ("example.com", "mailto:x@evil.example", None),
         ];
         for (text, href, expected) in cases {
