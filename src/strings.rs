@@ -45,6 +45,13 @@ impl Strings {
         KEYS
     }
 
+    /// The built-in English of `key`, if it is one of [`Strings::keys`].
+    pub fn english(key: &str) -> Option<&'static str> {
+        KEYS.iter()
+            .position(|known| *known == key)
+            .map(|entry| ENGLISH[entry])
+    }
+
     fn get(&self, entry: usize) -> &str {
         self.overrides
             .iter()

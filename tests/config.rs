@@ -110,3 +110,28 @@ fn a_theme_value_that_would_load_something_is_refused() {
         assert!(ChatConfig::from_json(&json).is_ok(), "{value}");
     }
 }
+
+/// The loader (`src/embed.js`) draws its stand-in before the widget's table is loaded, with words
+/// of its own: they must be the table's, key for key.
+#[test]
+fn the_loaders_words_are_the_tables() {
+    let loader = include_str!("../src/embed.js");
+    let start = loader
+        .find("const ENGLISH = {")
+        .expect("the loader's words");
+    let end = start + loader[start..].find("};").expect("their end");
+    let mut checked = 0;
+    for line in loader[start..end].lines().skip(1) {
+        let Some((key, text)) = line.trim().split_once(": ") else {
+            continue;
+        };
+        let text = text.trim_end_matches(',').trim_matches('"');
+        assert_eq!(
+            chat_widget::Strings::english(key),
+            Some(text),
+            "the loader's {key:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} words found");
+}
