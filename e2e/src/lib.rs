@@ -297,6 +297,14 @@ impl Browser {
         }
     }
 
+    /// Loads `url` in the browser, waiting for its load event.
+    pub async fn visit(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|error| panic!("{url} did not load: {error}"));
+    }
+
     /// Runs `script` in the page and returns what it returns.
     pub async fn run(&self, script: &str) -> serde_json::Value {
         self.client

@@ -91,12 +91,9 @@ impl Embedding {
     }
 
     async fn visit(&self, page: &str) {
-        let url = format!("{}/{page}", self.host.url);
         self.browser
-            .client
-            .goto(&url)
-            .await
-            .expect("the page loads");
+            .visit(&format!("{}/{page}", self.host.url))
+            .await;
     }
 
     async fn chat(&self, text: &str) -> String {

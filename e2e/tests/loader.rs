@@ -126,12 +126,9 @@ impl Gated {
     }
 
     async fn visit(&self, page: &str) {
-        let url = format!("{}/{page}", self.host.url);
         self.browser
-            .client
-            .goto(&url)
-            .await
-            .expect("the page loads");
+            .visit(&format!("{}/{page}", self.host.url))
+            .await;
     }
 
     fn open_door(&self, door: Door) {
