@@ -332,16 +332,54 @@ struct NamedFunction {
     name: String,
 }
 
+impl ToolChoice {
+    /// The modes, as the API spells them.
+    pub const MODES: [&'static str; 3] = ["none", "auto", "required"];
+
+    /// The mode's name; `None` for a named function.
+    pub fn mode(&self) -> Option<&'static str> {
+        match self {
+            ToolChoice::None => Some("none"),
+            ToolChoice::Auto => Some("auto"),
+            ToolChoice::Required => Some("required"),
+            ToolChoice::Function(_) => None,
+        }
+    }
+
+    fn from_mode(mode: &str) -> Option<ToolChoice> {
+        match mode {
+            "none" => Some(ToolChoice::None),
+            "auto" => Some(ToolChoice::Auto),
+            "required" => Some(ToolChoice::Required),
+            _ => None,
+        }
+    }
+}
+
+/// `none`, `auto`, `required`, or a function's name (1 to 64 of `a-z`, `A-Z`, `0-9`, `_`, `-`):
+/// the one spelling of a tool choice in text, for settings and configs alike.
+impl std::str::FromStr for ToolChoice {
+    type Err = ValidationError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match ToolChoice::from_mode(text) {
+            Some(mode) => Ok(mode),
+            None if valid_tool_name(text) => Ok(ToolChoice::Function(text.to_owned())),
+            None => Err(ValidationError::BadToolChoice(format!(
+                "{text:?} is not `none`, `auto`, `required` or a function's name"
+            ))),
+        }
+    }
+}
+
 impl Serialize for ToolChoice {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let repr = match self {
-            ToolChoice::None => ToolChoiceRepr::Mode("none".into()),
-            ToolChoice::Auto => ToolChoiceRepr::Mode("auto".into()),
-            ToolChoice::Required => ToolChoiceRepr::Mode("required".into()),
             ToolChoice::Function(name) => ToolChoiceRepr::Named {
                 kind: function_type(),
                 function: NamedFunction { name: name.clone() },
             },
+            mode => ToolChoiceRepr::Mode(mode.to_string()),
         };
         repr.serialize(serializer)
     }
@@ -350,14 +388,11 @@ impl Serialize for ToolChoice {
 impl<'de> Deserialize<'de> for ToolChoice {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match ToolChoiceRepr::deserialize(deserializer)? {
-            ToolChoiceRepr::Mode(mode) => match mode.as_str() {
-                "none" => Ok(ToolChoice::None),
-                "auto" => Ok(ToolChoice::Auto),
-                "required" => Ok(ToolChoice::Required),
-                other => Err(serde::de::Error::custom(format_args!(
-                    "unknown tool_choice `{other}`, expected `none`, `auto`, `required` or a function"
-                ))),
-            },
+            ToolChoiceRepr::Mode(mode) => ToolChoice::from_mode(&mode).ok_or_else(|| {
+                serde::de::Error::custom(format_args!(
+                    "unknown tool_choice `{mode}`, expected `none`, `auto`, `required` or a function"
+                ))
+            }),
             ToolChoiceRepr::Named { function, .. } => Ok(ToolChoice::Function(function.name)),
         }
     }
@@ -650,10 +685,8 @@ impl ChatRequest {
 impl fmt::Display for ToolChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ToolChoice::None => f.write_str("none"),
-            ToolChoice::Auto => f.write_str("auto"),
-            ToolChoice::Required => f.write_str("required"),
             ToolChoice::Function(name) => write!(f, "function {name}"),
+            mode => f.write_str(mode.mode().unwrap_or_default()),
         }
     }
 }

@@ -465,3 +465,21 @@ fn tools_messages_and_schemas_are_capped_and_names_checked_in_linear_time() {
     assert_eq!(refused, ValidationError::ToolSchemaTooLarge { index: 0 });
     assert_eq!(refused.field(), "tools");
 }
+
+#[test]
+fn tool_choice_has_one_spelling_in_text() {
+    use chat_protocol::ToolChoice;
+    for mode in ToolChoice::MODES {
+        let choice: ToolChoice = mode.parse().unwrap();
+        assert_eq!(choice.mode(), Some(mode));
+        assert_eq!(choice.to_string(), mode);
+        assert_eq!(serde_json::to_value(&choice).unwrap(), mode);
+    }
+    assert_eq!(
+        "get_weather".parse::<ToolChoice>().unwrap(),
+        ToolChoice::Function("get_weather".into())
+    );
+    for bad in ["", "two words", "ünïcode", &"x".repeat(65)] {
+        assert!(bad.parse::<ToolChoice>().is_err(), "{bad:?}");
+    }
+}
