@@ -1,11 +1,13 @@
 //! The widget's one configuration type, usable from Rust and from JSON.
 
+use chat_core::retry::RetryPolicy;
+use chat_core::{Parameters, Strings};
 use chat_protocol::{
     ApiKey, ChatRequest, LogitBias, Message, Stop, Tool, ToolChoice, ValidationError, DEFAULT_MODEL,
 };
 use serde::Deserialize;
 
-use crate::strings::Strings;
+pub use chat_core::settings::Steering;
 
 /// The relay's endpoint on the page's own origin: the default, so no key is ever in the page.
 pub const RELAY_ENDPOINT: &str = "/v1/chat/completions";
@@ -102,18 +104,6 @@ pub struct ChatConfig {
     pub image_max_side: u32,
     /// The most bytes of base64 all the images of one message may take.
     pub image_budget: usize,
-}
-
-/// A setting that steers the model: the person may change it only when the config says so.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Steering {
-    /// The model id.
-    Model,
-    /// The system prompt.
-    SystemPrompt,
-    /// The tool choice.
-    ToolChoice,
 }
 
 /// How the chat box sits in the page.
@@ -346,22 +336,12 @@ impl ChatConfig {
         Ok(())
     }
 
-    /// The request for `history`: the system prompt first, then the history, with every parameter
-    /// that is set, and `tools` (with `tool_choice`) when there are any.
-    pub fn request(&self, history: Vec<Message>, tools: Vec<Tool>) -> ChatRequest {
-        let tool_choice = if tools.is_empty() {
-            None
-        } else {
-            self.tool_choice.clone()
-        };
-        let system = self
-            .system_prompt
-            .iter()
-            .filter(|prompt| !prompt.trim().is_empty())
-            .map(Message::system);
-        ChatRequest {
+    /// The model and the request parameters.
+    pub fn parameters(&self) -> Parameters {
+        Parameters {
             model: self.model.clone(),
-            messages: system.chain(history).collect(),
+            system_prompt: self.system_prompt.clone(),
+            stream: self.stream,
             temperature: self.temperature,
             top_p: self.top_p,
             max_tokens: self.max_tokens,
@@ -369,9 +349,22 @@ impl ChatConfig {
             presence_penalty: self.presence_penalty,
             logit_bias: self.logit_bias.clone(),
             stop: self.stop.clone(),
-            stream: Some(self.stream),
-            tools,
-            tool_choice,
+            tool_choice: self.tool_choice.clone(),
         }
+    }
+
+    /// The automatic retries: how many, and the first backoff.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.retry_attempts,
+            base: std::time::Duration::from_millis(self.retry_base_ms),
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The request for `history`: the system prompt first, then the history, with every parameter
+    /// that is set, and `tools` (with `tool_choice`) when there are any.
+    pub fn request(&self, history: Vec<Message>, tools: Vec<Tool>) -> ChatRequest {
+        self.parameters().request(history, tools)
     }
 }

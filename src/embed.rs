@@ -13,10 +13,10 @@ use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot, ShadowRootInit, ShadowRoot
 
 use crate::config::{ChatConfig, ColorScheme, ConfigError, Direction, Presentation};
 use crate::controller::{ChatController, TurnEvent};
-use crate::error::ChatError;
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport, TransportError};
-use crate::view::{ChatView, Launcher};
+use crate::view::{describe, ChatView, Launcher};
+use chat_core::error::ChatError;
 
 /// The attribute that marks an element for automatic mounting; its value is the JSON config.
 pub const MOUNT_ATTRIBUTE: &str = "data-chat-widget";
@@ -444,7 +444,7 @@ fn report_to(controller: ChatController, callbacks: Rc<RefCell<Callbacks>>) {
                 };
                 let message = controller
                     .config()
-                    .with_value(|config| error.describe(&config.strings));
+                    .with_value(|config| describe::chat_error(error, &config.strings));
                 (
                     callbacks.borrow().on_error.clone(),
                     [("message", message.into()), ("status", status)],

@@ -3,38 +3,34 @@
 //!
 //! The layers, each depending only on the ones before it:
 //! - [`chat_protocol`]: the wire types, validation, provider errors and the SSE decoder;
-//! - [`conversation`]: the conversation as plain data;
+//! - [`chat_core`]: the widget's behaviour without I/O: the conversation, the turn as a state
+//!   machine ([`chat_core::Session`]), settings, retries and the words it shows;
 //! - [`transport`]: the only code that calls `fetch`;
 //! - [`markdown`]: replies rendered safely and incrementally;
-//! - [`controller`] and [`view`]: the reactive bridge and the Leptos components;
+//! - [`controller`] and [`view`]: the driver that runs the session's effects and mirrors it into
+//!   signals, and the Leptos components;
 //! - [`embed`] and [`config`]: how a page mounts and configures the widget.
 
 pub mod attachments;
 pub mod config;
 pub mod controller;
-pub mod conversation;
 pub mod embed;
-pub mod error;
-pub mod library;
 pub mod markdown;
-pub mod retry;
-pub mod settings;
 pub mod storage;
-pub mod strings;
 pub mod tools;
 pub mod transport;
 pub mod view;
 
+pub use chat_core::{conversation, error, library, retry, settings, strings};
+pub use chat_core::{
+    ChatError, ChatMessage, Conversation, MessageId, MessageStatus, Role, Status, Strings,
+    TransportError,
+};
 pub use chat_protocol as protocol;
 pub use chat_protocol::ApiKey;
 pub use config::{ChatConfig, ConfigError};
 pub use controller::ChatController;
-pub use conversation::{ChatMessage, Conversation, MessageId, MessageStatus, Role, Status};
 pub use embed::{mount, mount_all, mount_with, ChatWidget};
-pub use error::ChatError;
-pub use strings::Strings;
 pub use tools::{ToolResult, Toolbox};
-pub use transport::{
-    AbortHandle, FetchTransport, Reply, SharedTransport, Transport, TransportError,
-};
+pub use transport::{AbortHandle, FetchTransport, Reply, SharedTransport, Transport};
 pub use view::ChatBox;

@@ -9,9 +9,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
 use serde_json::Value;
 
-/// What a handler returns: a JSON value for the model, or an error message for the model (and the
-/// person) to read.
-pub type ToolResult = Result<Value, String>;
+pub use chat_core::session::{output_text, ToolResult};
 
 type Handler = Rc<dyn Fn(Value) -> LocalBoxFuture<'static, ToolResult>>;
 
@@ -91,6 +89,20 @@ impl Toolbox {
             .any(|entry| entry.tool.function.name == name && entry.confirm)
     }
 
+    /// The tools whose calls wait for consent.
+    pub fn needing_consent(&self) -> Vec<String> {
+        self.tools
+            .iter()
+            .filter(|entry| entry.confirm)
+            .map(|entry| entry.tool.function.name.clone())
+            .collect()
+    }
+
+    /// Whether the page has an approver.
+    pub fn has_approver(&self) -> bool {
+        self.approver.is_some()
+    }
+
     /// The page's approver, asked before the person about each call that needs consent.
     pub fn set_approver(&mut self, approver: Approver) -> &mut Self {
         self.approver = Some(approver);
@@ -133,15 +145,5 @@ impl Toolbox {
             Err(error) => return Err(format!("the arguments are not valid JSON ({error})")),
         };
         handler(arguments).await
-    }
-}
-
-/// The text a tool message carries: a string result as it is, anything else as JSON, and an error
-/// as `Error: <message>` so the model knows the call failed.
-pub fn output_text(result: &ToolResult) -> String {
-    match result {
-        Ok(Value::String(text)) => text.clone(),
-        Ok(value) => value.to_string(),
-        Err(message) => format!("Error: {message}"),
     }
 }

@@ -6,11 +6,10 @@ mod fetch;
 use std::fmt;
 use std::rc::Rc;
 
-use chat_protocol::{ApiError, ChatRequest, StreamEvent};
+use chat_protocol::{ChatRequest, StreamEvent};
 use futures_util::stream::LocalBoxStream;
 
-use crate::strings::{fill, Strings};
-
+pub use chat_core::TransportError;
 pub use fetch::FetchTransport;
 
 /// Sends requests and streams back what the server answers.
@@ -52,77 +51,3 @@ impl fmt::Debug for AbortHandle {
         f.write_str("AbortHandle")
     }
 }
-
-/// Why a request got no (complete) answer.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TransportError {
-    /// The server answered with an error status.
-    Http {
-        /// The HTTP status.
-        status: u16,
-        /// The provider's error, parsed from the body.
-        error: ApiError,
-        /// The `Retry-After` header, as sent (seconds or an HTTP date).
-        retry_after: Option<String>,
-    },
-    /// No answer: the network, the address or the browser's CORS check failed.
-    Network(String),
-    /// The answer could not be read.
-    InvalidResponse(String),
-    /// The request was cancelled.
-    Aborted,
-}
-
-impl TransportError {
-    /// What went wrong, in the table's words, with the provider's own message.
-    pub fn describe(&self, strings: &Strings) -> String {
-        match self {
-            TransportError::Http {
-                status,
-                error,
-                retry_after,
-            } => {
-                let what = match status {
-                    400 => strings.http_400(),
-                    401 => strings.http_401(),
-                    403 => strings.http_403(),
-                    404 => strings.http_404(),
-                    413 => strings.http_413(),
-                    429 => strings.http_429(),
-                    500..=599 => strings.http_5xx(),
-                    _ => strings.http_other(),
-                };
-                let message = error.message.trim_end();
-                let stop = if message.ends_with(['.', '!', '?']) {
-                    ""
-                } else {
-                    "."
-                };
-                let wait = match retry_after.as_deref() {
-                    Some(seconds)
-                        if *status == 429 && seconds.bytes().all(|b| b.is_ascii_digit()) =>
-                    {
-                        fill(strings.try_again_in(), &[&seconds])
-                    }
-                    Some(date) if *status == 429 => fill(strings.try_again_after(), &[&date]),
-                    _ => String::new(),
-                };
-                let message = format!("{message}{stop}");
-                fill(strings.http_error(), &[&what, status, &message]) + &wait
-            }
-            TransportError::Network(why) => fill(strings.unreachable(), &[why]),
-            TransportError::InvalidResponse(why) => fill(strings.unreadable_answer(), &[why]),
-            TransportError::Aborted => strings.cancelled().to_owned(),
-        }
-    }
-}
-
-/// In the built-in English; the chat box shows [`TransportError::describe`] with the config's
-/// table.
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe(&Strings::default()))
-    }
-}
-
-impl std::error::Error for TransportError {}

@@ -8,9 +8,9 @@ use wasm_bindgen::JsCast;
 use super::{Composer, ConversationBar, ErrorAlert, MessageList, SettingsPanel, ToolConsent};
 use crate::config::ChatConfig;
 use crate::controller::{ChatController, TurnEvent};
-use crate::strings::fill;
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport};
+use chat_core::strings::fill;
 
 /// A complete chat box: a header, the message log, the error alert and the composer.
 #[component]

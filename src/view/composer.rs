@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::attachments::ACCEPTED;
 use crate::controller::ChatController;
-use crate::strings::fill;
+use chat_core::strings::fill;
 
 /// The keyCode browsers report for a key press that an input method is handling.
 const IME_KEY_CODE: u32 = 229;

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::controller::ChatController;
-use crate::library::{to_json, to_markdown};
+use chat_core::library::{to_json, to_markdown};
 
 /// Choosing among the widget's conversations: switch, start a new one, rename, delete, and export
 /// the one in view as Markdown or JSON.

@@ -1,8 +1,10 @@
 use leptos::prelude::*;
 
 use crate::controller::ChatController;
-use crate::conversation::Status;
-use crate::strings::fill;
+use chat_core::conversation::Status;
+use chat_core::strings::fill;
+
+use super::describe::chat_error;
 
 /// The failed turn's error, with the provider's own words, and the ways out: Retry sends the same
 /// message again; when the provider refused a parameter, "Send without it" leaves it out; Dismiss
@@ -19,8 +21,8 @@ pub fn ErrorAlert(
             .with(|status| match status {
                 // "Send without" only for a parameter the settings set: otherwise it would not help.
                 Status::Error(error) => Some((
-                    controller.config().with_value(|config| error.describe(&config.strings)),
-                    matches!(error, crate::error::ChatError::Interrupted),
+                    controller.config().with_value(|config| chat_error(error, &config.strings)),
+                    matches!(error, chat_core::ChatError::Interrupted),
                     error.rejected_parameter().filter(|parameter| {
                         controller.settings().with_untracked(|settings| settings.is_set(parameter))
                     }),

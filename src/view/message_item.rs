@@ -4,9 +4,9 @@ use wasm_bindgen::JsCast;
 
 use super::MarkdownView;
 use crate::controller::{ChatController, MessageView};
-use crate::conversation::{MessageStatus, Role};
 use crate::markdown::dom::Policy;
-use crate::strings::{fill, Strings};
+use chat_core::conversation::{MessageStatus, Role};
+use chat_core::strings::{fill, Strings};
 
 /// One message. The assistant's replies are Markdown; everything else is plain text with its line
 /// breaks. Either way, a streaming message costs time linear in its length.

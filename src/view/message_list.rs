@@ -66,7 +66,7 @@ pub fn MessageList(
         >
             <For
                 each=move || controller.messages().get()
-                key=|message| (message.epoch, message.id)
+                key=|message| message.id
                 children=move |message| {
                     // Where the history budget cuts: the messages above are not sent.
                     let cut = move || {

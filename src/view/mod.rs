@@ -5,6 +5,7 @@ mod chat_box;
 mod clipboard;
 mod composer;
 mod conversation_bar;
+pub mod describe;
 mod error_alert;
 mod launcher;
 mod markdown_view;

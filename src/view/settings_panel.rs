@@ -3,10 +3,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
-use crate::config::Steering;
 use crate::controller::ChatController;
-use crate::settings::{Field, Settings, MAX_STOPS};
-use crate::strings::fill;
+use chat_core::settings::Steering;
+use chat_core::settings::{Field, Settings, MAX_STOPS};
+use chat_core::strings::fill;
 
 /// Numbers the panels on a page, so each control's id is unique.
 static PANELS: AtomicUsize = AtomicUsize::new(0);
@@ -24,12 +24,14 @@ pub fn SettingsPanel(
     let settings = controller.settings();
     let prefix = format!("cw-settings-{}", PANELS.fetch_add(1, Ordering::Relaxed));
     let tools = controller.tool_names();
-    let config = controller.config().with_value(Clone::clone);
+    let (parameters, strings) = controller
+        .config()
+        .with_value(|config| (config.parameters(), config.strings.clone()));
     let checked_tools = tools.clone();
     let problems = Memo::new(move |_| {
         settings.with(|settings| {
             settings
-                .apply(&config, &checked_tools)
+                .apply(&parameters, &strings, &checked_tools)
                 .err()
                 .unwrap_or_default()
         })
@@ -193,7 +195,7 @@ pub fn SettingsPanel(
         .map(|name| option(name.clone(), fill(&call_tool, &[name])))
         .collect_view();
     let has_tools = !tools.is_empty();
-    let text = move |pick: fn(&crate::strings::Strings) -> &str| controller.text(pick);
+    let text = move |pick: fn(&chat_core::Strings) -> &str| controller.text(pick);
     let on_keydown = move |event: KeyboardEvent| {
         if event.key() == "Escape" {
             // Esc closes the settings, not the launcher's panel around them.

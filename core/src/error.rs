@@ -1,57 +1,58 @@
-//! What can go wrong with a turn of the conversation, in words a person can act on.
+//! What can go wrong with a turn, as plain data. Describing an error for a person takes the
+//! widget's words ([`crate::Strings`]) and happens where it is shown, in the view; the `Display`
+//! of these types is for logs and developers.
 
 use chat_protocol::{ApiError, ValidationError};
 
-use std::fmt;
+/// Why a request got no (complete) answer, as the transport reports it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum TransportError {
+    /// The server answered with an error status.
+    #[error("HTTP {status}: {error}")]
+    Http {
+        /// The HTTP status.
+        status: u16,
+        /// The provider's error, parsed from the body.
+        error: ApiError,
+        /// The `Retry-After` header, as sent (seconds or an HTTP date).
+        retry_after: Option<String>,
+    },
+    /// No answer: the network, the address or the browser's CORS check failed.
+    #[error("the server could not be reached: {0}")]
+    Network(String),
+    /// The answer could not be read.
+    #[error("the answer could not be read: {0}")]
+    InvalidResponse(String),
+    /// The request was cancelled.
+    #[error("the request was cancelled")]
+    Aborted,
+}
 
-use crate::strings::{fill, Strings};
-use crate::transport::TransportError;
-
-/// Why the last turn failed. Shown to the person in the alert, with the provider's own words.
-#[derive(Clone, Debug, PartialEq)]
+/// Why the last turn failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ChatError {
     /// The request was refused before it was sent.
-    Invalid(ValidationError),
+    #[error("the request was not sent: {0}")]
+    Invalid(#[source] ValidationError),
     /// A setting is not valid.
+    #[error("a setting is not valid: {0}")]
     Settings(String),
     /// The request failed on its way or the server refused it.
-    Transport(TransportError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
     /// The provider reported an error in the middle of the reply.
-    Stream(ApiError),
+    #[error("the reply failed: {0}")]
+    Stream(#[source] ApiError),
     /// The reply stopped before the provider said it was complete.
+    #[error("the reply was cut off")]
     Interrupted,
     /// The server refused a request with images as too large (HTTP 413).
-    ImagesTooLarge(TransportError),
+    #[error("the images are too large: {0}")]
+    ImagesTooLarge(#[source] TransportError),
     /// The model kept calling tools without answering.
+    #[error("the model called tools {0} times without answering")]
     ToolRounds(usize),
 }
-
-impl ChatError {
-    /// What went wrong, in the table's words, with the provider's own message.
-    pub fn describe(&self, strings: &Strings) -> String {
-        match self {
-            ChatError::Invalid(error) => fill(strings.not_sent(), &[error]),
-            ChatError::Settings(problem) => fill(strings.fix_settings(), &[problem]),
-            ChatError::Transport(error) => error.describe(strings),
-            ChatError::Stream(error) => fill(strings.reply_failed(), &[error]),
-            ChatError::Interrupted => strings.cut_off().to_owned(),
-            ChatError::ImagesTooLarge(error) => {
-                fill(strings.images_too_large(), &[&error.describe(strings)])
-            }
-            ChatError::ToolRounds(rounds) => fill(strings.tool_rounds(), &[rounds]),
-        }
-    }
-}
-
-/// In the built-in English; the chat box shows [`ChatError::describe`] with the config's table,
-/// which is why this is not derived with `thiserror` like the other error types.
-impl fmt::Display for ChatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe(&Strings::default()))
-    }
-}
-
-impl std::error::Error for ChatError {}
 
 /// The request parameters a person can leave out from the settings.
 pub const OPTIONAL_PARAMETERS: [&str; 8] = [

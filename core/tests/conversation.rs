@@ -2,11 +2,11 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+use chat_core::conversation::SubmitError;
+use chat_core::{ChatError, Conversation, MessageStatus, Role, Status, TransportError};
 use chat_protocol::{
     ApiError, FinishReason, FunctionCallDelta, Message, StreamEvent, ToolCallDelta, Usage,
 };
-use chat_widget::conversation::SubmitError;
-use chat_widget::{ChatError, Conversation, MessageStatus, Role, Status, TransportError};
 
 fn content(text: &str) -> StreamEvent {
     StreamEvent::Content(text.into())
@@ -257,7 +257,7 @@ fn tool_call_pieces_become_the_replys_tool_calls() {
 fn the_whole_fixture_stream_applies_to_the_expected_text() {
     let body = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/protocol/tests/fixtures/reasoning-then-content.sse"
+        "/../protocol/tests/fixtures/reasoning-then-content.sse"
     ))
     .expect("fixture");
     let mut conversation = Conversation::new();
@@ -277,30 +277,6 @@ fn the_whole_fixture_stream_applies_to_the_expected_text() {
     assert_eq!(
         reply.reasoning,
         "First, the user said: \"Hello.\" That is simple."
-    );
-}
-
-#[test]
-fn http_errors_read_as_sentences_with_the_wait() {
-    let error = |status, message: &str, retry_after: Option<&str>| {
-        TransportError::Http {
-            status,
-            error: ApiError::new(message),
-            retry_after: retry_after.map(Into::into),
-        }
-        .to_string()
-    };
-    assert_eq!(
-        error(429, "Rate limit reached for requests", Some("20")),
-        "Too many requests (HTTP 429): Rate limit reached for requests. Try again in 20 s."
-    );
-    assert_eq!(
-        error(429, "Slow down!", Some("Wed, 21 Oct 2026 07:28:00 GMT")),
-        "Too many requests (HTTP 429): Slow down! Try again after Wed, 21 Oct 2026 07:28:00 GMT."
-    );
-    assert_eq!(
-        error(401, "This request requires a valid API key.", Some("5")),
-        "The API key was refused (HTTP 401): This request requires a valid API key."
     );
 }
 
@@ -594,8 +570,7 @@ fn a_kept_conversation_comes_back_as_it_was_said() {
     assert_eq!(saved.len(), 5, "the reply still arriving is not kept");
     let json = serde_json::to_string(&saved).expect("serializes");
     let restored = Conversation::from_saved(
-        &serde_json::from_str::<Vec<chat_widget::conversation::SavedMessage>>(&json)
-            .expect("reads"),
+        &serde_json::from_str::<Vec<chat_core::conversation::SavedMessage>>(&json).expect("reads"),
     );
     assert_eq!(restored.status(), &Status::Ready);
     assert_eq!(
@@ -622,7 +597,7 @@ fn the_history_budget_leaves_out_whole_old_turns_and_keeps_the_last() {
     assert_eq!((all.len(), cut), (9, None));
     let turn_cost: usize = all[..2]
         .iter()
-        .map(chat_widget::conversation::estimate_tokens)
+        .map(chat_core::conversation::estimate_tokens)
         .sum();
     let (history, cut) = conversation.history_within(Some(turn_cost * 2 + 20), 0);
     assert_eq!(
@@ -645,8 +620,8 @@ fn the_history_budget_leaves_out_whole_old_turns_and_keeps_the_last() {
     assert_eq!(reserved.len(), 3, "the system prompt's share comes first");
 }
 
-fn image(url: &str, preview: &str) -> chat_widget::conversation::Image {
-    chat_widget::conversation::Image {
+fn image(url: &str, preview: &str) -> chat_core::conversation::Image {
+    chat_core::conversation::Image {
         url: url.into(),
         preview: preview.into(),
     }
@@ -725,7 +700,7 @@ fn images_alone_are_a_message_but_nothing_at_all_is_not() {
 
 #[test]
 fn an_image_counts_as_a_fixed_number_of_tokens_whatever_its_url_length() {
-    use chat_widget::conversation::{estimate_tokens, IMAGE_TOKENS};
+    use chat_core::conversation::{estimate_tokens, IMAGE_TOKENS};
     let mut small = Conversation::new();
     small
         .submit_with("Hi", vec![image("data:image/png;base64,AA", "")])
@@ -742,8 +717,8 @@ fn an_image_counts_as_a_fixed_number_of_tokens_whatever_its_url_length() {
 
 #[test]
 fn older_images_go_as_previews_once_the_newest_fill_the_full_size_room() {
+    use chat_core::conversation::FULL_IMAGES_BYTES;
     use chat_protocol::{Content, ContentPart};
-    use chat_widget::conversation::FULL_IMAGES_BYTES;
     let big = format!(
         "data:image/jpeg;base64,{}",
         "A".repeat(FULL_IMAGES_BYTES / 2 - 100)
@@ -807,8 +782,8 @@ fn a_kept_preview_that_is_not_a_data_image_is_dropped() {
 
 #[test]
 fn the_newest_images_go_whole_even_when_larger_than_the_room() {
+    use chat_core::conversation::FULL_IMAGES_BYTES;
     use chat_protocol::{Content, ContentPart};
-    use chat_widget::conversation::FULL_IMAGES_BYTES;
     let huge = format!(
         "data:image/png;base64,{}",
         "A".repeat(FULL_IMAGES_BYTES + 10)

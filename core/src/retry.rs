@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use crate::error::ChatError;
-use crate::transport::TransportError;
+use crate::error::{ChatError, TransportError};
 
 /// How many times, and how soon, to try again.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -3,31 +3,57 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+use chat_core::settings::{Field, Settings};
+use chat_core::{Parameters, Strings};
 use chat_protocol::{Message, Stop, ToolChoice};
-use chat_widget::settings::{Field, Settings};
-use chat_widget::ChatConfig;
 use serde_json::json;
+
+/// `apply` with the built-in English.
+trait ApplyInEnglish {
+    fn apply_in_english(
+        &self,
+        config: &Parameters,
+        tools: &[String],
+    ) -> Result<Parameters, Vec<(Field, String)>>;
+}
+
+impl ApplyInEnglish for Settings {
+    fn apply_in_english(
+        &self,
+        config: &Parameters,
+        tools: &[String],
+    ) -> Result<Parameters, Vec<(Field, String)>> {
+        self.apply(config, &Strings::default(), tools)
+    }
+}
 
 /// Changes one setting.
 type Edit = fn(&mut Settings);
 
 fn body(settings: &Settings) -> serde_json::Value {
     let config = settings
-        .apply(&ChatConfig::default(), &["get_time".into()])
+        .apply_in_english(&Parameters::default(), &["get_time".into()])
         .expect("valid");
     serde_json::to_value(config.request(vec![Message::user("hi")], Vec::new())).expect("json")
 }
 
 #[test]
 fn settings_start_from_the_config_and_empty_fields_are_not_sent() {
-    let config = ChatConfig::from_json(r#"{"temperature": 0.3, "stop": ["END"], "stream": false}"#)
-        .expect("valid");
-    let settings = Settings::from_config(&config);
+    let config = Parameters {
+        temperature: Some(0.3),
+        stop: Stop::Many(vec!["END".into()]),
+        stream: false,
+        ..Parameters::default()
+    };
+    let settings = Settings::from_parameters(&config);
     assert_eq!(settings.temperature, "0.3");
     assert_eq!(settings.stop, ["END"]);
     assert!(!settings.stream);
-    assert_eq!(settings.apply(&config, &[]).expect("valid"), config);
-    let defaults = Settings::from_config(&ChatConfig::default());
+    assert_eq!(
+        settings.apply_in_english(&config, &[]).expect("valid"),
+        config
+    );
+    let defaults = Settings::from_parameters(&Parameters::default());
     assert_eq!(
         body(&defaults),
         json!({"model": "gemini-1.5-pro", "messages": [{"role": "user", "content": "hi"}], "stream": true})
@@ -53,7 +79,7 @@ fn every_parameter_set_from_the_panel_reaches_the_request() {
         tool_choice: "get_time".into(),
     };
     let config = settings
-        .apply(&ChatConfig::default(), &["get_time".into()])
+        .apply_in_english(&Parameters::default(), &["get_time".into()])
         .expect("valid");
     assert_eq!(config.model, "gemini-1.5-flash");
     assert_eq!(config.temperature, Some(1.5), "a decimal comma is read too");
@@ -131,10 +157,15 @@ fn each_bad_value_is_refused_at_its_field_with_the_reason() {
         ),
     ];
     for (break_it, field, reason) in cases {
-        let mut settings = Settings::from_config(&ChatConfig::default());
+        let mut settings = Settings::from_parameters(&Parameters::default());
         break_it(&mut settings);
         let problem = settings
-            .problem(field, &ChatConfig::default(), &["get_time".into()])
+            .problem(
+                field,
+                &Parameters::default(),
+                &Strings::default(),
+                &["get_time".into()],
+            )
             .unwrap_or_else(|| panic!("{field:?} not refused"));
         assert!(problem.contains(reason), "{field:?}: {problem}");
     }
@@ -145,10 +176,10 @@ fn numbers_are_read_as_people_type_them() {
     let read = |text: &str| {
         let settings = Settings {
             temperature: text.into(),
-            ..Settings::from_config(&ChatConfig::default())
+            ..Settings::from_parameters(&Parameters::default())
         };
         settings
-            .apply(&ChatConfig::default(), &[])
+            .apply_in_english(&Parameters::default(), &[])
             .map(|config| config.temperature)
             .map_err(|_| ())
     };
@@ -169,8 +200,12 @@ fn numbers_are_read_as_people_type_them() {
         assert_eq!(read(text), Err(()), "{text:?}");
     }
     // And shown back in their shortest form.
-    let config = ChatConfig::from_json(r#"{"temperature": 1, "top_p": 0.95}"#).expect("valid");
-    let settings = Settings::from_config(&config);
+    let config = Parameters {
+        temperature: Some(1.0),
+        top_p: Some(0.95),
+        ..Parameters::default()
+    };
+    let settings = Settings::from_parameters(&config);
     assert_eq!(
         (settings.temperature.as_str(), settings.top_p.as_str()),
         ("1", "0.95")

@@ -4,8 +4,8 @@
 use chat_protocol::{format_number, LogitBias, Message, Stop, ToolChoice};
 use serde::{Deserialize, Serialize};
 
-use crate::config::ChatConfig;
-use crate::strings::fill;
+use crate::parameters::Parameters;
+use crate::strings::{fill, Strings};
 
 /// How many stop sequences the API takes.
 pub const MAX_STOPS: usize = 4;
@@ -38,6 +38,18 @@ pub struct Settings {
     pub tool_choice: String,
 }
 
+/// A setting that steers the model: the person may change it only when the config says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Steering {
+    /// The model id.
+    Model,
+    /// The system prompt.
+    SystemPrompt,
+    /// The tool choice.
+    ToolChoice,
+}
+
 /// A field of the settings, for attaching a problem to its control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -62,8 +74,8 @@ pub enum Field {
 }
 
 impl Settings {
-    /// The settings a config starts with.
-    pub fn from_config(config: &ChatConfig) -> Self {
+    /// The settings that stand for `config`'s parameters.
+    pub fn from_parameters(config: &Parameters) -> Self {
         let number = |value: Option<f64>| value.map(format_number).unwrap_or_default();
         Settings {
             model: config.model.clone(),
@@ -86,15 +98,14 @@ impl Settings {
             tool_choice: match &config.tool_choice {
                 None => String::new(),
                 Some(ToolChoice::Function(name)) => name.clone(),
-                Some(choice) => choice.to_string(),
+                Some(mode) => mode.mode().unwrap_or_default().to_owned(),
             },
         }
     }
 
     /// These settings with the config's own (`base`) for every setting that steers the model and
     /// is not `editable`.
-    pub fn keep_only(&mut self, base: &Settings, editable: &[crate::config::Steering]) {
-        use crate::config::Steering;
+    pub fn keep_only(&mut self, base: &Settings, editable: &[Steering]) {
         if !editable.contains(&Steering::Model) {
             self.model.clone_from(&base.model);
         }
@@ -106,18 +117,42 @@ impl Settings {
         }
     }
 
-    /// The config with these settings in place of its own, or every problem, each with its field.
-    /// `tools` are the names of the registered tools (a named tool choice must be one of them).
+    /// The settings a widget starts with: `saved` ones (when the person can see and change them)
+    /// or else `base`, with `base`'s own for what steers the model and is not `editable`, and no
+    /// tool choice naming a tool the site no longer offers (`tools`).
+    pub fn restore(
+        saved: Option<Settings>,
+        base: &Settings,
+        editable: &[Steering],
+        tools: &[String],
+    ) -> Settings {
+        let mut settings = saved.unwrap_or_else(|| base.clone());
+        settings.keep_only(base, editable);
+        let offered = match settings.tool_choice.parse::<ToolChoice>() {
+            Ok(ToolChoice::Function(name)) => tools.contains(&name),
+            Ok(_) => true,
+            Err(_) => settings.tool_choice.is_empty(),
+        };
+        if !offered {
+            settings.tool_choice.clear();
+        }
+        settings
+    }
+
+    /// `config` with these settings in place of its parameters, or every problem, each with its
+    /// field, in the words of `strings`. `tools` are the names of the registered tools (a named
+    /// tool choice must be one of them).
     pub fn apply(
         &self,
-        config: &ChatConfig,
+        config: &Parameters,
+        strings: &Strings,
         tools: &[String],
-    ) -> Result<ChatConfig, Vec<(Field, String)>> {
+    ) -> Result<Parameters, Vec<(Field, String)>> {
         let mut problems = Vec::new();
         let mut config = config.clone();
-        let range = config.strings.enter_number().to_owned();
+        let range = strings.enter_number().to_owned();
         if self.model.trim().is_empty() {
-            problems.push((Field::Model, config.strings.enter_model().to_owned()));
+            problems.push((Field::Model, strings.enter_model().to_owned()));
         }
         config.model = self.model.trim().to_owned();
         config.system_prompt =
@@ -152,10 +187,7 @@ impl Settings {
             text => match text.parse::<u32>() {
                 Ok(max) if max >= 1 => Some(max),
                 _ => {
-                    problems.push((
-                        Field::MaxTokens,
-                        config.strings.enter_whole_number().to_owned(),
-                    ));
+                    problems.push((Field::MaxTokens, strings.enter_whole_number().to_owned()));
                     None
                 }
             },
@@ -166,10 +198,7 @@ impl Settings {
                 continue;
             }
             let Ok(token) = token.trim().parse::<u32>() else {
-                problems.push((
-                    Field::LogitBias(row),
-                    config.strings.enter_token_id().to_owned(),
-                ));
+                problems.push((Field::LogitBias(row), strings.enter_token_id().to_owned()));
                 continue;
             };
             if let Some(bias) = number(
@@ -192,7 +221,7 @@ impl Settings {
         if stops.len() > MAX_STOPS {
             problems.push((
                 Field::Stop(MAX_STOPS),
-                fill(config.strings.too_many_stops(), &[&MAX_STOPS]),
+                fill(strings.too_many_stops(), &[&MAX_STOPS]),
             ));
         }
         config.stop = if stops.is_empty() {
@@ -203,19 +232,23 @@ impl Settings {
         config.stream = self.stream;
         config.tool_choice = match self.tool_choice.trim() {
             "" => None,
-            "none" => Some(ToolChoice::None),
-            "auto" => Some(ToolChoice::Auto),
-            "required" => Some(ToolChoice::Required),
-            name if tools.iter().any(|tool| tool == name) => {
-                Some(ToolChoice::Function(name.to_owned()))
-            }
-            name => {
-                problems.push((
-                    Field::ToolChoice,
-                    fill(config.strings.no_such_tool(), &[&format!("{name:?}")]),
-                ));
-                None
-            }
+            text => match text.parse::<ToolChoice>() {
+                Ok(ToolChoice::Function(name)) if !tools.contains(&name) => {
+                    problems.push((
+                        Field::ToolChoice,
+                        fill(strings.no_such_tool(), &[&format!("{name:?}")]),
+                    ));
+                    None
+                }
+                Ok(choice) => Some(choice),
+                Err(_) => {
+                    problems.push((
+                        Field::ToolChoice,
+                        fill(strings.no_such_tool(), &[&format!("{text:?}")]),
+                    ));
+                    None
+                }
+            },
         };
         if problems.is_empty() {
             // Whatever the fields allow, the request as a whole must pass too.
@@ -268,8 +301,14 @@ impl Settings {
     }
 
     /// The problem with one field, if it has one.
-    pub fn problem(&self, field: Field, config: &ChatConfig, tools: &[String]) -> Option<String> {
-        self.apply(config, tools)
+    pub fn problem(
+        &self,
+        field: Field,
+        config: &Parameters,
+        strings: &Strings,
+        tools: &[String],
+    ) -> Option<String> {
+        self.apply(config, strings, tools)
             .err()?
             .into_iter()
             .find(|(at, _)| *at == field)

@@ -186,9 +186,19 @@ impl Conversation {
         )
     }
 
-    /// The message with this id.
+    /// The message with this id (looked for from the newest, where the reply in flight is).
     pub fn message(&self, id: MessageId) -> Option<&ChatMessage> {
-        self.messages.iter().find(|message| message.id == id)
+        self.messages.iter().rev().find(|message| message.id == id)
+    }
+
+    /// The reply in flight, if any.
+    pub fn reply(&self) -> Option<MessageId> {
+        self.reply
+    }
+
+    /// The id the next message will get.
+    pub fn next_id(&self) -> MessageId {
+        MessageId(self.next_id)
     }
 
     /// Adds the person's message and a pending reply, and returns the reply's id. The text is kept
@@ -648,7 +658,16 @@ impl Conversation {
     /// A conversation from kept messages, with fresh ids, ready for the next message. Messages of
     /// an unknown role are skipped.
     pub fn from_saved(saved: &[SavedMessage]) -> Self {
-        let mut conversation = Conversation::new();
+        Self::from_saved_with_ids(saved, MessageId(0))
+    }
+
+    /// [`Conversation::from_saved`], with ids from `first` on: a session numbers the messages of
+    /// every conversation it shows apart.
+    pub fn from_saved_with_ids(saved: &[SavedMessage], first: MessageId) -> Self {
+        let mut conversation = Conversation {
+            next_id: first.0,
+            ..Conversation::default()
+        };
         for message in saved {
             let role = match message.role.as_str() {
                 "user" => Role::User,

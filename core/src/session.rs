@@ -1,0 +1,933 @@
+//! The turn as one state machine. [`Session::handle`] takes an [`Input`] (what the person did,
+//! what the transport delivered, a tool's result, a timer) with the time and a random number, and
+//! returns the [`Effect`]s the driver must carry out (send a request, abort it, run a tool, wake
+//! the session later, save, tell observers). The session does no I/O and reads no clock, so every
+//! behaviour of a turn (retries and their backoff, tool rounds, Stop in any state, edits,
+//! switching conversations mid-reply) is tested natively, without waiting.
+//!
+//! One rule keeps stale news out: every request and every round of tools gets a [`Ticket`], and
+//! an input that carries a ticket other than the current one is ignored. Stop, a new request or a
+//! switch of conversation makes the current ticket stale.
+
+use chat_protocol::{Content, ContentPart, Message, StreamEvent, Tool, ToolCall, ToolChoice};
+use serde_json::Value;
+
+use crate::conversation::{
+    estimate_tokens, Conversation, Image, MessageId, MessageStatus, Role, Status, SubmitError,
+};
+use crate::error::{ChatError, TransportError};
+use crate::library::Library;
+use crate::parameters::Parameters;
+use crate::retry::{is_retryable, RetryPolicy};
+use crate::settings::Settings;
+use crate::strings::Strings;
+
+/// What Continue sends after a reply was cut off.
+pub const CONTINUE_PROMPT: &str = "Please continue exactly where your previous answer stopped.";
+
+/// Names one request, or one round of tool calls. Inputs about an older one are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ticket(u64);
+
+/// What a tool's handler returns: a JSON value for the model, or an error message for the model
+/// (and the person) to read.
+pub type ToolResult = Result<Value, String>;
+
+/// The text a tool message carries: a string result as it is, anything else as JSON, and an error
+/// as `Error: <message>` so the model knows the call failed.
+pub fn output_text(result: &ToolResult) -> String {
+    match result {
+        Ok(Value::String(text)) => text.clone(),
+        Ok(value) => value.to_string(),
+        Err(message) => format!("Error: {message}"),
+    }
+}
+
+/// What a session is set up with; it does not change for the life of the session.
+#[derive(Clone, Debug, Default)]
+pub struct SessionConfig {
+    /// The config's parameters; the settings replace them.
+    pub parameters: Parameters,
+    /// The words the session itself puts into messages (a declined tool call's output).
+    pub strings: Strings,
+    /// The tools every request offers.
+    pub tools: Vec<Tool>,
+    /// The tools whose calls wait for consent.
+    pub confirm: Vec<String>,
+    /// Whether the page decides on a call before the person is asked ([`Effect::Approve`]).
+    pub page_approves: bool,
+    /// The most rounds of tool calls in one turn.
+    pub max_tool_rounds: usize,
+    /// Automatic retries of a request that failed by a rate limit, a server error or the network.
+    pub retry: RetryPolicy,
+    /// About how many tokens of history a request may carry; older turns are left out.
+    pub context_budget: Option<usize>,
+}
+
+/// What happens to a session: the person's actions, the transport's news, tools' results and
+/// timers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// Send the person's message.
+    Send {
+        /// As typed.
+        text: String,
+        /// Attached images.
+        images: Vec<Image>,
+    },
+    /// Stop whatever is in flight; what arrived stays.
+    Stop,
+    /// Replace the person's message `id` with `text` and ask again.
+    Edit {
+        /// The person's message.
+        id: MessageId,
+        /// Its new text.
+        text: String,
+    },
+    /// Ask again for the last answer.
+    Regenerate,
+    /// After a reply was cut off, ask the model to go on.
+    Continue,
+    /// The person asks again after a failed turn: a fresh set of automatic retries.
+    Retry,
+    /// Retry now, keeping the count of automatic retries.
+    RetryNow,
+    /// Stop waiting for the automatic retry; the error stays.
+    CancelRetry,
+    /// Hide the error of a failed turn.
+    DismissError,
+    /// Start a new conversation; the one in view is kept.
+    NewConversation,
+    /// Put conversation `index` in view.
+    SwitchConversation(usize),
+    /// Rename conversation `index`.
+    RenameConversation(usize, String),
+    /// Delete conversation `index`.
+    DeleteConversation(usize),
+    /// An event of request `ticket`'s reply, or the error that ends it.
+    Stream {
+        /// The request.
+        ticket: Ticket,
+        /// What arrived.
+        item: Result<StreamEvent, TransportError>,
+    },
+    /// The body of request `ticket` ended.
+    StreamEnd {
+        /// The request.
+        ticket: Ticket,
+    },
+    /// The page's say on a call ([`Effect::Approve`]): run it, decline it, or ask the person.
+    Approval {
+        /// The round of tools.
+        ticket: Ticket,
+        /// The call's tool message.
+        id: MessageId,
+        /// `None` asks the person.
+        decision: Option<bool>,
+    },
+    /// The person's answer to a [`ConsentRequest`].
+    Consent {
+        /// The call's tool message.
+        id: MessageId,
+        /// The answer.
+        consent: Consent,
+    },
+    /// A tool's handler returned.
+    ToolDone {
+        /// The round of tools.
+        ticket: Ticket,
+        /// The call's tool message.
+        id: MessageId,
+        /// What it returned.
+        result: ToolResult,
+    },
+    /// The time asked for with [`Effect::WakeAt`] has come (or passed).
+    Wake {
+        /// Whether the device is online; a due retry waits for the connection.
+        online: bool,
+    },
+}
+
+/// What the driver must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Send `request`; report its events as [`Input::Stream`] and its end as
+    /// [`Input::StreamEnd`], with `ticket`.
+    Send {
+        /// Names the request.
+        ticket: Ticket,
+        /// The request.
+        request: chat_protocol::ChatRequest,
+    },
+    /// Cancel request `ticket` (and stop reading it).
+    Abort(Ticket),
+    /// Ask the page about a call and report its answer as [`Input::Approval`].
+    Approve {
+        /// The round of tools.
+        ticket: Ticket,
+        /// The call's tool message.
+        id: MessageId,
+        /// The call.
+        call: ToolCall,
+    },
+    /// Run the call's handler and report as [`Input::ToolDone`].
+    RunTool {
+        /// The round of tools.
+        ticket: Ticket,
+        /// The call's tool message.
+        id: MessageId,
+        /// The call.
+        call: ToolCall,
+    },
+    /// Send [`Input::Wake`] at this time (Unix milliseconds), in place of any earlier wake-up.
+    WakeAt(u64),
+    /// Keep [`Session::library`] (it changed).
+    Save,
+    /// Tell the observers.
+    Notify(TurnEvent),
+    /// The input was refused, and why; nothing changed.
+    Refused(Refusal),
+}
+
+/// Why an input was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The message is empty.
+    Empty,
+    /// A reply is still arriving.
+    Busy,
+    /// A setting is not valid: the problem, in the table's words.
+    Settings(String),
+}
+
+/// What happened to a turn, as the embedder's callbacks and the live region hear it: once each,
+/// when it happens.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TurnEvent {
+    /// The person's message went out (sent, or edited and sent).
+    Sent(String),
+    /// A reply finished, with its text (Markdown).
+    Replied(String),
+    /// A request failed (each automatic retry that fails too).
+    Failed(ChatError),
+}
+
+/// A tool call waiting for the person's consent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsentRequest {
+    /// The call's (pending) tool message.
+    pub id: MessageId,
+    /// The tool.
+    pub name: String,
+    /// Its arguments, as the model wrote them (JSON).
+    pub arguments: String,
+}
+
+/// The person's answer to a [`ConsentRequest`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consent {
+    /// Run this call.
+    Allow,
+    /// Run this call and every later call of the same tool in this conversation.
+    AllowForConversation,
+    /// Do not run it: the model is told the person declined.
+    Deny,
+}
+
+/// Where the current turn is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Turn {
+    /// Nothing in flight, nothing failed.
+    Idle,
+    /// A request is out and nothing has come back yet.
+    Submitted,
+    /// A reply is arriving.
+    Streaming,
+    /// The model called tools; their handlers (or the consents) are awaited.
+    RunningTools,
+    /// The turn failed and will be tried again on its own.
+    WaitingToRetry {
+        /// Which retry (1 for the first).
+        attempt: u32,
+        /// When (Unix milliseconds).
+        due_ms: u64,
+        /// Why it failed.
+        error: ChatError,
+    },
+    /// The turn failed; the person may retry.
+    Failed(ChatError),
+}
+
+/// An automatic retry on its way, as the alert shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingRetry {
+    /// Which retry this is (1 for the first).
+    pub attempt: u32,
+    /// How many retries there may be.
+    pub of: u32,
+    /// Whole seconds left.
+    pub seconds_left: u64,
+    /// Whether the device is offline: the retry waits for the connection instead.
+    pub offline: bool,
+}
+
+/// Which messages an input changed: a reply's token changes that reply alone, so a view that
+/// mirrors the conversation updates one message, whatever the length of the conversation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// The list itself may have changed (messages added, removed or replaced): look at all.
+    pub all: bool,
+    /// These messages changed (when not `all`).
+    pub messages: Vec<MessageId>,
+}
+
+/// What is in flight. With the conversation's [`Status`], the whole state of a turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Nothing: the conversation is ready or its turn failed.
+    Idle,
+    /// A request: the conversation is submitted or streaming.
+    Requesting { ticket: Ticket, with_images: bool },
+    /// A round of tools: the conversation is running tools.
+    RunningTools { ticket: Ticket },
+    /// An automatic retry: the conversation's turn failed.
+    WaitingToRetry { attempt: u32, due_ms: u64 },
+}
+
+/// One chat box's behaviour: its conversations, the turn in flight and what comes next.
+#[derive(Clone, Debug)]
+pub struct Session {
+    config: SessionConfig,
+    settings: Settings,
+    conversation: Conversation,
+    library: Library,
+    phase: Phase,
+    /// Automatic retries used in this turn.
+    retries: u32,
+    offline: bool,
+    next_ticket: u64,
+    consents: Vec<ConsentRequest>,
+    /// The tools the person allowed for the conversation in view.
+    allowed_tools: Vec<String>,
+    context_start: Option<MessageId>,
+    /// Whether a turn was in flight when last looked: the end of one is kept and told.
+    was_busy: bool,
+    changes: Changes,
+}
+
+impl Session {
+    /// A session showing `library`'s current conversation, with `settings` in place of the
+    /// config's parameters.
+    pub fn new(config: SessionConfig, library: Library, settings: Settings) -> Self {
+        let conversation = Conversation::from_saved(&library.current().messages);
+        Session {
+            config,
+            settings,
+            conversation,
+            library,
+            phase: Phase::Idle,
+            retries: 0,
+            offline: false,
+            next_ticket: 0,
+            consents: Vec::new(),
+            allowed_tools: Vec::new(),
+            context_start: None,
+            was_busy: false,
+            changes: Changes {
+                all: true,
+                messages: Vec::new(),
+            },
+        }
+    }
+
+    /// The conversation in view.
+    pub fn conversation(&self) -> &Conversation {
+        &self.conversation
+    }
+
+    /// Every conversation; the one in view as it was last kept.
+    pub fn library(&self) -> &Library {
+        &self.library
+    }
+
+    /// The state of the conversation's turn.
+    pub fn status(&self) -> &Status {
+        self.conversation.status()
+    }
+
+    /// Whether a request or a round of tools is in flight.
+    pub fn is_busy(&self) -> bool {
+        self.conversation.is_busy()
+    }
+
+    /// Where the current turn is.
+    pub fn turn(&self) -> Turn {
+        match (self.phase, self.conversation.status()) {
+            (Phase::WaitingToRetry { attempt, due_ms }, Status::Error(error)) => {
+                Turn::WaitingToRetry {
+                    attempt,
+                    due_ms,
+                    error: error.clone(),
+                }
+            }
+            (_, Status::Error(error)) => Turn::Failed(error.clone()),
+            (_, Status::Submitted) => Turn::Submitted,
+            (_, Status::Streaming) => Turn::Streaming,
+            (_, Status::RunningTools) => Turn::RunningTools,
+            (_, Status::Ready) => Turn::Idle,
+        }
+    }
+
+    /// The automatic retry being waited for at `now_ms`, if any.
+    pub fn pending_retry(&self, now_ms: u64) -> Option<PendingRetry> {
+        let Phase::WaitingToRetry { attempt, due_ms } = self.phase else {
+            return None;
+        };
+        Some(PendingRetry {
+            attempt,
+            of: self.config.retry.max_retries,
+            seconds_left: due_ms.saturating_sub(now_ms).div_ceil(1000),
+            offline: self.offline,
+        })
+    }
+
+    /// Tool calls waiting for the person's consent, in order.
+    pub fn consents(&self) -> &[ConsentRequest] {
+        &self.consents
+    }
+
+    /// The first message the last request sent, when older ones were left out for the budget.
+    pub fn context_start(&self) -> Option<MessageId> {
+        self.context_start
+    }
+
+    /// The settings in place of the config's parameters.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Replaces the settings; the next request is built from them.
+    pub fn set_settings(&mut self, settings: Settings) {
+        self.settings = settings;
+    }
+
+    /// The names of the tools every request offers.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.config
+            .tools
+            .iter()
+            .map(|tool| tool.function.name.clone())
+            .collect()
+    }
+
+    /// The parameters the next request is built from, or the first problem with the settings.
+    pub fn parameters(&self) -> Result<Parameters, String> {
+        self.settings
+            .apply(
+                &self.config.parameters,
+                &self.config.strings,
+                &self.tool_names(),
+            )
+            .map_err(|problems| {
+                problems
+                    .into_iter()
+                    .next()
+                    .map(|(_, problem)| problem)
+                    .unwrap_or_default()
+            })
+    }
+
+    /// Which messages changed since the last call.
+    pub fn take_changes(&mut self) -> Changes {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Handles one input at `now_ms` (Unix milliseconds); `random` is a number in `0..1` (for the
+    /// retry's jitter). Returns what the driver must do, in order.
+    pub fn handle(&mut self, input: Input, now_ms: u64, random: f64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        match input {
+            Input::Stream { ticket, item } => {
+                let shape = self.shape();
+                let reply = self.conversation.reply();
+                self.stream(ticket, Some(item), now_ms, random, &mut out);
+                self.note_change(shape, reply);
+            }
+            Input::StreamEnd { ticket } => {
+                let shape = self.shape();
+                let reply = self.conversation.reply();
+                self.stream(ticket, None, now_ms, random, &mut out);
+                self.note_change(shape, reply);
+            }
+            input => {
+                self.changes.all = true;
+                self.act(input, now_ms, random, &mut out);
+            }
+        }
+        self.settle(&mut out);
+        out
+    }
+
+    fn act(&mut self, input: Input, now_ms: u64, random: f64, out: &mut Vec<Effect>) {
+        match input {
+            Input::Send { text, images } => self.send(text, images, out),
+            Input::Stop => self.stop(out),
+            Input::Edit { id, text } => {
+                if self.conversation.edit(id, &text).is_some() {
+                    self.start_turn(text, out);
+                }
+            }
+            Input::Regenerate => {
+                self.cancel_retry();
+                self.retries = 0;
+                if self.conversation.regenerate().is_some() {
+                    self.request(out);
+                }
+            }
+            Input::Continue => {
+                self.conversation.dismiss_error();
+                if self.conversation.submit(CONTINUE_PROMPT).is_ok() {
+                    self.start_turn(CONTINUE_PROMPT.to_owned(), out);
+                }
+            }
+            Input::Retry => {
+                self.retries = 0;
+                self.retry_now(out);
+            }
+            Input::RetryNow => self.retry_now(out),
+            Input::CancelRetry => self.cancel_retry(),
+            Input::DismissError => {
+                self.cancel_retry();
+                self.conversation.dismiss_error();
+            }
+            Input::NewConversation => {
+                self.leave(out);
+                self.library.start_new();
+                self.show_current(out);
+            }
+            Input::SwitchConversation(index) => {
+                self.leave(out);
+                self.library.switch(index);
+                self.show_current(out);
+            }
+            Input::DeleteConversation(index) => {
+                self.leave(out);
+                self.library.delete(index);
+                self.show_current(out);
+            }
+            Input::RenameConversation(index, title) => {
+                self.library.rename(index, &title);
+                out.push(Effect::Save);
+            }
+            Input::Approval {
+                ticket,
+                id,
+                decision,
+            } => {
+                if self.tools_ticket() != Some(ticket) {
+                    return;
+                }
+                match decision {
+                    Some(true) => self.run_tool(id, out),
+                    Some(false) => self.decline(id, now_ms, random, out),
+                    None => self.ask_person(id),
+                }
+            }
+            Input::Consent { id, consent } => {
+                let Some(at) = self.consents.iter().position(|request| request.id == id) else {
+                    return;
+                };
+                let request = self.consents.remove(at);
+                match consent {
+                    Consent::Allow => self.run_tool(id, out),
+                    Consent::AllowForConversation => {
+                        self.allowed_tools.push(request.name);
+                        self.run_tool(id, out);
+                    }
+                    Consent::Deny => self.decline(id, now_ms, random, out),
+                }
+            }
+            Input::ToolDone { ticket, id, result } => {
+                if self.tools_ticket() != Some(ticket) {
+                    return;
+                }
+                self.conversation
+                    .finish_tool(id, output_text(&result), result.is_ok());
+                self.tools_settled(now_ms, random, out);
+            }
+            Input::Wake { online } => {
+                self.offline = !online;
+                if let Phase::WaitingToRetry { due_ms, .. } = self.phase {
+                    if now_ms >= due_ms && online {
+                        self.retry_now(out);
+                    } else {
+                        out.push(Effect::WakeAt(self.next_wake(now_ms)));
+                    }
+                }
+            }
+            Input::Stream { .. } | Input::StreamEnd { .. } => {}
+        }
+    }
+
+    /// `(length, last id)`: what a stream event changes when it adds or removes a message.
+    fn shape(&self) -> (usize, Option<MessageId>) {
+        let messages = self.conversation.messages();
+        (messages.len(), messages.last().map(|message| message.id))
+    }
+
+    fn note_change(&mut self, shape: (usize, Option<MessageId>), reply: Option<MessageId>) {
+        if self.shape() != shape {
+            self.changes.all = true;
+        } else if let Some(reply) = reply {
+            if self.changes.messages.last() != Some(&reply) {
+                self.changes.messages.push(reply);
+            }
+        }
+    }
+
+    fn send(&mut self, text: String, images: Vec<Image>, out: &mut Vec<Effect>) {
+        if let Err(problem) = self.parameters() {
+            out.push(Effect::Refused(Refusal::Settings(problem)));
+            return;
+        }
+        match self.conversation.submit_with(&text, images) {
+            Ok(_) => self.start_turn(text, out),
+            Err(SubmitError::Busy) => out.push(Effect::Refused(Refusal::Busy)),
+            Err(SubmitError::Empty) => out.push(Effect::Refused(Refusal::Empty)),
+        }
+    }
+
+    /// Asks for the reply to the person's message `sent`, just added (sent, edited, or Continue).
+    fn start_turn(&mut self, sent: String, out: &mut Vec<Effect>) {
+        // A new turn: a pending automatic retry of the last one is dropped.
+        self.cancel_retry();
+        self.retries = 0;
+        // The person's message is kept at once, so a reload mid-reply does not lose it.
+        self.keep(out);
+        out.push(Effect::Notify(TurnEvent::Sent(sent)));
+        self.request(out);
+    }
+
+    /// Sends the conversation's history, which just asked for a reply.
+    fn request(&mut self, out: &mut Vec<Effect>) {
+        self.settle(out);
+        self.abort_in_flight(out);
+        let mut parameters = match self.parameters() {
+            Ok(parameters) => parameters,
+            Err(problem) => {
+                self.conversation.fail(ChatError::Settings(problem));
+                return;
+            }
+        };
+        let reserved = parameters
+            .system_prompt
+            .as_ref()
+            .map_or(0, |prompt| estimate_tokens(&Message::system(prompt)));
+        let (history, cut) = self
+            .conversation
+            .history_within(self.config.context_budget, reserved);
+        self.context_start = cut;
+        // A choice that forces a call applies to the person's message, not to the follow-up with
+        // the tools' outputs: forced again, the model could never answer in text.
+        if matches!(history.last(), Some(Message::Tool { .. }))
+            && matches!(
+                parameters.tool_choice,
+                Some(ToolChoice::Required | ToolChoice::Function(_))
+            )
+        {
+            parameters.tool_choice = Some(ToolChoice::Auto);
+        }
+        let request = parameters.request(history, self.config.tools.clone());
+        if let Err(error) = request.validate() {
+            self.conversation.fail(ChatError::Invalid(error));
+            return;
+        }
+        let with_images = request.messages.iter().any(|message| {
+            matches!(
+                message,
+                Message::User { content: Content::Parts(parts), .. }
+                    if parts.iter().any(|part| matches!(part, ContentPart::ImageUrl { .. }))
+            )
+        });
+        let ticket = self.ticket();
+        self.phase = Phase::Requesting {
+            ticket,
+            with_images,
+        };
+        out.push(Effect::Send { ticket, request });
+    }
+
+    /// An event of the reply (`Some`), or the end of its body (`None`).
+    fn stream(
+        &mut self,
+        ticket: Ticket,
+        item: Option<Result<StreamEvent, TransportError>>,
+        now_ms: u64,
+        random: f64,
+        out: &mut Vec<Effect>,
+    ) {
+        let Phase::Requesting {
+            ticket: current,
+            with_images,
+        } = self.phase
+        else {
+            return;
+        };
+        if current != ticket {
+            return;
+        }
+        let ended = item.is_none();
+        match item {
+            Some(Ok(event)) => self.conversation.apply(event),
+            Some(Err(TransportError::Aborted)) => self.conversation.stop(),
+            Some(Err(error @ TransportError::Http { status: 413, .. })) if with_images => {
+                self.conversation.fail(ChatError::ImagesTooLarge(error))
+            }
+            Some(Err(error)) => self.conversation.fail(ChatError::Transport(error)),
+            None => self.conversation.end(),
+        }
+        if matches!(
+            self.conversation.status(),
+            Status::Submitted | Status::Streaming
+        ) {
+            return;
+        }
+        // The reply is over (`[DONE]`, an error, tool calls, the end of the body): stop reading.
+        self.phase = Phase::Idle;
+        if !ended {
+            out.push(Effect::Abort(ticket));
+        }
+        if *self.conversation.status() == Status::RunningTools {
+            self.run_tools(now_ms, random, out);
+        } else {
+            self.retry_later(now_ms, random, out);
+        }
+    }
+
+    /// Starts a round of the reply's tool calls: each runs at once, waits for the page's say, or
+    /// waits for the person's.
+    fn run_tools(&mut self, now_ms: u64, random: f64, out: &mut Vec<Effect>) {
+        let ticket = self.ticket();
+        self.phase = Phase::RunningTools { ticket };
+        for (id, call) in self.conversation.running_tools() {
+            let name = &call.function.name;
+            if !self.config.confirm.contains(name) || self.allowed_tools.contains(name) {
+                out.push(Effect::RunTool { ticket, id, call });
+            } else if self.config.page_approves {
+                out.push(Effect::Approve { ticket, id, call });
+            } else {
+                self.ask_person(id);
+            }
+        }
+        self.tools_settled(now_ms, random, out);
+    }
+
+    fn tools_ticket(&self) -> Option<Ticket> {
+        match self.phase {
+            Phase::RunningTools { ticket } => Some(ticket),
+            _ => None,
+        }
+    }
+
+    fn call(&self, id: MessageId) -> Option<ToolCall> {
+        self.conversation
+            .running_tools()
+            .into_iter()
+            .find(|(waiting, _)| *waiting == id)
+            .map(|(_, call)| call)
+    }
+
+    fn run_tool(&mut self, id: MessageId, out: &mut Vec<Effect>) {
+        if let (Some(ticket), Some(call)) = (self.tools_ticket(), self.call(id)) {
+            out.push(Effect::RunTool { ticket, id, call });
+        }
+    }
+
+    fn ask_person(&mut self, id: MessageId) {
+        if let Some(call) = self.call(id) {
+            self.consents.push(ConsentRequest {
+                id,
+                name: call.function.name,
+                arguments: call.function.arguments,
+            });
+        }
+    }
+
+    fn decline(&mut self, id: MessageId, now_ms: u64, random: f64, out: &mut Vec<Effect>) {
+        let declined = Err(self.config.strings.tool_declined().to_owned());
+        self.conversation
+            .finish_tool(id, output_text(&declined), false);
+        self.tools_settled(now_ms, random, out);
+    }
+
+    /// Once every call has its output, asks the model again with them (or fails after too many
+    /// rounds).
+    fn tools_settled(&mut self, now_ms: u64, random: f64, out: &mut Vec<Effect>) {
+        if self.tools_ticket().is_none() || !self.conversation.running_tools().is_empty() {
+            return;
+        }
+        self.phase = Phase::Idle;
+        if self
+            .conversation
+            .continue_after_tools(self.config.max_tool_rounds)
+            .is_some()
+        {
+            self.request(out);
+        } else {
+            self.retry_later(now_ms, random, out);
+        }
+    }
+
+    /// Stops the turn in flight; what arrived so far stays, marked as stopped.
+    fn stop(&mut self, out: &mut Vec<Effect>) {
+        self.cancel_retry();
+        self.consents.clear();
+        self.abort_in_flight(out);
+        self.phase = Phase::Idle;
+        self.conversation.stop();
+    }
+
+    fn abort_in_flight(&mut self, out: &mut Vec<Effect>) {
+        if let Phase::Requesting { ticket, .. } = self.phase {
+            out.push(Effect::Abort(ticket));
+        }
+        self.phase = Phase::Idle;
+    }
+
+    fn cancel_retry(&mut self) {
+        if let Phase::WaitingToRetry { .. } = self.phase {
+            self.phase = Phase::Idle;
+        }
+    }
+
+    fn retry_now(&mut self, out: &mut Vec<Effect>) {
+        self.cancel_retry();
+        if self.conversation.retry().is_some() {
+            self.request(out);
+        }
+    }
+
+    /// After a failure that may go away by itself (a rate limit, a server error, the network),
+    /// when nothing of a reply arrived: tries again after the server's `Retry-After` or a
+    /// backoff.
+    fn retry_later(&mut self, now_ms: u64, random: f64, out: &mut Vec<Effect>) {
+        let Status::Error(error) = self.conversation.status() else {
+            return;
+        };
+        let nothing_arrived = self
+            .conversation
+            .messages()
+            .last()
+            .is_some_and(|message| message.role != Role::Assistant);
+        let policy = self.config.retry;
+        if !is_retryable(error) || !nothing_arrived || self.retries >= policy.max_retries {
+            return;
+        }
+        let retry_after = match error {
+            ChatError::Transport(TransportError::Http { retry_after, .. }) => retry_after.clone(),
+            _ => None,
+        };
+        let attempt = self.retries + 1;
+        self.retries = attempt;
+        let wait = policy.delay(attempt, retry_after.as_deref(), now_ms, random);
+        let due_ms = now_ms.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        self.phase = Phase::WaitingToRetry { attempt, due_ms };
+        out.push(Effect::WakeAt(self.next_wake(now_ms)));
+    }
+
+    /// When to look again while a retry waits: when the shown number of seconds changes, at the
+    /// latest when it is due, and once a second while offline.
+    fn next_wake(&self, now_ms: u64) -> u64 {
+        let Phase::WaitingToRetry { due_ms, .. } = self.phase else {
+            return now_ms;
+        };
+        if self.offline {
+            return now_ms + 1000;
+        }
+        let left = due_ms.saturating_sub(now_ms);
+        match left % 1000 {
+            0 if left == 0 => now_ms,
+            0 => now_ms + 1000,
+            rest => now_ms + rest,
+        }
+    }
+
+    /// Stops whatever is in flight and keeps the conversation in view.
+    fn leave(&mut self, out: &mut Vec<Effect>) {
+        if self.is_busy() {
+            self.stop(out);
+            self.settle(out);
+        }
+        self.cancel_retry();
+        self.keep(out);
+    }
+
+    /// Shows the library's current conversation, numbered after the one it replaces.
+    fn show_current(&mut self, out: &mut Vec<Effect>) {
+        self.allowed_tools.clear();
+        self.consents.clear();
+        self.phase = Phase::Idle;
+        self.retries = 0;
+        self.context_start = None;
+        self.conversation = Conversation::from_saved_with_ids(
+            &self.library.current().messages,
+            self.conversation.next_id(),
+        );
+        self.was_busy = false;
+        out.push(Effect::Save);
+    }
+
+    /// Keeps the conversation in view in the library.
+    fn keep(&mut self, out: &mut Vec<Effect>) {
+        self.library.store_current(self.conversation.to_saved());
+        out.push(Effect::Save);
+    }
+
+    /// Once a turn has ended: keeps the conversation and tells how it ended.
+    fn settle(&mut self, out: &mut Vec<Effect>) {
+        let busy = self.conversation.is_busy();
+        if self.was_busy && !busy {
+            self.keep(out);
+            let event = match self.conversation.status() {
+                Status::Error(error) => Some(TurnEvent::Failed(error.clone())),
+                _ => self
+                    .conversation
+                    .messages()
+                    .last()
+                    .filter(|last| {
+                        last.role == Role::Assistant && last.status == MessageStatus::Done
+                    })
+                    .map(|last| TurnEvent::Replied(last.text.clone())),
+            };
+            out.extend(event.map(Effect::Notify));
+        }
+        self.was_busy = busy;
+    }
+
+    fn ticket(&mut self) -> Ticket {
+        self.next_ticket += 1;
+        Ticket(self.next_ticket)
+    }
+
+    /// Checks that the turn's parts agree (for tests): what is in flight matches the
+    /// conversation's status.
+    pub fn check(&self) -> Result<(), String> {
+        let status = self.conversation.status();
+        let agrees = match self.phase {
+            Phase::Idle => matches!(status, Status::Ready | Status::Error(_)),
+            Phase::Requesting { .. } => matches!(status, Status::Submitted | Status::Streaming),
+            Phase::RunningTools { .. } => *status == Status::RunningTools,
+            Phase::WaitingToRetry { .. } => matches!(status, Status::Error(_)),
+        };
+        if !agrees {
+            return Err(format!(
+                "{:?} while the conversation is {status:?}",
+                self.phase
+            ));
+        }
+        if !self.consents.is_empty() && !matches!(self.phase, Phase::RunningTools { .. }) {
+            return Err("consents wait outside a round of tools".to_owned());
+        }
+        Ok(())
+    }
+}
