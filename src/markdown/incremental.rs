@@ -19,7 +19,8 @@
 use std::borrow::Cow;
 
 use super::block;
-use super::tree::{render, render_blocks, Node};
+use super::node::Node;
+use super::tree::{render, render_blocks};
 
 /// The state of one growing text.
 #[derive(Debug, Default)]

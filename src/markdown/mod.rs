@@ -18,9 +18,11 @@ pub mod block;
 pub mod dom;
 pub mod incremental;
 pub mod inline;
+pub mod node;
 pub mod tree;
 mod url;
 
 pub use incremental::{IncrementalMarkdown, Update};
-pub use tree::{render, Node};
+pub use node::Node;
+pub use tree::render;
 pub use url::{is_safe_link, misleading_host, scheme};
