@@ -1,10 +1,9 @@
 //! Markdown to [`Node`]s: CommonMark with GFM tables, strikethrough and task lists.
 //!
-//! [`block`](super::block) finds the blocks, [`inline`](super::inline) their inline content; this
-//! module turns both into nodes. Raw HTML becomes text. Links are decided in
-//! [`node`](super::node): they keep their target only when [`is_safe_link`](super::is_safe_link)
-//! allows it; other links become plain text. Images become [`Node::Image`], for the DOM layer to
-//! show or not.
+//! [`block`] finds the blocks, [`inline`] their inline content; this module turns both into nodes.
+//! Raw HTML becomes text. Links are decided in [`node`](super::node): they keep their target only
+//! when [`is_safe_link`](super::is_safe_link) allows it; other links become plain text. Images
+//! become [`Node::Image`], for the DOM layer to show or not.
 
 use super::block::{self, Align, Block, List, Table};
 use super::inline::{self, Definitions};
