@@ -4,7 +4,7 @@
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Text, Url};
 
-use super::tree::{Node, LINK_REL};
+use super::node::{Node, LINK_REL};
 
 /// The class of a code block's copy button; the chat box handles its clicks.
 pub const COPY_BUTTON_CLASS: &str = "cw-code__copy";

@@ -10,16 +10,16 @@
 //! whole on each update until the next block starts.
 //!
 //! When the text is complete, every block is finished, and the nodes handed out, in order, are
-//! exactly those of a one-shot [`render`](super::render) of the whole text. Link reference
-//! definitions are the one construct whose later lines change earlier blocks: while the text
-//! grows, finished blocks use only the definitions made in finished blocks (one still arriving
-//! could link to half a URL), and when the parser found any, the whole text is rendered once more
-//! at the end.
+//! exactly those of a one-shot [`render`] of the whole text. Link reference definitions are the one
+//! construct whose later lines change earlier blocks: while the text grows, finished blocks use
+//! only the definitions made in finished blocks (one still arriving could link to half a URL), and
+//! when the parser found any, the whole text is rendered once more at the end.
 
 use std::borrow::Cow;
 
 use super::block;
-use super::tree::{render, render_blocks, Node};
+use super::node::Node;
+use super::tree::{render, render_blocks};
 
 /// The state of one growing text.
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::tree::{link, Node};
+use super::node::{link, Node};
 
 /// Link reference definitions, by normalized label. The first definition of a label wins.
 #[derive(Clone, Debug, Default)]

@@ -1,8 +1,10 @@
 //! Markdown replies, rendered safely and incrementally.
 //!
+//! - [`node`] holds [`Node`] (plain data) and the one rule for what a link becomes, on top of
+//!   the URL checks ([`is_safe_link`], [`misleading_host`]);
 //! - [`block`] finds a text's blocks (paragraphs, lists, code, tables...) in one pass over its
 //!   lines, and [`inline`] their inline content;
-//! - [`tree`] turns both into [`Node`]s (plain data), deciding which links are safe;
+//! - [`tree`] turns both into [`Node`]s;
 //! - [`incremental`] re-parses only the open last block of a growing text;
 //! - [`dom`] turns nodes into DOM nodes, one `create_element` at a time: no HTML string is ever
 //!   parsed by the browser, so raw HTML in a reply is only ever text.
@@ -12,15 +14,20 @@
 //! about 21 KB. A differential test (`tests/markdown.rs`) holds it to pulldown-cmark's
 //! output.
 //!
-//! `block`, `inline`, `tree` and `incremental` know nothing of the browser and are tested natively.
+//! The modules are layers, each importing only those below it:
+//! `url` → `node` → `inline` → `block` → `tree` → `incremental` → `dom`. The parsers share
+//! `node` rather than reaching up into `tree`, so no cycle runs through them. Everything below
+//! `dom` knows nothing of the browser and is tested natively.
 
 pub mod block;
 pub mod dom;
 pub mod incremental;
 pub mod inline;
+pub mod node;
 pub mod tree;
 mod url;
 
 pub use incremental::{IncrementalMarkdown, Update};
-pub use tree::{render, Node};
+pub use node::Node;
+pub use tree::render;
 pub use url::{is_safe_link, misleading_host, scheme};
