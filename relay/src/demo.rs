@@ -16,8 +16,8 @@ use chat_protocol::{
 };
 use futures_util::{stream, StreamExt};
 
-use crate::app::{AppState, StreamGuard};
-use crate::proxy::no_buffering;
+use crate::state::{AppState, StreamGuard};
+use crate::streaming::no_buffering;
 
 /// How many sections a "long" answer has.
 const LONG_SECTIONS: usize = 24;

@@ -9,8 +9,11 @@ pub mod files;
 pub mod images;
 mod proxy;
 mod server;
+mod state;
+mod streaming;
 
-pub use app::{router, Stats};
+pub use app::router;
 pub use config::{api_key_from_env, ApiKey, Args, Config, Limits, Mode};
 pub use error::RelayError;
 pub use server::serve;
+pub use state::Stats;
