@@ -16,6 +16,7 @@ use axum::body::{Body, Bytes};
 use axum::routing::post;
 use axum::Router;
 use chat_e2e::{main_thread_metrics, serve, Answers, Browser, Cdp};
+use chat_protocol::SseFrame;
 use fantoccini::wd::TimeoutConfiguration;
 use serde_json::{json, Value};
 
@@ -83,29 +84,41 @@ fn upstream() -> Router {
     Router::new().route(
         "/chat/completions",
         post(|body: Bytes| async move {
-            let request: chat_protocol::ChatRequest = serde_json::from_slice(&body).expect("a chat request");
+            let request: chat_protocol::ChatRequest =
+                serde_json::from_slice(&body).expect("a chat request");
             let last = serde_json::to_value(request.messages.last()).expect("JSON");
-            let words: Vec<&str> = last["content"].as_str().unwrap_or_default().split_whitespace().collect();
+            let words: Vec<&str> = last["content"]
+                .as_str()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect();
             let shape = words.get(1).copied().unwrap_or("sections");
             let count: usize = words.get(2).and_then(|n| n.parse().ok()).unwrap_or(10);
-            let pause = Duration::from_millis(words.get(3).and_then(|ms| ms.parse().ok()).unwrap_or(0));
-            let mut frames: Vec<Result<Bytes, std::convert::Infallible>> = reply_tokens(shape, count)
-                .into_iter()
-                .map(|token| {
-                    let chunk = json!({"choices": [{"index": 0, "delta": {"content": token}}]});
-                    Ok(Bytes::from(format!("data: {chunk}\n\n")))
-                })
-                .collect();
-            frames.push(Ok(Bytes::from_static(
-                b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
-            )));
-            let frames = futures_util::StreamExt::then(futures_stream(frames), move |frame| async move {
-                if !pause.is_zero() {
-                    tokio::time::sleep(pause).await;
-                }
-                frame
-            });
-            ([("content-type", "text/event-stream")], Body::from_stream(frames))
+            let pause =
+                Duration::from_millis(words.get(3).and_then(|ms| ms.parse().ok()).unwrap_or(0));
+            let mut frames: Vec<Result<Bytes, std::convert::Infallible>> =
+                reply_tokens(shape, count)
+                    .into_iter()
+                    .map(|token| {
+                        let chunk = json!({"choices": [{"index": 0, "delta": {"content": token}}]});
+                        Ok(Bytes::from(SseFrame::new(&chunk.to_string()).encode()))
+                    })
+                    .collect();
+            let stop = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+            let mut end = SseFrame::new(&stop.to_string()).encode();
+            SseFrame::done().encode_into(&mut end);
+            frames.push(Ok(Bytes::from(end)));
+            let frames =
+                futures_util::StreamExt::then(futures_stream(frames), move |frame| async move {
+                    if !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                    }
+                    frame
+                });
+            (
+                [("content-type", "text/event-stream")],
+                Body::from_stream(frames),
+            )
         }),
     )
 }

@@ -2,7 +2,8 @@
 //!
 //! Everything here is plain data and pure functions: no I/O, no browser, no async. The widget feeds
 //! response bytes into [`StreamDecoder`] and applies the [`StreamEvent`]s it yields; the relay parses
-//! request bodies into [`ChatRequest`] and checks them with [`ChatRequest::validate`].
+//! request bodies into [`ChatRequest`] and checks them with [`ChatRequest::validate`], and writes
+//! the events it streams with [`SseFrame`].
 
 mod error;
 mod key;
@@ -22,5 +23,5 @@ pub use response::{
     AssistantMessage, ChatChunk, ChatCompletion, Choice, ChunkChoice, Delta, FinishReason,
     FunctionCall, FunctionCallDelta, ToolCall, ToolCallDelta, Usage,
 };
-pub use sse::{SseDecoder, SseEvent};
+pub use sse::{SseDecoder, SseEvent, SseFieldError, SseFrame};
 pub use stream::{StreamDecoder, StreamEvent, ToolCallBuilder};

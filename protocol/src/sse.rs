@@ -1,9 +1,11 @@
-//! A sans-IO decoder for server-sent events, following the WHATWG HTML "event stream
-//! interpretation" rules: bytes go in, complete events come out.
+//! Server-sent events, sans-IO: a decoder following the WHATWG HTML "event stream
+//! interpretation" rules (bytes go in, complete events come out), and an encoder that writes one
+//! event in the same format.
 //!
 //! Written by hand rather than taken from a crate because it must be sans-IO (the same code reads a
 //! browser `ReadableStream` and a test's byte slices), must keep a UTF-8 character or a CRLF that is
-//! split across two reads intact, and is small: the rules fit in a hundred lines.
+//! split across two reads intact, and is small: the rules fit in a hundred lines. The encoder lives
+//! beside the decoder so that what one writes, the other reads back: the tests hold them to that.
 
 /// One dispatched event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -147,4 +149,118 @@ impl SseDecoder {
             id: self.last_event_id.clone(),
         });
     }
+}
+
+/// The data of the event that ends an OpenAI chat-completions stream.
+pub(crate) const DONE: &str = "[DONE]";
+
+/// One event to write to an event stream: its data, and optionally an `event:` type and an `id:`.
+/// [`SseFrame::encode`] gives the text, which [`SseDecoder`] reads back as one [`SseEvent`].
+///
+/// Every line end in the data (LF, CRLF or a lone CR) starts a new `data:` line, since a reader
+/// ends a line at any of them; a reader joins the lines with LF, so data is read back with its
+/// line ends as LF. The type and the id cannot be split that way: a line break in either would
+/// end its line early and let the rest be read as a field of its own, so
+/// [`SseFrame::with_event`] and [`SseFrame::with_id`] refuse one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SseFrame<'a> {
+    data: &'a str,
+    event: Option<&'a str>,
+    id: Option<&'a str>,
+}
+
+/// Why a value cannot be written as an SSE field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SseFieldError {
+    /// The value holds a CR or LF, which would end the field's line early.
+    #[error("the SSE `{field}` field cannot contain a line break")]
+    LineBreak {
+        /// `event` or `id`.
+        field: &'static str,
+    },
+    /// The id holds a NUL; a reader ignores such an id.
+    #[error("the SSE `id` field cannot contain NUL")]
+    NulInId,
+}
+
+impl<'a> SseFrame<'a> {
+    /// An event of the default type (`message`), without an id, carrying `data`.
+    pub fn new(data: &'a str) -> Self {
+        SseFrame {
+            data,
+            event: None,
+            id: None,
+        }
+    }
+
+    /// The `data: [DONE]` event that ends an OpenAI chat-completions stream.
+    pub fn done() -> SseFrame<'static> {
+        SseFrame::new(DONE)
+    }
+
+    /// The same event with the type `event` (an empty type is read as `message`). Refuses a type
+    /// with a CR or LF in it.
+    pub fn with_event(self, event: &'a str) -> Result<Self, SseFieldError> {
+        if event.contains(['\r', '\n']) {
+            return Err(SseFieldError::LineBreak { field: "event" });
+        }
+        Ok(SseFrame {
+            event: Some(event),
+            ..self
+        })
+    }
+
+    /// The same event with the id `id`. A reader keeps an id as the stream's last event id until
+    /// another one comes (an empty id clears it). Refuses an id with a CR, LF or NUL in it.
+    pub fn with_id(self, id: &'a str) -> Result<Self, SseFieldError> {
+        if id.contains(['\r', '\n']) {
+            return Err(SseFieldError::LineBreak { field: "id" });
+        }
+        if id.contains('\0') {
+            return Err(SseFieldError::NulInId);
+        }
+        Ok(SseFrame {
+            id: Some(id),
+            ..self
+        })
+    }
+
+    /// The event as text: its fields, one `data:` line per line of data, and the blank line that
+    /// ends it.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(self.data.len() + 16);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the event to `out`, as [`SseFrame::encode`] writes it.
+    pub fn encode_into(&self, out: &mut String) {
+        let fields = [("event", self.event), ("id", self.id)];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                push_field(out, name, value);
+            }
+        }
+        let mut rest = self.data;
+        while let Some(end) = rest.find(['\r', '\n']) {
+            push_field(out, "data", &rest[..end]);
+            let after = if rest[end..].starts_with("\r\n") {
+                2
+            } else {
+                1
+            };
+            rest = &rest[end + after..];
+        }
+        push_field(out, "data", rest);
+        out.push('\n');
+    }
+}
+
+/// One `name: value` line. The space after the colon is always written, so a value that starts
+/// with a space keeps it (a reader drops one space there).
+fn push_field(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push_str(": ");
+    out.push_str(value);
+    out.push('\n');
 }

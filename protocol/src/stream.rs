@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::response::{
     ChatChunk, ChatCompletion, FinishReason, FunctionCall, ToolCall, ToolCallDelta, Usage,
 };
-use crate::sse::{SseDecoder, SseEvent};
+use crate::sse::{SseDecoder, SseEvent, DONE};
 
 /// One thing that happened in an answer, in the order it happened.
 #[derive(Clone, Debug, PartialEq)]
@@ -136,7 +136,7 @@ fn decode_event(event: SseEvent, out: &mut Vec<StreamEvent>) {
         // Keep-alives and other named events carry nothing for the answer.
         _ => return,
     }
-    if data == "[DONE]" {
+    if data == DONE {
         out.push(StreamEvent::Done);
         return;
     }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::routing::post;
 use axum::Router;
-use chat_protocol::{StreamDecoder, StreamEvent};
+use chat_protocol::{SseFrame, StreamDecoder, StreamEvent};
 use futures_util::StreamExt;
 use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpListener;
@@ -56,10 +56,11 @@ fn shape(body: &[u8]) -> (usize, u64) {
 
 /// A chunk whose content is its send time in microseconds.
 fn chunk() -> Bytes {
-    Bytes::from(format!(
-        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+    let chunk = format!(
+        "{{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}",
         micros_since_epoch()
-    ))
+    );
+    Bytes::from(SseFrame::new(&chunk).encode())
 }
 
 fn upstream() -> Router {
@@ -76,7 +77,7 @@ fn upstream() -> Router {
                     Ok::<_, std::convert::Infallible>(chunk())
                 })
                 .chain(futures_util::stream::once(async {
-                    Ok(Bytes::from_static(b"data: [DONE]\n\n"))
+                    Ok(Bytes::from(SseFrame::done().encode()))
                 }));
             (
                 [("content-type", "text/event-stream")],

@@ -2,7 +2,6 @@
 //! the access log.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,56 +23,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::config::{Config, Mode};
 use crate::error::RelayError;
 use crate::files::StaticFiles;
+use crate::state::{AppState, Stats};
 use crate::{demo, proxy};
-
-/// Counters the health endpoint reports.
-#[derive(Debug, Default)]
-pub struct Stats {
-    active_streams: AtomicUsize,
-    demo_tokens: AtomicU64,
-}
-
-impl Stats {
-    /// Answers being streamed right now.
-    pub fn active_streams(&self) -> usize {
-        self.active_streams.load(Ordering::Relaxed)
-    }
-
-    /// Tokens the demo model has produced since start.
-    pub fn demo_tokens(&self) -> u64 {
-        self.demo_tokens.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn count_demo_token(&self) {
-        self.demo_tokens.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// Counts one answer as active until it is dropped (finished, or the browser went away).
-pub(crate) struct StreamGuard(Arc<Stats>);
-
-impl StreamGuard {
-    pub(crate) fn new(stats: Arc<Stats>) -> Self {
-        stats.active_streams.fetch_add(1, Ordering::Relaxed);
-        StreamGuard(stats)
-    }
-}
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        self.0.active_streams.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub(crate) config: Arc<Config>,
-    pub(crate) client: reqwest::Client,
-    pub(crate) stats: Arc<Stats>,
-    /// A permit per byte of request bodies being received.
-    bodies_in_flight: Arc<tokio::sync::Semaphore>,
-}
 
 /// The relay's routes with every layer, ready to serve, and the built widget read from
 /// `config.static_dir`. Needs the peer address
@@ -82,29 +33,8 @@ pub struct AppState {
 pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
     let files =
         Arc::new(StaticFiles::load(&config.static_dir)?.with_security(&config.frame_ancestors));
-    // reqwest is built without a default TLS crypto provider; install ring's once per process.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        // A redirect would re-send the conversation (and the key) wherever it points.
-        .redirect(reqwest::redirect::Policy::none())
-        // A stream that sends nothing for this long has stalled; the browser gets its end.
-        .read_timeout(Duration::from_secs(120))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new());
-    let stats = Arc::new(Stats::default());
-    let bodies_in_flight = Arc::new(tokio::sync::Semaphore::new(
-        config
-            .limits
-            .body_bytes_in_flight
-            .min(tokio::sync::Semaphore::MAX_PERMITS),
-    ));
-    let state = AppState {
-        config: Arc::new(config),
-        client,
-        stats: stats.clone(),
-        bodies_in_flight,
-    };
+    let state = AppState::new(config);
+    let stats = state.stats.clone();
     let config = &state.config;
 
     let period = Duration::from_millis(60_000 / u64::from(config.rate_per_minute))
@@ -210,13 +140,7 @@ async fn receive(
     let reserve = declared.map_or(limit, |length| length as usize).max(1);
     let _permit = u32::try_from(reserve)
         .ok()
-        .and_then(|bytes| {
-            state
-                .bodies_in_flight
-                .clone()
-                .try_acquire_many_owned(bytes)
-                .ok()
-        })
+        .and_then(|bytes| state.reserve_body_bytes(bytes))
         .ok_or(RelayError::Busy)?;
     match tokio::time::timeout(
         state.config.limits.body_timeout,

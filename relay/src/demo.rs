@@ -11,13 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_protocol::{
     AssistantMessage, ChatChunk, ChatCompletion, ChatRequest, Choice, ChunkChoice, Content,
-    ContentPart, Delta, FinishReason, FunctionCall, FunctionCallDelta, Message, ToolCall,
+    ContentPart, Delta, FinishReason, FunctionCall, FunctionCallDelta, Message, SseFrame, ToolCall,
     ToolCallDelta, ToolChoice, Usage,
 };
 use futures_util::{stream, StreamExt};
 
-use crate::app::{AppState, StreamGuard};
-use crate::proxy::no_buffering;
+use crate::state::{AppState, StreamGuard};
+use crate::streaming::no_buffering;
 
 /// How many sections a "long" answer has.
 const LONG_SECTIONS: usize = 24;
@@ -219,13 +219,11 @@ fn frames(reply: &DemoReply, id: &str, model: &str) -> Vec<Bytes> {
     let mut frames: Vec<Bytes> = chunks
         .iter()
         .map(|chunk| {
-            Bytes::from(format!(
-                "data: {}\n\n",
-                serde_json::to_string(chunk).unwrap_or_default()
-            ))
+            let json = serde_json::to_string(chunk).unwrap_or_default();
+            Bytes::from(SseFrame::new(&json).encode())
         })
         .collect();
-    frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
+    frames.push(Bytes::from(SseFrame::done().encode()));
     frames
 }
 

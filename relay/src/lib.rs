@@ -1,5 +1,14 @@
 //! The chat widget's relay: it holds the API key, forwards the widget's chat-completions requests
 //! to an OpenAI-compatible API (or answers them with a built-in demo model), and serves the widget.
+//!
+//! Codemap: `server` accepts connections and serves the router `app` builds; `app` holds the
+//! routes and the layers around them (origin check, CORS, rate and body limits, access log) and
+//! hands a checked request to `demo` (the offline model) or `proxy` (the upstream). Those two share
+//! `state` (settings, HTTP client, counters, the guard that counts a stream) and `streaming` (a
+//! stream's response headers); `files` serves the built widget; `error` holds the relay's refusals.
+//!
+//! **Architecture Invariant:** module dependencies point one way, `server` → `app` → `demo`,
+//! `proxy` → `state`, `streaming`. `demo` and `proxy` never import `app`, nor each other.
 
 mod app;
 pub mod config;
@@ -9,8 +18,11 @@ pub mod files;
 pub mod images;
 mod proxy;
 mod server;
+mod state;
+mod streaming;
 
-pub use app::{router, Stats};
+pub use app::router;
 pub use config::{api_key_from_env, ApiKey, Args, Config, Limits, Mode};
 pub use error::RelayError;
 pub use server::serve;
+pub use state::Stats;

@@ -4,18 +4,17 @@
 //! an upstream or a proxy that echoes the request's headers cannot hand the key to the page.
 
 use axum::body::Body;
-use axum::http::header::{
-    HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS,
-};
+use axum::http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_protocol::{ApiError, ChatRequest};
 use futures_util::StreamExt;
 
-use crate::app::{AppState, StreamGuard};
 use crate::config::ApiKey;
 use crate::error::RelayError;
+use crate::state::{AppState, StreamGuard};
+use crate::streaming::no_buffering;
 
 /// Sends `request` to `<base_url>/chat/completions` with `key`, and streams the answer back with the
 /// upstream's status, content type and `Retry-After`. Nothing from the browser's request but the
@@ -165,16 +164,6 @@ fn scrub(text: &str, key: &ApiKey) -> String {
     }
     clean.push_str(&text[rest..]);
     clean
-}
-
-/// Headers that keep proxies and browsers from holding back a stream.
-pub fn no_buffering(response: axum::http::response::Builder) -> axum::http::response::Builder {
-    response
-        .header(
-            CACHE_CONTROL,
-            HeaderValue::from_static("no-cache, no-transform"),
-        )
-        .header("x-accel-buffering", HeaderValue::from_static("no"))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
+use chat_protocol::SseFrame;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -100,16 +101,18 @@ async fn the_key_never_appears_in_a_response_or_a_log_line() {
         "/chat/completions",
         post(|body: String| async move {
             if body.contains("\"stream\":true") {
+                let mut stream = SseFrame::new(r#"{"choices":[]}"#).encode();
+                SseFrame::done().encode_into(&mut stream);
                 (
                     StatusCode::OK,
                     [("content-type", "text/event-stream")],
-                    "data: {\"choices\":[]}\n\ndata: [DONE]\n\n",
+                    stream,
                 )
             } else {
                 (
                     StatusCode::UNAUTHORIZED,
                     [("content-type", "application/json")],
-                    r#"{"error":{"message":"bad key"}}"#,
+                    r#"{"error":{"message":"bad key"}}"#.to_owned(),
                 )
             }
         }),

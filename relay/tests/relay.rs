@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use chat_protocol::{FinishReason, StreamDecoder, StreamEvent};
+use chat_protocol::{FinishReason, SseFrame, StreamDecoder, StreamEvent};
 use chat_relay::{ApiKey, Config, Mode, Stats};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -527,14 +527,19 @@ fn endless_upstream(dropped: Arc<AtomicBool>) -> Router {
             let guard = OnDrop(dropped);
             let chunks = futures_util::stream::unfold(0u64, |n| async move {
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                let frame = format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{n} \"}}}}]}}\n\n");
+                let chunk =
+                    json!({"choices": [{"index": 0, "delta": {"content": format!("{n} ")}}]});
+                let frame = SseFrame::new(&chunk.to_string()).encode();
                 Some((Ok::<_, std::convert::Infallible>(Bytes::from(frame)), n + 1))
             })
             .map(move |chunk| {
                 let _alive = &guard;
                 chunk
             });
-            ([("content-type", "text/event-stream")], Body::from_stream(chunks))
+            (
+                [("content-type", "text/event-stream")],
+                Body::from_stream(chunks),
+            )
         }),
     )
 }

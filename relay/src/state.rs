@@ -1,0 +1,99 @@
+//! What every handler shares: the settings, the HTTP client for the upstream, the counters the
+//! health endpoint reports, and the bound on request bytes being received.
+//!
+//! The routes (`app`) and both ways of answering (`demo`, `proxy`) depend on this module; it depends
+//! on nothing of the relay but `config`.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::Config;
+
+/// Counters the health endpoint reports.
+#[derive(Debug, Default)]
+pub struct Stats {
+    active_streams: AtomicUsize,
+    demo_tokens: AtomicU64,
+}
+
+impl Stats {
+    /// Answers being streamed right now.
+    pub fn active_streams(&self) -> usize {
+        self.active_streams.load(Ordering::Relaxed)
+    }
+
+    /// Tokens the demo model has produced since start.
+    pub fn demo_tokens(&self) -> u64 {
+        self.demo_tokens.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_demo_token(&self) {
+        self.demo_tokens.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts one answer as active until it is dropped (finished, or the browser went away).
+pub(crate) struct StreamGuard(Arc<Stats>);
+
+impl StreamGuard {
+    pub(crate) fn new(stats: Arc<Stats>) -> Self {
+        stats.active_streams.fetch_add(1, Ordering::Relaxed);
+        StreamGuard(stats)
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.active_streams.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) config: Arc<Config>,
+    pub(crate) client: reqwest::Client,
+    pub(crate) stats: Arc<Stats>,
+    /// A permit per byte of request bodies being received.
+    bodies_in_flight: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// The state for `config`, with fresh counters and an HTTP client for the upstream.
+    pub(crate) fn new(config: Config) -> Self {
+        // reqwest is built without a default TLS crypto provider; install ring's once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            // A redirect would re-send the conversation (and the key) wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            // A stream that sends nothing for this long has stalled; the browser gets its end.
+            .read_timeout(Duration::from_secs(120))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        let bodies_in_flight = Arc::new(Semaphore::new(
+            config
+                .limits
+                .body_bytes_in_flight
+                .min(Semaphore::MAX_PERMITS),
+        ));
+        AppState {
+            config: Arc::new(config),
+            client,
+            stats: Arc::new(Stats::default()),
+            bodies_in_flight,
+        }
+    }
+
+    /// Holds `bytes` of the bound on request bytes being received, until the permit is dropped;
+    /// `None` when that many are not free now.
+    pub(crate) fn reserve_body_bytes(&self, bytes: u32) -> Option<OwnedSemaphorePermit> {
+        self.bodies_in_flight
+            .clone()
+            .try_acquire_many_owned(bytes)
+            .ok()
+    }
+}
