@@ -1,0 +1,304 @@
+//! The conversation library and what is kept: remounts, the history budget, and storage that is
+//! corrupt, full or disabled.
+
+use chat_widget::ChatConfig;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use crate::support::{answer, content, local_storage, recorder, settle, Fixture};
+
+fn storage_notice(chat: &Fixture) -> Option<String> {
+    chat.query(".cw-chat__notice")
+        .and_then(|notice| notice.text_content())
+}
+
+#[wasm_bindgen_test]
+async fn the_conversation_is_kept_across_a_remount() {
+    let config = ChatConfig::from_json(r#"{"id": "kept"}"#).expect("valid");
+    let first = Fixture::with_config(config.clone());
+    first.send("Remember me").await;
+    answer(&first, "I will.");
+    settle().await;
+    let before = first.messages();
+    drop(first);
+    let second = Fixture::with_config(config);
+    settle().await;
+    assert_eq!(second.messages(), before);
+    assert!(storage_notice(&second).is_none());
+    second.send("Still there?").await;
+    assert_eq!(
+        second.transport.requests.borrow()[0].messages.len(),
+        3,
+        "the kept history is sent"
+    );
+    local_storage()
+        .remove_item("chat-widget.conversations.kept")
+        .expect("removed");
+}
+
+#[wasm_bindgen_test]
+async fn corrupt_or_old_storage_never_breaks_the_widget_and_is_said_once() {
+    for (id, stored, reason) in [
+        ("corrupt", "{not json", "could not be read"),
+        (
+            "old",
+            r#"{"version": 0, "messages": []}"#,
+            "another version",
+        ),
+    ] {
+        local_storage()
+            .set_item(&format!("chat-widget.conversations.{id}"), stored)
+            .expect("stored");
+        let chat = Fixture::with_config(
+            ChatConfig::from_json(&format!(r#"{{"id": "{id}"}}"#)).expect("valid"),
+        );
+        settle().await;
+        let notice = storage_notice(&chat).expect("a notice");
+        assert!(
+            notice.contains("could not be restored") && notice.contains(reason),
+            "{notice}"
+        );
+        chat.send("Hello").await;
+        answer(&chat, "Hi");
+        settle().await;
+        assert_eq!(chat.messages().len(), 2, "the widget works in memory");
+        let kept = local_storage()
+            .get_item(&format!("chat-widget.conversations.{id}"))
+            .expect("readable");
+        assert!(
+            kept.is_some_and(|kept| kept.contains("Hi")),
+            "kept from now on"
+        );
+        local_storage()
+            .remove_item(&format!("chat-widget.conversations.{id}"))
+            .expect("removed");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn full_storage_keeps_the_widget_working_and_says_so() {
+    /// Puts `setItem` back even when the test fails.
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = js_sys::eval("Storage.prototype.setItem = window.__setItem;");
+        }
+    }
+    js_sys::eval(
+        "window.__setItem = Storage.prototype.setItem; \
+         Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError') };",
+    )
+    .expect("patched");
+    let restore = Restore;
+    let chat = Fixture::with_config(ChatConfig::from_json(r#"{"id": "full"}"#).expect("valid"));
+    chat.send("Hello").await;
+    answer(&chat, "Hi");
+    settle().await;
+    drop(restore);
+    let notice = storage_notice(&chat).expect("a notice");
+    assert!(
+        notice.contains("will not be kept") && notice.contains("full"),
+        "{notice}"
+    );
+    assert_eq!(chat.messages().len(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn the_history_budget_shows_where_the_cut_is() {
+    let chat =
+        Fixture::with_config(ChatConfig::from_json(r#"{"context_budget": 60}"#).expect("valid"));
+    for turn in 0..3 {
+        chat.send(&format!("Question {turn} with a few more words in it"))
+            .await;
+        answer(
+            &chat,
+            &format!("Answer {turn} with a few more words in it too"),
+        );
+        settle().await;
+    }
+    chat.send("Last one").await;
+    let sent = chat
+        .transport
+        .requests
+        .borrow()
+        .last()
+        .expect("a request")
+        .messages
+        .len();
+    assert!(
+        sent < 7,
+        "older turns are left out of the request ({sent} sent)"
+    );
+    assert_eq!(chat.messages().len(), 8, "but not out of the view");
+    let cut = chat.query(".cw-log__cut").expect("the cut is shown");
+    let next = cut.next_element_sibling().expect("the first message sent");
+    assert_eq!(next.get_attribute("data-role").as_deref(), Some("user"));
+}
+
+#[wasm_bindgen_test]
+async fn disabled_storage_keeps_the_widget_working_and_says_so() {
+    /// Gives the page its `localStorage` back even when the test fails.
+    struct Enable;
+    impl Drop for Enable {
+        fn drop(&mut self) {
+            let _ = js_sys::eval(
+                "if (window.__storage) { Object.defineProperty(window, 'localStorage', window.__storage) } \
+                 else { delete window.localStorage }",
+            );
+        }
+    }
+    let _enable = Enable;
+    js_sys::eval(
+        "window.__storage = Object.getOwnPropertyDescriptor(window, 'localStorage'); \
+         Object.defineProperty(window, 'localStorage', \
+         { get() { throw new DOMException('denied', 'SecurityError') }, configurable: true });",
+    )
+    .expect("disabled");
+    let chat = Fixture::new();
+    settle().await;
+    let notice = storage_notice(&chat).expect("a notice");
+    assert!(notice.contains("will not be kept"), "{notice}");
+    chat.send("Hello").await;
+    answer(&chat, "Hi");
+    settle().await;
+    assert_eq!(chat.messages().len(), 2, "the widget works in memory");
+}
+
+#[wasm_bindgen_test]
+async fn conversations_can_be_started_switched_renamed_deleted_and_exported() {
+    let chat = Fixture::new();
+    chat.send("About otters").await;
+    answer(&chat, "Otters hold hands.");
+    settle().await;
+    chat.click("New");
+    settle().await;
+    assert!(chat.messages().is_empty(), "a new conversation is empty");
+    chat.send("About beavers").await;
+    answer(&chat, "Beavers build dams.");
+    settle().await;
+    let select: web_sys::HtmlSelectElement = chat
+        .query("select[aria-label='Conversation']")
+        .expect("a chooser")
+        .unchecked_into();
+    let titles: Vec<String> = (0..select.length())
+        .filter_map(|i| select.item(i))
+        .filter_map(|o| o.text_content())
+        .collect();
+    assert_eq!(titles, ["About otters", "About beavers"]);
+    select.set_value("0");
+    select
+        .dispatch_event(&web_sys::Event::new("change").expect("event"))
+        .expect("dispatched");
+    settle().await;
+    assert_eq!(chat.messages()[1].2, "Otters hold hands.", "switched back");
+    chat.send("More about otters").await;
+    assert_eq!(
+        chat.transport
+            .requests
+            .borrow()
+            .last()
+            .expect("a request")
+            .messages
+            .len(),
+        3,
+        "this conversation's history"
+    );
+    answer(&chat, "They sleep on water.");
+    settle().await;
+
+    chat.click("Rename");
+    settle().await;
+    let title: web_sys::HtmlInputElement = chat
+        .query("input[aria-label='Conversation title']")
+        .expect("a title box")
+        .unchecked_into();
+    title.set_value("Otters");
+    title
+        .dispatch_event(&web_sys::InputEvent::new("input").expect("event"))
+        .expect("dispatched");
+    chat.click("Save title");
+    settle().await;
+    let select: web_sys::HtmlSelectElement = chat
+        .query("select[aria-label='Conversation']")
+        .expect("a chooser")
+        .unchecked_into();
+    assert_eq!(
+        select.item(0).and_then(|o| o.text_content()).as_deref(),
+        Some("Otters")
+    );
+
+    js_sys::eval(
+        "window.__downloads = []; window.__click = HTMLAnchorElement.prototype.click; \
+         HTMLAnchorElement.prototype.click = function () { window.__downloads.push(this.download) };",
+    )
+    .expect("patched");
+    chat.click("Export Markdown");
+    chat.click("Export JSON");
+    let downloads = js_sys::eval(
+        "HTMLAnchorElement.prototype.click = window.__click; window.__downloads.join(',')",
+    )
+    .expect("read");
+    assert_eq!(
+        downloads.as_string().as_deref(),
+        Some("conversation.md,conversation.json")
+    );
+
+    chat.click("Delete");
+    settle().await;
+    let select: web_sys::HtmlSelectElement = chat
+        .query("select[aria-label='Conversation']")
+        .expect("a chooser")
+        .unchecked_into();
+    assert_eq!(select.length(), 1);
+    assert_eq!(
+        chat.messages()[0].2,
+        "About beavers",
+        "the other conversation is in view"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_switch_of_conversation_mid_reply_reports_and_announces_nothing() {
+    let chat = Fixture::new();
+    let (on_message, messages) = recorder();
+    chat.widget.on_message(on_message);
+    chat.send("First").await;
+    answer(&chat, "An answer.");
+    settle().await;
+    settle().await;
+    chat.click("New");
+    settle().await;
+    chat.send("Second").await;
+    chat.transport.push(content("Partly"));
+    settle().await;
+    // Back to the first conversation while the second's reply streams.
+    let select = chat
+        .query("select.cw-threads__select")
+        .expect("the conversation list")
+        .unchecked_into::<web_sys::HtmlSelectElement>();
+    select.set_value("0");
+    select
+        .dispatch_event(&web_sys::Event::new("change").expect("event"))
+        .expect("dispatched");
+    settle().await;
+    settle().await;
+    let roles: Vec<String> = messages
+        .borrow()
+        .iter()
+        .map(|json| json.split('"').nth(3).unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        roles,
+        ["user", "assistant", "user"],
+        "{:?}",
+        messages.borrow()
+    );
+    let region = chat
+        .query(".cw-chat > [aria-live='polite']")
+        .expect("a live region");
+    assert_eq!(
+        region.text_content().as_deref(),
+        Some("The assistant replied: An answer."),
+        "only the finished reply was announced"
+    );
+}
