@@ -135,3 +135,29 @@ fn the_loaders_words_are_the_tables() {
     }
     assert!(checked >= 8, "only {checked} words found");
 }
+
+#[test]
+fn the_session_gets_the_configs_parameters_and_retry_policy() {
+    let config = ChatConfig::from_json(
+        r#"{"model": "m", "system_prompt": "Be brief.", "temperature": 0.2, "stop": ["END"],
+            "stream": false, "retry_attempts": 2, "retry_base_ms": 40}"#,
+    )
+    .expect("valid");
+    let parameters = config.parameters();
+    assert_eq!(
+        (
+            parameters.model.as_str(),
+            parameters.system_prompt.as_deref(),
+            parameters.temperature,
+            parameters.stream
+        ),
+        ("m", Some("Be brief."), Some(0.2), false)
+    );
+    assert_eq!(
+        parameters.request(vec![Message::user("hi")], Vec::new()),
+        config.request(vec![Message::user("hi")], Vec::new())
+    );
+    let policy = config.retry_policy();
+    assert_eq!(policy.max_retries, 2);
+    assert_eq!(policy.base, std::time::Duration::from_millis(40));
+}

@@ -325,3 +325,51 @@ async fn pasted_images_reach_the_demo_model_which_names_them() {
     browser.save_screenshot("two-images").await;
     browser.close().await;
 }
+
+/// Whether the message log is scrolled to its end (within the widget's slack).
+const AT_THE_END: &str = "const log = shadow.querySelector('.cw-log'); \
+     return log.scrollHeight - log.scrollTop - log.clientHeight <= 32;";
+
+#[tokio::test]
+async fn a_long_kept_conversation_opens_at_its_end_and_follows_a_new_reply() {
+    let browser = Browser::open(demo(5)).await;
+    let messages: Vec<serde_json::Value> = (0..300)
+        .flat_map(|turn| {
+            [
+                serde_json::json!({"role": "user", "text": format!("Question {turn}"), "status": "done"}),
+                serde_json::json!({"role": "assistant", "text": format!("## Answer {turn}\n\nWith a list:\n\n- one\n- two\n"), "status": "done"}),
+            ]
+        })
+        .collect();
+    let library = serde_json::json!({"version": 1, "library": {"active": 0, "threads": [{"title": "Long", "messages": messages}]}});
+    browser
+        .client
+        .execute(
+            "localStorage.setItem('chat-widget.conversations.chat', arguments[0]);",
+            vec![serde_json::json!(library.to_string())],
+        )
+        .await
+        .expect("kept");
+    browser.visit(&browser.relay.url).await;
+    browser.find(chat_e2e::LOADED).await;
+    eventually("the log at its end", Duration::from_secs(5), async || {
+        browser.in_widget(AT_THE_END).await == serde_json::json!(true)
+    })
+    .await;
+    browser.send("Tell me a long story").await;
+    eventually("the reply done", Duration::from_secs(20), async || {
+        browser
+            .in_widget("const all = shadow.querySelectorAll(\"[data-role='assistant']\"); return all.length === 301 && all[300].dataset.status === 'done';")
+            .await
+            == serde_json::json!(true)
+    })
+    .await;
+    eventually(
+        "the log still at its end",
+        Duration::from_secs(2),
+        async || browser.in_widget(AT_THE_END).await == serde_json::json!(true),
+    )
+    .await;
+    browser.save_screenshot("long-conversation").await;
+    browser.close().await;
+}

@@ -84,6 +84,9 @@ pub fn MessageList(
                     }
                 }
             />
+            // The log's one scroll anchor (see `.cw-log__end` in the style sheet); not a `div`, so the
+            // last message stays `div:last-of-type`.
+            <span class="cw-log__end" aria-hidden="true"></span>
         </div>
     }
 }

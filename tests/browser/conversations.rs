@@ -1,11 +1,17 @@
 //! The conversation library and what is kept: remounts, the history budget, and storage that is
 //! corrupt, full or disabled.
 
-use chat_widget::ChatConfig;
+use std::rc::Rc;
+
+use chat_protocol::StreamEvent;
+use chat_widget::{ChatConfig, ChatController, Toolbox};
+use leptos::prelude::{GetUntracked, Owner, ReadUntracked};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use crate::support::{answer, content, local_storage, recorder, settle, Fixture};
+use crate::support::{
+    answer, content, local_storage, recorder, settle, sleep, Fixture, Scripted, Shared,
+};
 
 fn storage_notice(chat: &Fixture) -> Option<String> {
     chat.query(".cw-chat__notice")
@@ -301,4 +307,40 @@ async fn a_switch_of_conversation_mid_reply_reports_and_announces_nothing() {
         Some("The assistant replied: An answer."),
         "only the finished reply was announced"
     );
+}
+
+#[wasm_bindgen_test]
+async fn messages_that_leave_the_view_free_their_signals() {
+    let transport = Rc::new(Scripted::default());
+    let owner = Owner::new();
+    let config = ChatConfig {
+        id: "freed".into(),
+        ..ChatConfig::default()
+    };
+    let controller = owner
+        .with(|| ChatController::new(config, Rc::new(Shared(transport.clone())), Toolbox::new()));
+    assert!(controller.send_text("Hello"));
+    transport.push(content("Hi"));
+    transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    let views = controller.messages().get_untracked();
+    assert_eq!(views.len(), 2);
+    assert!(views[1].text.try_read_untracked().is_some());
+    controller.new_conversation();
+    sleep(20).await;
+    assert!(controller.messages().get_untracked().is_empty());
+    for view in views {
+        assert!(
+            view.text.try_read_untracked().is_none(),
+            "the signals of message {:?} are freed",
+            view.id
+        );
+    }
+    for key in [
+        "chat-widget.conversations.freed",
+        "chat-widget.v1.settings.freed",
+    ] {
+        local_storage().remove_item(key).expect("cleaned up");
+    }
+    drop(owner);
 }

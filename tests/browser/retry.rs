@@ -1,7 +1,9 @@
-//! Trying again on its own: after a 429 or a server error, its countdown, and while offline.
+//! Trying again on its own, as the page shows it: the countdown, its buttons, the clock the retry
+//! waits for, and the browser's offline state. When to retry (the backoff, the count, which
+//! failures) is the session's, tested natively in `core/tests/session.rs`.
 
 use chat_protocol::{ApiError, Message, StreamEvent};
-use chat_widget::{ChatConfig, TransportError};
+use chat_widget::TransportError;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -61,32 +63,6 @@ async fn a_429_with_retry_after_as_an_http_date_waits_until_then() {
 }
 
 #[wasm_bindgen_test]
-async fn without_the_header_it_backs_off_and_stops_after_the_last_attempt() {
-    let config =
-        ChatConfig::from_json(r#"{"retry_attempts": 2, "retry_base_ms": 40}"#).expect("valid");
-    let chat = Fixture::with_config(config);
-    chat.send("Hello").await;
-    for attempt in 1..=3 {
-        chat.transport.push(Err(TransportError::Http {
-            // A 429 without Retry-After, then server errors: the same backoff.
-            status: if attempt == 1 { 429 } else { 503 },
-            error: ApiError::new("overloaded"),
-            retry_after: None,
-        }));
-        sleep(200).await;
-        assert_eq!(
-            chat.transport.request_count(),
-            (attempt + 1).min(3),
-            "after failure {attempt}"
-        );
-    }
-    // Two retries used: the error stays, with Retry for the person.
-    assert!(chat.query(".cw-alert__countdown").is_none());
-    assert!(chat.alert().expect("an alert").contains("overloaded"));
-    assert!(chat.button("Retry").is_some());
-}
-
-#[wasm_bindgen_test]
 async fn a_pending_retry_can_be_cancelled() {
     let chat = Fixture::new();
     chat.send("Hello").await;
@@ -100,21 +76,6 @@ async fn a_pending_retry_can_be_cancelled() {
         .expect("the error stays")
         .contains("Rate limit reached"));
     assert!(chat.button("Retry").is_some());
-}
-
-#[wasm_bindgen_test]
-async fn refusals_are_not_retried_on_their_own() {
-    let config = ChatConfig::from_json(r#"{"retry_base_ms": 10}"#).expect("valid");
-    let chat = Fixture::with_config(config);
-    chat.send("Hello").await;
-    chat.transport.push(Err(TransportError::Http {
-        status: 401,
-        error: ApiError::new("bad key"),
-        retry_after: None,
-    }));
-    sleep(200).await;
-    assert_eq!(chat.transport.request_count(), 1);
-    assert!(chat.query(".cw-alert__countdown").is_none());
 }
 
 #[wasm_bindgen_test]
