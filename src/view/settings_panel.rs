@@ -180,15 +180,10 @@ pub fn SettingsPanel(
             </option>
         }
     };
-    let choices = [
-        ("", controller.text(|s| s.not_set())),
-        ("auto", "auto".to_owned()),
-        ("none", "none".to_owned()),
-        ("required", "required".to_owned()),
-    ]
-    .into_iter()
-    .map(|(value, label)| option(value.to_owned(), label))
-    .collect_view();
+    let choices = std::iter::once((String::new(), controller.text(|s| s.not_set())))
+        .chain(chat_protocol::ToolChoice::MODES.map(|mode| (mode.to_owned(), mode.to_owned())))
+        .map(|(value, label)| option(value, label))
+        .collect_view();
     let call_tool = controller.text(|s| s.call_tool());
     let tool_options = tools
         .iter()
