@@ -184,6 +184,18 @@ strings! {
     storage_corrupt = "storage_corrupt" => "what was stored before could not be read",
     storage_other_version = "storage_other_version" => "what was stored is from another version of the widget",
     untitled = "untitled" => "New conversation",
+    suggestions = "suggestions" => "Suggestions",
+    good_reply = "good_reply" => "Good reply",
+    bad_reply = "bad_reply" => "Bad reply",
+    feedback_comment = "feedback_comment" => "What could be better? (optional)",
+    send_feedback = "send_feedback" => "Send feedback",
+    feedback_thanks = "feedback_thanks" => "Thank you for the feedback.",
+    unread = "unread" => "New replies: {}",
+    dictate = "dictate" => "Dictate",
+    listening = "listening" => "Listening… Esc stops.",
+    read_aloud = "read_aloud" => "Read aloud",
+    stop_reading = "stop_reading" => "Stop reading",
+    conversation_menu = "conversation_menu" => "Conversation menu",
 }
 
 /// A config's `"strings"`: an object of overrides; any key left out stays English, and a key that
