@@ -17,9 +17,7 @@ fn kept(turns: usize) -> Library {
         role: role.into(),
         text,
         status: "done".into(),
-        tool_calls: Vec::new(),
-        tool_call: None,
-        images: Vec::new(),
+        ..SavedMessage::default()
     };
     let messages = (0..turns)
         .flat_map(|turn| {

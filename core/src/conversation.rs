@@ -95,7 +95,45 @@ pub struct ChatMessage {
     pub images: Vec<Image>,
     /// Whether it came back from storage (a reply's images then load only on a click).
     pub restored: bool,
+    /// The id the page sees (in events and the DOM's `data-id`): kept with the conversation, so
+    /// it stays the same across visits, unlike [`MessageId`].
+    pub uid: String,
+    /// The person's rating of a reply, if they gave one.
+    pub feedback: Option<Feedback>,
 }
+
+/// A rating of a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rating {
+    /// 👍
+    Up,
+    /// 👎
+    Down,
+}
+
+impl Rating {
+    /// As events and storage spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rating::Up => "up",
+            Rating::Down => "down",
+        }
+    }
+}
+
+/// The person's feedback on a reply.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Feedback {
+    /// Up or down.
+    pub rating: Rating,
+    /// What they wrote (after a 👎), possibly nothing.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+}
+
+/// The longest feedback comment kept, in characters.
+pub const MAX_COMMENT: usize = 1_000;
 
 /// An image sent with a message, as `data:` URLs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -160,6 +198,8 @@ pub struct Conversation {
     tool_calls: ToolCallBuilder,
     /// Whether the reply in flight said it was complete (a finish reason or `[DONE]`).
     finished: bool,
+    /// What new messages' `uid`s start with (see [`Conversation::set_uid_prefix`]).
+    uid_prefix: String,
 }
 
 impl Conversation {
@@ -568,8 +608,40 @@ impl Conversation {
             tool_call: None,
             images: Vec::new(),
             restored: false,
+            uid: format!("{}{}", self.uid_prefix, id.0),
+            feedback: None,
         });
         id
+    }
+
+    /// New messages' `uid`s are this prefix and their [`MessageId`]: a prefix unique to the visit
+    /// (a session makes it from the time and a random number) makes them unique to the widget.
+    pub fn set_uid_prefix(&mut self, prefix: String) {
+        self.uid_prefix = prefix;
+    }
+
+    /// Rates reply `id` (a finished assistant message with text), or takes its rating back with
+    /// `None`. Whether it changed.
+    pub fn rate(&mut self, id: MessageId, feedback: Option<Feedback>) -> bool {
+        let Some(message) = self.messages.iter_mut().rev().find(|message| {
+            message.id == id
+                && message.role == Role::Assistant
+                && message.status == MessageStatus::Done
+                && !message.text.trim().is_empty()
+        }) else {
+            return false;
+        };
+        let feedback = feedback.map(|mut feedback| {
+            if let Some((cut, _)) = feedback.comment.char_indices().nth(MAX_COMMENT) {
+                feedback.comment.truncate(cut);
+            }
+            feedback
+        });
+        if message.feedback == feedback {
+            return false;
+        }
+        message.feedback = feedback;
+        true
     }
 
     fn start_reply(&mut self) -> MessageId {
@@ -615,7 +687,7 @@ impl Conversation {
 }
 
 /// A message as it is kept between visits: what was said, not how it was on its way.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SavedMessage {
     /// `user`, `assistant` or `tool`.
     pub role: String,
@@ -632,6 +704,12 @@ pub struct SavedMessage {
     /// The previews of the images the person sent (the images themselves are not kept).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    /// The id the page sees (missing in what older versions kept: a new one is given).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The person's rating of a reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<Feedback>,
 }
 
 impl Conversation {
@@ -651,6 +729,8 @@ impl Conversation {
                     .iter()
                     .map(|image| image.preview.clone())
                     .collect(),
+                id: message.uid.clone(),
+                feedback: message.feedback.clone(),
             })
             .collect()
     }
@@ -658,14 +738,15 @@ impl Conversation {
     /// A conversation from kept messages, with fresh ids, ready for the next message. Messages of
     /// an unknown role are skipped.
     pub fn from_saved(saved: &[SavedMessage]) -> Self {
-        Self::from_saved_with_ids(saved, MessageId(0))
+        Self::from_saved_with_ids(saved, MessageId(0), "")
     }
 
-    /// [`Conversation::from_saved`], with ids from `first` on: a session numbers the messages of
-    /// every conversation it shows apart.
-    pub fn from_saved_with_ids(saved: &[SavedMessage], first: MessageId) -> Self {
+    /// [`Conversation::from_saved`], with ids from `first` on (a session numbers the messages of
+    /// every conversation it shows apart) and new `uid`s starting with `uid_prefix`.
+    pub fn from_saved_with_ids(saved: &[SavedMessage], first: MessageId, uid_prefix: &str) -> Self {
         let mut conversation = Conversation {
             next_id: first.0,
+            uid_prefix: uid_prefix.to_owned(),
             ..Conversation::default()
         };
         for message in saved {
@@ -683,6 +764,16 @@ impl Conversation {
             conversation.push(role, message.text.clone(), status);
             if let Some(restored) = conversation.messages.last_mut() {
                 restored.restored = true;
+                // Only an id of letters, digits, `-` and `_`, as the widget makes them.
+                if (1..=64).contains(&message.id.len())
+                    && message
+                        .id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    restored.uid.clone_from(&message.id);
+                }
+                restored.feedback = message.feedback.clone();
                 restored.tool_calls = message.tool_calls.clone();
                 restored.tool_call = message.tool_call.clone();
                 // Only what the widget itself keeps: a JPEG or PNG preview as a `data:` URL.

@@ -21,7 +21,9 @@ pub mod session;
 pub mod settings;
 pub mod strings;
 
-pub use conversation::{ChatMessage, Conversation, MessageId, MessageStatus, Role, Status};
+pub use conversation::{
+    ChatMessage, Conversation, Feedback, MessageId, MessageStatus, Rating, Role, Status,
+};
 pub use error::{ChatError, TransportError};
 pub use library::Library;
 pub use parameters::Parameters;

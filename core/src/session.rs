@@ -9,11 +9,14 @@
 //! an input that carries a ticket other than the current one is ignored. Stop, a new request or a
 //! switch of conversation makes the current ticket stale.
 
-use chat_protocol::{Content, ContentPart, Message, StreamEvent, Tool, ToolCall, ToolChoice};
+use chat_protocol::{
+    Content, ContentPart, FinishReason, Message, StreamEvent, Tool, ToolCall, ToolChoice, Usage,
+};
 use serde_json::Value;
 
 use crate::conversation::{
-    estimate_tokens, Conversation, Image, MessageId, MessageStatus, Role, Status, SubmitError,
+    estimate_tokens, Conversation, Feedback, Image, MessageId, MessageStatus, Role, Status,
+    SubmitError,
 };
 use crate::error::{ChatError, TransportError};
 use crate::library::Library;
@@ -62,6 +65,10 @@ pub struct SessionConfig {
     pub retry: RetryPolicy,
     /// About how many tokens of history a request may carry; older turns are left out.
     pub context_budget: Option<usize>,
+    /// What the `uid`s of this visit's new messages start with: unique to the visit (the driver
+    /// makes it from the time and a random number), so that a message's `uid` is unique to the
+    /// widget and kept with it.
+    pub uid_prefix: String,
 }
 
 /// What happens to a session: the person's actions, the transport's news, tools' results and
@@ -141,6 +148,13 @@ pub enum Input {
         /// What it returned.
         result: ToolResult,
     },
+    /// The person rated reply `id`, or took the rating back (`None`).
+    Rate {
+        /// The reply.
+        id: MessageId,
+        /// The rating and comment.
+        feedback: Option<Feedback>,
+    },
     /// The time asked for with [`Effect::WakeAt`] has come (or passed).
     Wake {
         /// Whether the device is online; a due retry waits for the connection.
@@ -200,16 +214,60 @@ pub enum Refusal {
     Settings(String),
 }
 
-/// What happened to a turn, as the embedder's callbacks and the live region hear it: once each,
-/// when it happens.
+/// What happened to a turn, as the embedder's callbacks, its events and the live region hear it:
+/// once each, when it happens. `id`s are the messages' `uid`s; times are in milliseconds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TurnEvent {
     /// The person's message went out (sent, or edited and sent).
-    Sent(String),
-    /// A reply finished, with its text (Markdown).
-    Replied(String),
+    Sent {
+        /// The person's message.
+        id: String,
+        /// Its text.
+        text: String,
+    },
+    /// The first of a reply arrived, `ms` after the turn began.
+    FirstToken {
+        /// The reply.
+        id: String,
+        /// Since the person's message went out (or Regenerate or Retry was pressed).
+        ms: u64,
+    },
+    /// A reply finished.
+    Replied {
+        /// The reply.
+        id: String,
+        /// Its text (Markdown).
+        text: String,
+        /// Since the turn began.
+        ms: u64,
+        /// Token counts, when the provider reported them.
+        usage: Option<Usage>,
+        /// Why the model stopped, when it said.
+        finish_reason: Option<FinishReason>,
+    },
     /// A request failed (each automatic retry that fails too).
-    Failed(ChatError),
+    Failed {
+        /// Why.
+        error: ChatError,
+        /// Whether it will be tried again on its own.
+        retrying: bool,
+    },
+    /// A tool call ended: its handler returned, or the call was declined.
+    ToolCall {
+        /// The tool.
+        name: String,
+        /// Whether it gave an output (not an error, not declined).
+        ok: bool,
+        /// Since the round of tools began (with the time spent asking for consent).
+        ms: u64,
+    },
+    /// The person rated a reply, or took the rating back.
+    Feedback {
+        /// The reply.
+        id: String,
+        /// The rating and comment, or `None`.
+        feedback: Option<Feedback>,
+    },
 }
 
 /// A tool call waiting for the person's consent.
@@ -313,13 +371,25 @@ pub struct Session {
     /// Whether a turn was in flight when last looked: the end of one is kept and told.
     was_busy: bool,
     changes: Changes,
+    /// The time of the input being handled.
+    now: u64,
+    /// When the turn began (the person's message, Regenerate or Retry).
+    turn_began: u64,
+    /// Whether the reply in flight has shown anything yet.
+    first_token_told: bool,
+    /// When the current round of tools began.
+    round_began: u64,
 }
 
 impl Session {
     /// A session showing `library`'s current conversation, with `settings` in place of the
     /// config's parameters.
     pub fn new(config: SessionConfig, library: Library, settings: Settings) -> Self {
-        let conversation = Conversation::from_saved(&library.current().messages);
+        let conversation = Conversation::from_saved_with_ids(
+            &library.current().messages,
+            MessageId(0),
+            &config.uid_prefix,
+        );
         Session {
             config,
             settings,
@@ -337,6 +407,10 @@ impl Session {
                 all: true,
                 messages: Vec::new(),
             },
+            now: 0,
+            turn_began: 0,
+            first_token_told: false,
+            round_began: 0,
         }
     }
 
@@ -445,6 +519,7 @@ impl Session {
     /// Handles one input at `now_ms` (Unix milliseconds); `random` is a number in `0..1` (for the
     /// retry's jitter). Returns what the driver must do, in order.
     pub fn handle(&mut self, input: Input, now_ms: u64, random: f64) -> Vec<Effect> {
+        self.now = now_ms;
         let mut out = Vec::new();
         match input {
             Input::Stream { ticket, item } => {
@@ -480,6 +555,7 @@ impl Session {
             Input::Regenerate => {
                 self.cancel_retry();
                 self.retries = 0;
+                self.turn_began = now_ms;
                 if self.conversation.regenerate().is_some() {
                     self.request(out);
                 }
@@ -492,6 +568,7 @@ impl Session {
             }
             Input::Retry => {
                 self.retries = 0;
+                self.turn_began = now_ms;
                 self.retry_now(out);
             }
             Input::RetryNow => self.retry_now(out),
@@ -551,9 +628,21 @@ impl Session {
                 if self.tools_ticket() != Some(ticket) {
                     return;
                 }
+                self.tell_tool(id, result.is_ok(), out);
                 self.conversation
                     .finish_tool(id, output_text(&result), result.is_ok());
                 self.tools_settled(now_ms, random, out);
+            }
+            Input::Rate { id, feedback } => {
+                if self.conversation.rate(id, feedback.clone()) {
+                    let uid = self
+                        .conversation
+                        .message(id)
+                        .map(|message| message.uid.clone())
+                        .unwrap_or_default();
+                    self.keep(out);
+                    out.push(Effect::Notify(TurnEvent::Feedback { id: uid, feedback }));
+                }
             }
             Input::Wake { online } => {
                 self.offline = !online;
@@ -585,6 +674,21 @@ impl Session {
         }
     }
 
+    /// Tells that the call of tool message `id` ended.
+    fn tell_tool(&mut self, id: MessageId, ok: bool, out: &mut Vec<Effect>) {
+        if let Some((_, name)) = self
+            .conversation
+            .message(id)
+            .and_then(|message| message.tool_call.clone())
+        {
+            out.push(Effect::Notify(TurnEvent::ToolCall {
+                name,
+                ok,
+                ms: self.now.saturating_sub(self.round_began),
+            }));
+        }
+    }
+
     fn send(&mut self, text: String, images: Vec<Image>, out: &mut Vec<Effect>) {
         if let Err(problem) = self.parameters() {
             out.push(Effect::Refused(Refusal::Settings(problem)));
@@ -602,9 +706,18 @@ impl Session {
         // A new turn: a pending automatic retry of the last one is dropped.
         self.cancel_retry();
         self.retries = 0;
+        self.turn_began = self.now;
         // The person's message is kept at once, so a reload mid-reply does not lose it.
         self.keep(out);
-        out.push(Effect::Notify(TurnEvent::Sent(sent)));
+        let id = self
+            .conversation
+            .messages()
+            .iter()
+            .rev()
+            .find(|message| message.role == Role::User)
+            .map(|message| message.uid.clone())
+            .unwrap_or_default();
+        out.push(Effect::Notify(TurnEvent::Sent { id, text: sent }));
         self.request(out);
     }
 
@@ -654,6 +767,7 @@ impl Session {
             ticket,
             with_images,
         };
+        self.first_token_told = false;
         out.push(Effect::Send { ticket, request });
     }
 
@@ -677,6 +791,25 @@ impl Session {
             return;
         }
         let ended = item.is_none();
+        let shows = matches!(
+            item,
+            Some(Ok(StreamEvent::Content(_)
+                | StreamEvent::Reasoning(_)
+                | StreamEvent::ToolCall(_)))
+        );
+        if shows && !self.first_token_told {
+            self.first_token_told = true;
+            if let Some(reply) = self
+                .conversation
+                .reply()
+                .and_then(|id| self.conversation.message(id))
+            {
+                out.push(Effect::Notify(TurnEvent::FirstToken {
+                    id: reply.uid.clone(),
+                    ms: self.now.saturating_sub(self.turn_began),
+                }));
+            }
+        }
         match item {
             Some(Ok(event)) => self.conversation.apply(event),
             Some(Err(TransportError::Aborted)) => self.conversation.stop(),
@@ -709,6 +842,7 @@ impl Session {
     fn run_tools(&mut self, now_ms: u64, random: f64, out: &mut Vec<Effect>) {
         let ticket = self.ticket();
         self.phase = Phase::RunningTools { ticket };
+        self.round_began = self.now;
         for (id, call) in self.conversation.running_tools() {
             let name = &call.function.name;
             if !self.config.confirm.contains(name) || self.allowed_tools.contains(name) {
@@ -754,6 +888,7 @@ impl Session {
     }
 
     fn decline(&mut self, id: MessageId, now_ms: u64, random: f64, out: &mut Vec<Effect>) {
+        self.tell_tool(id, false, out);
         let declined = Err(self.config.strings.tool_declined().to_owned());
         self.conversation
             .finish_tool(id, output_text(&declined), false);
@@ -872,6 +1007,7 @@ impl Session {
         self.conversation = Conversation::from_saved_with_ids(
             &self.library.current().messages,
             self.conversation.next_id(),
+            &self.config.uid_prefix,
         );
         self.was_busy = false;
         out.push(Effect::Save);
@@ -889,7 +1025,10 @@ impl Session {
         if self.was_busy && !busy {
             self.keep(out);
             let event = match self.conversation.status() {
-                Status::Error(error) => Some(TurnEvent::Failed(error.clone())),
+                Status::Error(error) => Some(TurnEvent::Failed {
+                    error: error.clone(),
+                    retrying: matches!(self.phase, Phase::WaitingToRetry { .. }),
+                }),
                 _ => self
                     .conversation
                     .messages()
@@ -897,7 +1036,13 @@ impl Session {
                     .filter(|last| {
                         last.role == Role::Assistant && last.status == MessageStatus::Done
                     })
-                    .map(|last| TurnEvent::Replied(last.text.clone())),
+                    .map(|last| TurnEvent::Replied {
+                        id: last.uid.clone(),
+                        text: last.text.clone(),
+                        ms: self.now.saturating_sub(self.turn_began),
+                        usage: last.usage,
+                        finish_reason: last.finish_reason.clone(),
+                    }),
             };
             out.extend(event.map(Effect::Notify));
         }

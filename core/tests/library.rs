@@ -10,9 +10,7 @@ fn said(role: &str, text: &str) -> SavedMessage {
         role: role.into(),
         text: text.into(),
         status: "done".into(),
-        tool_calls: vec![],
-        tool_call: None,
-        images: vec![],
+        ..SavedMessage::default()
     }
 }
 

@@ -21,6 +21,8 @@ use std::time::Duration;
 struct Harness {
     session: Session,
     now: u64,
+    /// Every event told so far, in short (see [`events`]).
+    told: Vec<String>,
 }
 
 impl Harness {
@@ -29,6 +31,7 @@ impl Harness {
         Harness {
             session: Session::new(config, Library::default(), settings),
             now: 1_000_000,
+            told: Vec::new(),
         }
     }
 
@@ -39,6 +42,7 @@ impl Harness {
     fn input(&mut self, input: Input) -> Vec<Effect> {
         let effects = self.session.handle(input, self.now, 0.5);
         self.session.check().expect("the turn's parts agree");
+        self.told.extend(events(&effects));
         effects
     }
 
@@ -153,11 +157,27 @@ fn wake_at(effects: &[Effect]) -> Option<u64> {
     })
 }
 
-fn events(effects: &[Effect]) -> Vec<TurnEvent> {
+/// The events told, in short: `sent TEXT`, `first`, `replied TEXT`, `failed` or
+/// `failed, retrying`, `tool NAME ok|failed`, `rated up|down|none`.
+fn events(effects: &[Effect]) -> Vec<String> {
     effects
         .iter()
         .filter_map(|effect| match effect {
-            Effect::Notify(event) => Some(event.clone()),
+            Effect::Notify(event) => Some(match event {
+                TurnEvent::Sent { text, .. } => format!("sent {text}"),
+                TurnEvent::FirstToken { .. } => "first".to_owned(),
+                TurnEvent::Replied { text, .. } => format!("replied {text}"),
+                TurnEvent::Failed { retrying, .. } => {
+                    if *retrying { "failed, retrying" } else { "failed" }.to_owned()
+                }
+                TurnEvent::ToolCall { name, ok, .. } => {
+                    format!("tool {name} {}", if *ok { "ok" } else { "failed" })
+                }
+                TurnEvent::Feedback { feedback, .. } => format!(
+                    "rated {}",
+                    feedback.as_ref().map_or("none", |f| f.rating.as_str())
+                ),
+            }),
             _ => None,
         })
         .collect()
@@ -178,7 +198,7 @@ fn a_turn_sends_streams_and_tells_once_when_it_is_over() {
         text: "Hello".into(),
         images: Vec::new(),
     });
-    assert_eq!(events(&effects), [TurnEvent::Sent("Hello".into())]);
+    assert_eq!(events(&effects), ["sent Hello"]);
     assert!(
         effects.contains(&Effect::Save),
         "the message is kept at once"
@@ -201,7 +221,7 @@ fn a_turn_sends_streams_and_tells_once_when_it_is_over() {
     );
     chat.event(ticket, StreamEvent::Finish(FinishReason::Stop));
     let effects = chat.event(ticket, StreamEvent::Done);
-    assert_eq!(events(&effects), [TurnEvent::Replied("Hi there".into())]);
+    assert_eq!(events(&effects), ["replied Hi there"]);
     assert!(effects.contains(&Effect::Save));
     assert!(effects.contains(&Effect::Abort(ticket)), "reading stops");
     assert_eq!(chat.session.turn(), Turn::Idle);
@@ -243,7 +263,7 @@ fn a_refused_message_changes_nothing_and_says_why() {
     assert_eq!(busy, [Effect::Refused(Refusal::Busy)]);
     assert_eq!(chat.session.conversation().messages().len(), 2);
     let effects = chat.reply(ticket, "ok");
-    assert_eq!(events(&effects), [TurnEvent::Replied("ok".into())]);
+    assert_eq!(events(&effects), ["replied ok"]);
 }
 
 #[test]
@@ -252,7 +272,7 @@ fn a_rate_limit_is_retried_after_the_servers_wait_counting_down_each_second() {
     let ticket = chat.send("Hello");
     let start = chat.now;
     let effects = chat.error(ticket, http(429, Some("3")));
-    assert!(matches!(&events(&effects)[..], [TurnEvent::Failed(_)]));
+    assert_eq!(events(&effects), ["failed, retrying"]);
     assert!(matches!(
         chat.session.turn(),
         Turn::WaitingToRetry { attempt: 1, due_ms, .. } if due_ms == start + 3000
@@ -290,7 +310,7 @@ fn a_rate_limit_is_retried_after_the_servers_wait_counting_down_each_second() {
     let retried = retried.expect("retried");
     assert_ne!(retried, ticket);
     let effects = chat.reply(retried, "Hi");
-    assert_eq!(events(&effects), [TurnEvent::Replied("Hi".into())]);
+    assert_eq!(events(&effects), ["replied Hi"]);
 }
 
 #[test]
@@ -449,7 +469,7 @@ fn tools_run_in_parallel_and_their_outputs_go_back_in_one_request() {
     let effects = chat.reply(next, "14:00 and sunny");
     assert_eq!(
         events(&effects),
-        [TurnEvent::Replied("14:00 and sunny".into())]
+        ["replied 14:00 and sunny"]
     );
 }
 
@@ -470,7 +490,7 @@ fn a_model_that_keeps_calling_tools_is_stopped_after_the_round_cap() {
             None => {
                 assert_eq!(round, 3);
                 assert_eq!(chat.session.turn(), Turn::Failed(ChatError::ToolRounds(3)));
-                assert!(matches!(&events(&effects)[..], [TurnEvent::Failed(_)]));
+                assert_eq!(events(&effects), ["tool get_time ok", "failed"]);
                 return;
             }
         }
@@ -655,7 +675,7 @@ fn edit_regenerate_and_retry_replace_what_followed() {
         id: first,
         text: "Second".into(),
     });
-    assert_eq!(events(&effects), [TurnEvent::Sent("Second".into())]);
+    assert_eq!(events(&effects), ["sent Second"]);
     let (ticket, sent) = request(&effects).expect("sent");
     assert_eq!(sent.messages, [Message::user("Second")]);
     // While a reply arrives, neither is possible.
@@ -849,7 +869,9 @@ mod properties {
                         self.reading = Some(*ticket);
                     }
                     Effect::RunTool { ticket, id, .. } => self.tools.push((*ticket, *id)),
-                    Effect::Notify(TurnEvent::Sent(text)) => self.sent_texts.push(text.clone()),
+                    Effect::Notify(TurnEvent::Sent { text, .. }) => {
+                        self.sent_texts.push(text.clone())
+                    }
                     _ => {}
                 }
             }
@@ -982,4 +1004,141 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn each_kind_of_turn_tells_its_events_once_in_order() {
+    // A normal turn, with the times since the message went out.
+    let mut chat = Harness::plain();
+    let ticket = chat.send("Hello");
+    chat.advance(300);
+    chat.event(ticket, StreamEvent::Content("Hi".into()));
+    chat.advance(700);
+    chat.event(ticket, StreamEvent::Usage(chat_protocol::Usage {
+        prompt_tokens: 3,
+        completion_tokens: 1,
+        total_tokens: 4,
+    }));
+    let effects = chat.reply(ticket, "!");
+    assert_eq!(chat.told, ["sent Hello", "first", "replied Hi!"]);
+    let replied = effects.iter().find_map(|effect| match effect {
+        Effect::Notify(TurnEvent::Replied {
+            ms,
+            usage,
+            finish_reason,
+            ..
+        }) => Some((*ms, *usage, finish_reason.clone())),
+        _ => None,
+    });
+    let (ms, usage, finish) = replied.expect("replied");
+    assert_eq!(ms, 1000);
+    assert_eq!(usage.map(|usage| usage.completion_tokens), Some(1));
+    assert_eq!(finish, Some(FinishReason::Stop));
+    // A retried turn: the failure says it will be retried, the last one that it will not.
+    let mut chat = Harness::plain();
+    let ticket = chat.send("Hello");
+    chat.error(ticket, http(503, Some("1")));
+    chat.advance(1000);
+    let effects = chat.input(Input::Wake { online: true });
+    let (ticket, _) = request(&effects).expect("retried");
+    chat.reply(ticket, "Hi");
+    assert_eq!(
+        chat.told,
+        ["sent Hello", "failed, retrying", "first", "replied Hi"]
+    );
+    // A stopped turn tells no reply.
+    let mut chat = Harness::plain();
+    let ticket = chat.send("Hello");
+    chat.event(ticket, StreamEvent::Content("Par".into()));
+    chat.input(Input::Stop);
+    assert_eq!(chat.told, ["sent Hello", "first"]);
+    // A tool turn: each call, then the answer.
+    let mut chat = Harness::new(with_tools(&["get_weather"]));
+    let ticket = chat.send("Both");
+    let effects = chat.call_tools(ticket, &[("get_time", "{}"), ("get_weather", "{}")]);
+    let (round, id, _) = tool_runs(&effects)[0].clone();
+    chat.advance(250);
+    chat.input(Input::ToolDone {
+        ticket: round,
+        id,
+        result: Ok(json!("14:00")),
+    });
+    let asked = chat.session.consents()[0].id;
+    let effects = chat.input(Input::Consent {
+        id: asked,
+        consent: Consent::Deny,
+    });
+    let (ticket, _) = request(&effects).expect("asked again");
+    chat.reply(ticket, "It is 14:00.");
+    assert_eq!(
+        chat.told,
+        [
+            "sent Both",
+            "first",
+            "tool get_time ok",
+            "tool get_weather failed",
+            "first",
+            "replied It is 14:00."
+        ]
+    );
+}
+
+#[test]
+fn a_rating_is_kept_with_the_reply_and_told_with_its_id() {
+    let mut chat = Harness::new(SessionConfig {
+        uid_prefix: "visit1-".into(),
+        ..config()
+    });
+    let ticket = chat.send("Hello");
+    let reply = chat.session.conversation().messages()[1].id;
+    // Not while it streams.
+    chat.event(ticket, StreamEvent::Content("Hi".into()));
+    let down = Some(chat_core::Feedback {
+        rating: chat_core::Rating::Down,
+        comment: "Too short".into(),
+    });
+    assert!(chat
+        .input(Input::Rate {
+            id: reply,
+            feedback: down.clone()
+        })
+        .is_empty());
+    chat.reply(ticket, "!");
+    let effects = chat.input(Input::Rate {
+        id: reply,
+        feedback: down.clone(),
+    });
+    assert!(effects.contains(&Effect::Save));
+    assert!(effects.contains(&Effect::Notify(TurnEvent::Feedback {
+        id: "visit1-1".into(),
+        feedback: down.clone()
+    })));
+    assert_eq!(
+        chat.session.library().current().messages[1].feedback,
+        down,
+        "kept"
+    );
+    // The same again changes nothing; taking it back is told.
+    assert!(chat
+        .input(Input::Rate {
+            id: reply,
+            feedback: down
+        })
+        .is_empty());
+    chat.input(Input::Rate {
+        id: reply,
+        feedback: None,
+    });
+    assert_eq!(chat.told.last().map(String::as_str), Some("rated none"));
+    // The ids the page sees survive a switch of conversation (and so a reload).
+    chat.input(Input::NewConversation);
+    chat.input(Input::SwitchConversation(0));
+    let uids: Vec<&str> = chat
+        .session
+        .conversation()
+        .messages()
+        .iter()
+        .map(|message| message.uid.as_str())
+        .collect();
+    assert_eq!(uids, ["visit1-0", "visit1-1"]);
 }
