@@ -104,7 +104,20 @@ pub struct ChatConfig {
     pub image_max_side: u32,
     /// The most bytes of base64 all the images of one message may take.
     pub image_budget: usize,
+    /// Markdown shown as the assistant's first message in every conversation; never sent to the
+    /// model.
+    pub welcome: Option<String>,
+    /// Up to six short prompts offered as buttons in an empty conversation; a click sends one.
+    pub suggestions: Vec<String>,
+    /// Whether finished replies offer 👍 and 👎 (with a comment after 👎).
+    pub feedback: bool,
+    /// Whether events (`onEvent`) carry the text of messages; by default they do not.
+    pub events_include_text: bool,
 }
+
+/// The most suggestions, and the longest one in characters.
+pub const MAX_SUGGESTIONS: usize = 6;
+const MAX_SUGGESTION_CHARS: usize = 200;
 
 /// How the chat box sits in the page.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -274,6 +287,10 @@ impl Default for ChatConfig {
             max_images: 4,
             image_max_side: 1568,
             image_budget: 4_000_000,
+            welcome: None,
+            suggestions: Vec::new(),
+            feedback: true,
+            events_include_text: false,
         }
     }
 }
@@ -321,6 +338,18 @@ impl ChatConfig {
             return Err(ConfigError::Json(
                 "`image_budget` must be at least 1000 bytes".to_owned(),
             ));
+        }
+        if self.suggestions.len() > MAX_SUGGESTIONS {
+            return Err(ConfigError::Json(format!(
+                "`suggestions` may list at most {MAX_SUGGESTIONS} prompts"
+            )));
+        }
+        if let Some(bad) = self.suggestions.iter().find(|suggestion| {
+            suggestion.trim().is_empty() || suggestion.chars().count() > MAX_SUGGESTION_CHARS
+        }) {
+            return Err(ConfigError::Json(format!(
+                "each of `suggestions` must be 1 to {MAX_SUGGESTION_CHARS} characters: {bad:?}"
+            )));
         }
         if let Some((property, _)) = self
             .theme

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chat_core::session::{Changes, Refusal};
 use chat_core::strings::fill;
 use chat_core::{
-    Effect as SessionEffect, Input, Library, MessageId, MessageStatus, Role, Session,
+    Effect as SessionEffect, Feedback, Input, Library, MessageId, MessageStatus, Role, Session,
     SessionConfig, Settings, Status, Strings, Ticket,
 };
 use chat_protocol::{ToolCall, Usage};
@@ -50,6 +50,10 @@ pub struct MessageView {
     pub images: StoredValue<Vec<Image>>,
     /// Whether it came back from storage.
     pub restored: bool,
+    /// The id the page sees (events, `data-id`), kept with the conversation.
+    pub uid: StoredValue<String>,
+    /// The person's rating, for a reply.
+    pub feedback: RwSignal<Option<Feedback>>,
 }
 
 impl MessageView {
@@ -61,11 +65,31 @@ impl MessageView {
         self.usage.dispose();
         self.tool_name.dispose();
         self.images.dispose();
+        self.uid.dispose();
+        self.feedback.dispose();
     }
 }
 
-/// Hears of each [`TurnEvent`].
-type Observer = Rc<dyn Fn(&TurnEvent)>;
+/// What the chat box's observers hear: a turn's news, and what the person did around it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChatEvent {
+    /// News of a turn, from the session.
+    Turn(TurnEvent),
+    /// The launcher's panel opened.
+    Opened,
+    /// The launcher's panel closed.
+    Closed,
+    /// The person clicked a suggestion.
+    Suggestion {
+        /// Its place in the config's list.
+        index: usize,
+        /// Its text.
+        text: String,
+    },
+}
+
+/// Hears of each [`ChatEvent`].
+type Observer = Rc<dyn Fn(&ChatEvent)>;
 
 /// Runs one chat box: its session, the request in flight, and the composer's draft.
 #[derive(Clone, Copy)]
@@ -146,6 +170,12 @@ impl ChatController {
                 max_tool_rounds: config.max_tool_rounds,
                 retry: config.retry_policy(),
                 context_budget: config.context_budget,
+                // Unique to this visit: the time and a random number.
+                uid_prefix: format!(
+                    "{:x}{:04x}-",
+                    now_ms(),
+                    (js_sys::Math::random() * 65_536.0) as u32
+                ),
             },
             library.clone(),
             settings.clone(),
@@ -299,7 +329,7 @@ impl ChatController {
                 }
                 self.library.set(library);
             }
-            SessionEffect::Notify(event) => self.emit(event.clone()),
+            SessionEffect::Notify(event) => self.emit(ChatEvent::Turn(event.clone())),
             SessionEffect::Refused(Refusal::Settings(problem)) => {
                 let notice = self.text(|s| s.fix_settings());
                 self.notice.set(Some(fill(&notice, &[problem])));
@@ -385,6 +415,8 @@ impl ChatController {
                                 ),
                                 images: StoredValue::new(message.images.clone()),
                                 restored: message.restored,
+                                uid: StoredValue::new(message.uid.clone()),
+                                feedback: RwSignal::new(message.feedback.clone()),
                             }),
                         },
                     )
@@ -567,15 +599,15 @@ impl ChatController {
         sent
     }
 
-    /// Calls `observer` for each [`TurnEvent`] from now on, for the life of the chat box.
-    pub fn observe(&self, observer: impl Fn(&TurnEvent) + 'static) {
+    /// Calls `observer` for each [`ChatEvent`] from now on, for the life of the chat box.
+    pub fn observe(&self, observer: impl Fn(&ChatEvent) + 'static) {
         self.observers
             .update_value(|observers| observers.push(Rc::new(observer)));
     }
 
     /// Tells the observers, once the controller's current step is over: an observer (a page's
     /// callback) may send, stop or unmount, and must find the controller in a settled state.
-    fn emit(&self, event: TurnEvent) {
+    pub fn emit(&self, event: ChatEvent) {
         let observers = self.observers;
         queue_microtask(move || {
             for observer in observers.try_get_value().unwrap_or_default() {
@@ -756,6 +788,27 @@ impl ChatController {
         self.retry();
     }
 
+    /// Rates reply `id` (or takes the rating back with `None`); kept with the conversation and
+    /// told to the observers.
+    pub fn rate(&self, id: MessageId, feedback: Option<Feedback>) {
+        self.dispatch(Input::Rate { id, feedback });
+    }
+
+    /// Sends suggestion `index` of the config's list, as if typed, and tells the observers.
+    pub fn suggest(&self, index: usize) {
+        let Some(text) = self
+            .config
+            .with_value(|config| config.suggestions.get(index).cloned())
+        else {
+            return;
+        };
+        self.emit(ChatEvent::Suggestion {
+            index,
+            text: text.clone(),
+        });
+        self.send_text(&text);
+    }
+
     /// Hides the error of a failed turn.
     pub fn dismiss_error(&self) {
         self.dispatch(Input::DismissError);
@@ -766,7 +819,7 @@ impl ChatController {
 fn was_sent(effects: &[SessionEffect]) -> bool {
     effects
         .iter()
-        .any(|effect| matches!(effect, SessionEffect::Notify(TurnEvent::Sent(_))))
+        .any(|effect| matches!(effect, SessionEffect::Notify(TurnEvent::Sent { .. })))
 }
 
 /// The message's view brought in line with it: text is appended, never replaced, so a token costs
@@ -786,6 +839,12 @@ fn update_view(view: &MessageView, message: &chat_core::ChatMessage) {
     }
     if view.usage.get_untracked() != message.usage {
         view.usage.set(message.usage);
+    }
+    if view
+        .feedback
+        .with_untracked(|shown| *shown != message.feedback)
+    {
+        view.feedback.set(message.feedback.clone());
     }
 }
 

@@ -34,4 +34,15 @@ const tools = [
 
 // The demo shows every request parameter in its settings, those that steer the model too.
 const editable = ["model", "system_prompt", "tool_choice"];
-mount(document.querySelector("#chat"), { title: "Assistant", placeholder: "Ask anything…", editable, tools });
+const welcome =
+  "Hello! I am the **demo model**: I answer offline, in Markdown, and I can call the page's tools. " +
+  "Set `CHAT_RELAY_API_KEY` on the relay to talk to the real model instead.";
+const suggestions = ["What can you do?", "Show me a table and some code", "What time is it in Tokyo?"];
+mount(document.querySelector("#chat"), {
+  title: "Assistant",
+  placeholder: "Ask anything…",
+  welcome,
+  suggestions,
+  editable,
+  tools,
+});

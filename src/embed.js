@@ -14,8 +14,9 @@
 //
 // `import { mount } from ".../embed.js"`: `mount(element, config)` does the same for one element
 // and returns the widget's handle at once (`open()`, `close()`, `isOpen`, `send(text)`,
-// `setDraft(text)`, `onMessage(f)`, `onError(f)`, `unmount()`, `mounted`, and `ready`, a promise
-// of the loaded widget). Calls made before the widget has loaded wait and run in order.
+// `setDraft(text)`, `onMessage(f)`, `onError(f)`, `onEvent(f)`, `unmount()`, `mounted`, and
+// `ready`, a promise of the loaded widget). Calls made before the widget has loaded wait and run
+// in order.
 // `performance.mark("chat-widget:stand-in")` marks when the stand-in is drawn.
 //
 // Plain JavaScript with no dependencies. The build writes the widget's hashed file names and the
@@ -285,6 +286,7 @@ function standIn(element, config, automatic) {
     },
     onMessage: later("onMessage"),
     onError: later("onError"),
+    onEvent: later("onEvent"),
     unmount() {
       if (widget) return widget.unmount();
       if (gone) return;

@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
 use crate::config::{ChatConfig, ColorScheme, ConfigError, Direction, Presentation};
-use crate::controller::{ChatController, TurnEvent};
+use crate::controller::{ChatController, ChatEvent, TurnEvent};
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport, TransportError};
 use crate::view::{describe, ChatView, Launcher};
@@ -69,7 +69,11 @@ struct Mounted {
 struct Callbacks {
     on_message: Option<js_sys::Function>,
     on_error: Option<js_sys::Function>,
+    on_event: Option<js_sys::Function>,
 }
+
+/// The version of the events `onEvent` hears; a change of their fields changes it.
+pub const EVENTS_VERSION: u32 = 1;
 
 #[wasm_bindgen]
 impl ChatWidget {
@@ -178,6 +182,14 @@ impl ChatWidget {
     pub fn on_error(&self, callback: js_sys::Function) {
         self.callbacks.borrow_mut().on_error = Some(callback);
     }
+
+    /// Calls `callback(event)` for each of the widget's events (see the README's "Events"): an
+    /// object with `version`, `type`, `widget` (the config's `id`), `time` (Unix milliseconds)
+    /// and the fields of its type. What the callback throws is logged, never raised.
+    #[wasm_bindgen(js_name = onEvent)]
+    pub fn on_event(&self, callback: js_sys::Function) {
+        self.callbacks.borrow_mut().on_event = Some(callback);
+    }
 }
 
 impl ChatWidget {
@@ -222,7 +234,11 @@ pub fn mount(element: HtmlElement, config: JsValue) -> Result<ChatWidget, JsErro
             .flatten()
             .and_then(|value| value.dyn_into::<js_sys::Function>().ok())
     };
-    let (on_message, on_error) = (callback("onMessage"), callback("onError"));
+    let (on_message, on_error, on_event) = (
+        callback("onMessage"),
+        callback("onError"),
+        callback("onEvent"),
+    );
     let on_tool_call = callback("onToolCall");
     let (config, mut toolbox) =
         config_from_js(&config).map_err(|error| JsError::new(&error.to_string()))?;
@@ -240,6 +256,9 @@ pub fn mount(element: HtmlElement, config: JsValue) -> Result<ChatWidget, JsErro
     }
     if let Some(on_error) = on_error {
         widget.on_error(on_error);
+    }
+    if let Some(on_event) = on_event {
+        widget.on_event(on_event);
     }
     Ok(widget)
 }
@@ -336,6 +355,20 @@ pub fn mount_with(
             *made.borrow_mut() = Some((controller, open));
             report_to(controller, callbacks);
             if launcher {
+                // The panel's opening and closing are events too (not its first state).
+                Effect::new(move |was: Option<bool>| {
+                    let now = open.get();
+                    if was.is_some_and(|was| was != now) {
+                        controller.emit(if now {
+                            ChatEvent::Opened
+                        } else {
+                            ChatEvent::Closed
+                        });
+                    }
+                    now
+                });
+            }
+            if launcher {
                 view! { <Launcher controller=controller open=open /> }.into_any()
             } else {
                 view! { <ChatView controller=controller /> }.into_any()
@@ -420,39 +453,176 @@ fn restyle(host: &HtmlElement, config: &ChatConfig) -> Vec<(&'static str, String
         .collect()
 }
 
-/// Calls the embedder's callbacks as the conversation goes: each message the person sends, each
-/// reply that finishes, each turn that fails.
+/// Calls the embedder's callbacks as the conversation goes: `onMessage` for each message the
+/// person sends and each reply that finishes, `onError` for each turn that fails, and `onEvent` for
+/// every event.
 fn report_to(controller: ChatController, callbacks: Rc<RefCell<Callbacks>>) {
     controller.observe(move |event| {
-        // The function is taken out of the cell first: it may set another callback.
-        let (callback, fields) = match event {
-            TurnEvent::Sent(text) => (
-                callbacks.borrow().on_message.clone(),
-                [("role", "user".into()), ("content", text.into())],
+        // The functions are taken out of the cell first: one may set another callback.
+        let (on_message, on_error, on_event) = {
+            let callbacks = callbacks.borrow();
+            (
+                callbacks.on_message.clone(),
+                callbacks.on_error.clone(),
+                callbacks.on_event.clone(),
+            )
+        };
+        match event {
+            ChatEvent::Turn(TurnEvent::Sent { text, .. }) => call(
+                on_message.as_ref(),
+                &[("role", "user".into()), ("content", text.into())],
             ),
-            TurnEvent::Replied(text) => (
-                callbacks.borrow().on_message.clone(),
-                [("role", "assistant".into()), ("content", text.into())],
+            ChatEvent::Turn(TurnEvent::Replied { text, .. }) => call(
+                on_message.as_ref(),
+                &[("role", "assistant".into()), ("content", text.into())],
             ),
-            TurnEvent::Failed(error) => {
-                let status = match error {
-                    ChatError::Transport(TransportError::Http { status, .. })
-                    | ChatError::ImagesTooLarge(TransportError::Http { status, .. }) => {
-                        JsValue::from(*status)
-                    }
-                    _ => JsValue::NULL,
-                };
+            ChatEvent::Turn(TurnEvent::Failed { error, .. }) => {
                 let message = controller
                     .config()
                     .with_value(|config| describe::chat_error(error, &config.strings));
-                (
-                    callbacks.borrow().on_error.clone(),
-                    [("message", message.into()), ("status", status)],
-                )
+                call(
+                    on_error.as_ref(),
+                    &[("message", message.into()), ("status", http_status(error))],
+                );
             }
-        };
-        call(callback.as_ref(), &fields);
+            _ => {}
+        }
+        if on_event.is_some() {
+            let (widget, with_text) = controller
+                .config()
+                .with_value(|config| (config.id.clone(), config.events_include_text));
+            let (kind, mut fields) = event_fields(event, with_text);
+            fields.splice(
+                0..0,
+                [
+                    ("version", JsValue::from(EVENTS_VERSION)),
+                    ("type", kind.into()),
+                    ("widget", widget.into()),
+                    ("time", js_sys::Date::now().into()),
+                ],
+            );
+            call(on_event.as_ref(), &fields);
+        }
     });
+}
+
+/// The HTTP status of a failed request, or `null`.
+fn http_status(error: &ChatError) -> JsValue {
+    match error {
+        ChatError::Transport(TransportError::Http { status, .. })
+        | ChatError::ImagesTooLarge(TransportError::Http { status, .. }) => JsValue::from(*status),
+        _ => JsValue::NULL,
+    }
+}
+
+/// An event's type and its own fields; the text of messages only `with_text`.
+fn event_fields(
+    event: &ChatEvent,
+    with_text: bool,
+) -> (&'static str, Vec<(&'static str, JsValue)>) {
+    let text = |text: &str| with_text.then(|| ("text", JsValue::from(text)));
+    let number = |value: u64| JsValue::from(value as f64);
+    match event {
+        ChatEvent::Opened => ("open", Vec::new()),
+        ChatEvent::Closed => ("close", Vec::new()),
+        ChatEvent::Suggestion { index, text: said } => (
+            "suggestion_clicked",
+            [("index", JsValue::from(*index as u32))]
+                .into_iter()
+                .chain(text(said))
+                .collect(),
+        ),
+        ChatEvent::Turn(TurnEvent::Sent { id, text: said }) => (
+            "message_sent",
+            [("id", JsValue::from(id))]
+                .into_iter()
+                .chain(text(said))
+                .collect(),
+        ),
+        ChatEvent::Turn(TurnEvent::FirstToken { id, ms }) => {
+            ("first_token", vec![("id", id.into()), ("ms", number(*ms))])
+        }
+        ChatEvent::Turn(TurnEvent::Replied {
+            id,
+            text: said,
+            ms,
+            usage,
+            finish_reason,
+        }) => (
+            "reply_done",
+            [
+                ("id", JsValue::from(id)),
+                ("ms", number(*ms)),
+                (
+                    "tokens_in",
+                    usage.map_or(JsValue::NULL, |usage| usage.prompt_tokens.into()),
+                ),
+                (
+                    "tokens_out",
+                    usage.map_or(JsValue::NULL, |usage| usage.completion_tokens.into()),
+                ),
+                (
+                    "finish_reason",
+                    finish_reason
+                        .as_ref()
+                        .map_or(JsValue::NULL, |reason| reason.as_str().into()),
+                ),
+            ]
+            .into_iter()
+            .chain(text(said))
+            .collect(),
+        ),
+        ChatEvent::Turn(TurnEvent::Failed { error, retrying }) => (
+            "error",
+            vec![
+                ("status", http_status(error)),
+                ("kind", error_kind(error).into()),
+                ("retrying", (*retrying).into()),
+            ],
+        ),
+        ChatEvent::Turn(TurnEvent::ToolCall { name, ok, ms }) => (
+            "tool_call",
+            vec![
+                ("name", name.into()),
+                ("ok", (*ok).into()),
+                ("ms", number(*ms)),
+            ],
+        ),
+        ChatEvent::Turn(TurnEvent::Feedback { id, feedback }) => (
+            "feedback",
+            vec![
+                ("id", id.into()),
+                (
+                    "rating",
+                    feedback
+                        .as_ref()
+                        .map_or(JsValue::NULL, |feedback| feedback.rating.as_str().into()),
+                ),
+                (
+                    "comment",
+                    feedback
+                        .as_ref()
+                        .map_or(JsValue::NULL, |feedback| feedback.comment.as_str().into()),
+                ),
+            ],
+        ),
+    }
+}
+
+/// What kind of failure, as events name it.
+fn error_kind(error: &ChatError) -> &'static str {
+    match error {
+        ChatError::Invalid(_) => "invalid_request",
+        ChatError::Settings(_) => "settings",
+        ChatError::Transport(TransportError::Http { .. }) => "http",
+        ChatError::Transport(TransportError::Network(_)) => "network",
+        ChatError::Transport(TransportError::InvalidResponse(_)) => "invalid_response",
+        ChatError::Transport(TransportError::Aborted) => "aborted",
+        ChatError::Stream(_) => "provider",
+        ChatError::Interrupted => "interrupted",
+        ChatError::ImagesTooLarge(_) => "images_too_large",
+        ChatError::ToolRounds(_) => "tool_rounds",
+    }
 }
 
 /// Calls `callback` with an object of `fields`; what it throws goes to the console.

@@ -167,9 +167,12 @@ fn events(effects: &[Effect]) -> Vec<String> {
                 TurnEvent::Sent { text, .. } => format!("sent {text}"),
                 TurnEvent::FirstToken { .. } => "first".to_owned(),
                 TurnEvent::Replied { text, .. } => format!("replied {text}"),
-                TurnEvent::Failed { retrying, .. } => {
-                    if *retrying { "failed, retrying" } else { "failed" }.to_owned()
+                TurnEvent::Failed { retrying, .. } => if *retrying {
+                    "failed, retrying"
+                } else {
+                    "failed"
                 }
+                .to_owned(),
                 TurnEvent::ToolCall { name, ok, .. } => {
                     format!("tool {name} {}", if *ok { "ok" } else { "failed" })
                 }
@@ -467,10 +470,7 @@ fn tools_run_in_parallel_and_their_outputs_go_back_in_one_request() {
     assert_eq!(outputs.len(), 2);
     assert!(format!("{outputs:?}").contains("Error: no clock"));
     let effects = chat.reply(next, "14:00 and sunny");
-    assert_eq!(
-        events(&effects),
-        ["replied 14:00 and sunny"]
-    );
+    assert_eq!(events(&effects), ["replied 14:00 and sunny"]);
 }
 
 #[test]
@@ -1014,11 +1014,14 @@ fn each_kind_of_turn_tells_its_events_once_in_order() {
     chat.advance(300);
     chat.event(ticket, StreamEvent::Content("Hi".into()));
     chat.advance(700);
-    chat.event(ticket, StreamEvent::Usage(chat_protocol::Usage {
-        prompt_tokens: 3,
-        completion_tokens: 1,
-        total_tokens: 4,
-    }));
+    chat.event(
+        ticket,
+        StreamEvent::Usage(chat_protocol::Usage {
+            prompt_tokens: 3,
+            completion_tokens: 1,
+            total_tokens: 4,
+        }),
+    );
     let effects = chat.reply(ticket, "!");
     assert_eq!(chat.told, ["sent Hello", "first", "replied Hi!"]);
     let replied = effects.iter().find_map(|effect| match effect {

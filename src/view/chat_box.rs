@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use super::{Composer, ConversationBar, ErrorAlert, MessageList, SettingsPanel, ToolConsent};
 use crate::config::ChatConfig;
-use crate::controller::{ChatController, TurnEvent};
+use crate::controller::{ChatController, ChatEvent, TurnEvent};
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport};
 use chat_core::strings::fill;
@@ -176,7 +176,7 @@ fn Announcer(
     let said = RwSignal::new(String::new());
     let region = NodeRef::<html::Div>::new();
     controller.observe(move |event| {
-        if !matches!(event, TurnEvent::Replied(_)) {
+        if !matches!(event, ChatEvent::Turn(TurnEvent::Replied { .. })) {
             return;
         }
         // Once the reply's last frame is on screen.

@@ -2,7 +2,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::MarkdownView;
+use super::{MarkdownView, ReplyFeedback};
 use crate::controller::{ChatController, MessageView};
 use crate::markdown::dom::Policy;
 use chat_core::conversation::{MessageStatus, Role};
@@ -102,6 +102,7 @@ pub fn MessageItem(
     view! {
         <div
             class=format!("cw-message cw-message--{role}")
+            data-id=message.uid.get_value()
             data-role=role
             data-status=move || message.status.get().as_str()
             data-tool=tool_name
@@ -230,7 +231,16 @@ fn MessageActions(
             }
         })
     };
-    view! { {actions} {editor} }
+    // Outside `actions`, which is built again as turns come and go: a comment being typed stays.
+    let offered =
+        message.role == Role::Assistant && controller.config().with_value(|config| config.feedback);
+    let feedback = move || {
+        let rated = offered
+            && message.status.get() == MessageStatus::Done
+            && message.text.with(|text| !text.trim().is_empty());
+        rated.then(|| view! { <ReplyFeedback message=message controller=controller /> })
+    };
+    view! { {actions} {feedback} {editor} }
 }
 
 /// Text with its line breaks, grown by appending to one text node.

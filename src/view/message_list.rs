@@ -1,7 +1,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
-use super::MessageItem;
+use super::{MarkdownView, MessageItem};
 use crate::controller::ChatController;
 use crate::markdown::dom::Policy;
 
@@ -23,6 +23,47 @@ pub fn MessageList(
         labels: controller
             .config()
             .with_value(|config| (&config.strings).into()),
+    };
+    // The site's welcome: Markdown shown first in every conversation, never sent to the model.
+    let welcome = controller
+        .config()
+        .with_value(|config| config.welcome.clone())
+        .filter(|welcome| !welcome.trim().is_empty())
+        .map(|welcome| {
+            let policy = policy.clone();
+            view! {
+                <div class="cw-message cw-message--assistant cw-message--welcome" data-role="welcome">
+                    <div class="cw-message__text cw-message__text--markdown" dir="auto">
+                        <MarkdownView text=welcome complete=true policy=policy />
+                    </div>
+                </div>
+            }
+        });
+    let suggestions = controller
+        .config()
+        .with_value(|config| config.suggestions.clone());
+    // Offered while the conversation is empty; a click sends one.
+    let suggestions = move || {
+        (!suggestions.is_empty() && controller.messages().with(Vec::is_empty)).then(|| {
+            let buttons = suggestions
+                .iter()
+                .enumerate()
+                .map(|(index, text)| {
+                    view! {
+                        <li>
+                            <button type="button" class="cw-suggestion" on:click=move |_| controller.suggest(index)>
+                                {text.clone()}
+                            </button>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <ul class="cw-suggestions" aria-label=controller.text(|s| s.suggestions())>
+                    {buttons}
+                </ul>
+            }
+        })
     };
     let log = NodeRef::<html::Div>::new();
     let pinned = StoredValue::new(true);
@@ -64,6 +105,8 @@ pub fn MessageList(
             node_ref=log
             on:scroll=on_scroll
         >
+            {welcome}
+            {suggestions}
             <For
                 each=move || controller.messages().get()
                 key=|message| message.id

@@ -17,6 +17,7 @@
 //! - `embedding`: `mount` and `unmount`, the handle and its callbacks, the shadow root.
 //! - `appearance`: the launcher, strings, direction, theme, and a hostile page's style sheet.
 //! - `announcements`: what the live region says.
+//! - `engagement`: the welcome, suggestions, feedback on replies, and the events the page hears.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -28,6 +29,7 @@ mod appearance;
 mod chat;
 mod conversations;
 mod embedding;
+mod engagement;
 mod images;
 mod markdown;
 mod retry;

@@ -146,10 +146,12 @@ impl Fixture {
             .unchecked_into()
     }
 
+    /// The button named `name`: by its text, or by its `aria-label` (an icon button).
     pub(crate) fn button(&self, name: &str) -> Option<HtmlElement> {
-        self.query_all("button")
-            .into_iter()
-            .find(|button| button.text_content().as_deref() == Some(name))
+        self.query_all("button").into_iter().find(|button| {
+            button.text_content().as_deref() == Some(name)
+                || button.get_attribute("aria-label").as_deref() == Some(name)
+        })
     }
 
     pub(crate) fn click(&self, name: &str) {
