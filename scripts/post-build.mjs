@@ -2,7 +2,8 @@
 // - writes the widget's hashed file names and the stand-in's style sheet (style/base.css) into
 //   embed.js, the loader, whose own name stays stable for the pages that embed it, and minifies
 //   both with esbuild (scripts/tools.sh installs it), so the loader stays within its 4 KB;
-// - minifies the wasm's JavaScript glue;
+// - minifies the wasm's JavaScript glue and locale.js (the visitor's language, loaded with the
+//   widget);
 // - for a release build, writes a brotli and a gzip copy beside every file a page downloads, which
 //   the relay serves to browsers that accept them.
 import { execFileSync } from "node:child_process";
@@ -34,7 +35,12 @@ const zopfli = (path) => {
     throw new Error(`zopfli failed (scripts/demo and scripts/test install it): ${error.message}`);
   }
 };
-const css = esbuild(readFileSync(join(source, "style/base.css"), "utf8"), "--loader=css");
+// esbuild keeps custom properties' values as written; the space after their colon and after a
+// comma in them (colours, font names) means nothing there, and the loader's budget counts every
+// byte. (The sheet has no string with ", " in it.)
+const css = esbuild(readFileSync(join(source, "style/base.css"), "utf8"), "--loader=css")
+  .replace(/(--[\w-]+): /g, "$1:")
+  .replace(/, /g, ",");
 
 const loader = join(staging, "embed.js");
 let text = readFileSync(loader, "utf8");
@@ -46,11 +52,20 @@ for (const [placeholder, value] of [["__WIDGET_JS__", js], ["__WIDGET_WASM__", w
 writeFileSync(loader, esbuild(text, "--format=esm", "--target=es2020"));
 
 // The wasm's JavaScript (wasm-bindgen's glue), minified the same way: a third smaller on the wire.
+// It also hands on locale.js's `localize`, so the loader gets it with the widget, at no cost to
+// its own size (and locale.js starts fetching the page's language pack as soon as it is in).
 const glue = join(staging, js);
-writeFileSync(glue, esbuild(readFileSync(glue, "utf8"), "--format=esm"));
+writeFileSync(glue, esbuild(readFileSync(glue, "utf8"), "--format=esm") + '\nexport{localize}from"./locale.js";\n');
+
+// locale.js, which the loader imports beside the widget, minified too.
+const locale = join(staging, "locale.js");
+writeFileSync(locale, esbuild(readFileSync(locale, "utf8"), "--format=esm", "--target=es2020"));
+
+// The locale packs (locales/*.json), which locale.js fetches.
+const packs = readdirSync(join(staging, "locales")).map((name) => `locales/${name}`);
 
 if (process.env.TRUNK_PROFILE === "release") {
-  for (const name of names.concat().filter((name) => /\.(html|js|mjs|wasm|css|svg|json)$/.test(name))) {
+  for (const name of names.concat(packs).filter((name) => /\.(html|js|mjs|wasm|css|svg|json)$/.test(name))) {
     const path = join(staging, name);
     const bytes = readFileSync(path);
     const brotli = brotliCompressSync(bytes, {

@@ -113,6 +113,11 @@ pub struct ChatConfig {
     pub feedback: bool,
     /// Whether events (`onEvent`) carry the text of messages; by default they do not.
     pub events_include_text: bool,
+    /// The visitor's language, for `embed.js`, which loads its words (`locales/<language>.json`)
+    /// with the widget: `es`, `fr`, `de`, `pt`, `it`, `nl`, `pl`, `tr`, `ru`, `uk`, `ar`, `he`,
+    /// `hi`, `ja`, `ko`, `zh`, or `en`. Not set: the page's `lang`, else the browser's languages.
+    /// The widget itself reads only the `strings` the loader gives it.
+    pub locale: Option<String>,
 }
 
 /// The most suggestions, and the longest one in characters.
@@ -291,6 +296,7 @@ impl Default for ChatConfig {
             suggestions: Vec::new(),
             feedback: true,
             events_include_text: false,
+            locale: None,
         }
     }
 }

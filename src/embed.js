@@ -49,7 +49,8 @@ let sheet; // the stand-in's style sheet, shared by every stand-in on the page
 let loading; // a promise of the widget's own `mount`, once its script and wasm are in
 let attempts = 0;
 
-/** Fetches the widget's script and wasm side by side, once; after a failure, anew. */
+/** Fetches the widget's script and wasm side by side, once; after a failure, anew. Resolves to
+ * the widget's module. */
 function loadWidget() {
   if (!loading) {
     const again = attempts++ ? `?retry=${attempts}` : "";
@@ -61,7 +62,8 @@ function loadWidget() {
     wasm.catch(() => {}); // reported through `loading`
     loading = import(url(WIDGET_JS)).then(async (module) => {
       await module.default({ module_or_path: wasm });
-      return module.mount;
+      // Its `mount`, and locale.js's `localize` (the build has the widget's script hand it on).
+      return module;
     });
     loading.catch(() => {
       loading = undefined;
@@ -192,13 +194,15 @@ function standIn(element, config, automatic) {
       else element.style.removeProperty(property);
     }
   }
-  function replace(mountWidget) {
+  async function replace(module) {
+    // The config in the visitor's language (locale.js).
+    const localized = await module.localize(options);
     if (gone) return;
     const draft = input.value;
     const focused = shadow.activeElement === input;
     clear();
     try {
-      widget = mountWidget(element, config);
+      widget = module.mount(element, localized);
     } catch (error) {
       report(error);
       shadow.replaceChildren(h("slot"));

@@ -41,14 +41,20 @@ impl Embedding {
         let relay = browser.relay.url.clone();
         let endpoint = format!("{relay}/v1/chat/completions");
         let from_relay = format!("{relay}/embed.js");
-        let inline = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "inline"});
-        let dark = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "dark", "color_scheme": "dark"});
+        let welcome = "Hello! Ask me about **orders**, returns or opening hours.";
+        let suggestions = ["Where is my order?", "Opening hours"];
+        let inline = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "inline", "welcome": welcome, "suggestions": suggestions});
+        let dark = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "dark", "color_scheme": "dark", "welcome": welcome, "suggestions": suggestions});
         let launcher = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "launcher", "presentation": "launcher"});
         let arabic = json!({
             "endpoint": endpoint, "id": "rtl", "title": "المساعد",
             "placeholder": "اكتب رسالة…",
             "strings": {"send": "إرسال", "message_box": "رسالة", "settings": "الإعدادات", "new_conversation": "جديدة"}
         });
+        let french = json!({"endpoint": endpoint, "id": "french"});
+        let arabic_locale = json!({"endpoint": endpoint, "id": "arabic", "locale": "ar"});
+        let german_override =
+            json!({"endpoint": endpoint, "id": "german", "strings": {"send": "Los"}});
         let policy = format!(
             "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
              connect-src 'self' {relay}; img-src 'self' data:; base-uri 'none'; form-action 'none'"
@@ -73,6 +79,22 @@ impl Embedding {
                     &from_relay,
                     &arabic,
                     r#"lang="ar" dir="rtl""#,
+                ))),
+            )
+            .route(
+                "/french",
+                get(Html(host_page(&from_relay, &french, r#"lang="fr-CA""#))),
+            )
+            .route(
+                "/arabic",
+                get(Html(host_page(&from_relay, &arabic_locale, r#"lang="en""#))),
+            )
+            .route(
+                "/german",
+                get(Html(host_page(
+                    &from_relay,
+                    &german_override,
+                    r#"lang="de-AT""#,
                 ))),
             )
             .route(
@@ -272,6 +294,17 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
     let page = Embedding::start().await;
     for (name, config) in [("inline", "inline"), ("dark", "dark")] {
         page.visit(config).await;
+        // The welcome and the suggestions of an empty conversation.
+        page.browser.find(".cw-suggestion").await;
+        let violations = page.axe_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{name}, welcome and suggestions: {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+        page.browser
+            .save_screenshot(&format!("welcome-{name}"))
+            .await;
         page.chat("Show me a table and some code").await;
         let violations = page.axe_violations().await;
         assert!(
@@ -279,6 +312,20 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
             "{name}: {}",
             serde_json::to_string_pretty(&violations).unwrap_or_default()
         );
+        // 👎 and its comment, by keyboard: focus the button, press Enter, type, send.
+        let bad = page.browser.find("button[aria-label='Bad reply']").await;
+        bad.send_keys(chat_e2e::ENTER).await.expect("pressed");
+        let comment = page.browser.find(".cw-feedback__form textarea").await;
+        comment.send_keys("Too long").await.expect("typed");
+        let violations = page.axe_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{name}, feedback: {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+        page.browser
+            .save_screenshot(&format!("feedback-{name}"))
+            .await;
         if name == "dark" {
             page.browser.save_screenshot("inline-dark").await;
         }
@@ -373,5 +420,44 @@ async fn a_hostile_page_style_sheet_changes_nothing_inside_and_the_widget_leaks_
         assert_eq!(before, after, "element {index} of the widget changed");
     }
     browser.save_screenshot("hostile-page").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn the_widget_speaks_the_pages_language_or_the_configs_with_the_configs_words_first() {
+    let page = Embedding::start().await;
+    // The page's `lang`, by its language (fr-CA is French).
+    page.visit("french").await;
+    page.browser.find(chat_e2e::LOADED).await;
+    let send = page
+        .browser
+        .in_widget("return shadow.querySelector('.cw-button--send').textContent")
+        .await;
+    assert_eq!(send, json!("Envoyer"));
+    let box_label = page
+        .browser
+        .in_widget("return shadow.querySelector('.cw-composer__input').getAttribute('aria-label')")
+        .await;
+    assert_eq!(box_label, json!("Message"), "French for the message box");
+    let reply = page.chat("Bonjour").await;
+    assert!(!reply.is_empty());
+    page.browser.save_screenshot("locale-french").await;
+    // The config's `locale` over the page's, right to left for Arabic.
+    page.visit("arabic").await;
+    page.browser.find(chat_e2e::LOADED).await;
+    let seen = page
+        .browser
+        .in_widget("return [shadow.querySelector('.cw-root').dir, shadow.querySelector('.cw-button--send').textContent]")
+        .await;
+    assert_eq!(seen, json!(["rtl", "إرسال"]));
+    page.browser.save_screenshot("locale-arabic").await;
+    // The config's own words win over the pack's.
+    page.visit("german").await;
+    page.browser.find(chat_e2e::LOADED).await;
+    let seen = page
+        .browser
+        .in_widget("return [shadow.querySelector('.cw-button--send').textContent, shadow.querySelector('.cw-chat__settings-toggle').textContent]")
+        .await;
+    assert_eq!(seen, json!(["Los", "Einstellungen"]));
     page.close().await;
 }

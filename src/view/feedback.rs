@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use super::icons;
 use crate::controller::{ChatController, MessageView};
 use chat_core::{Feedback, Rating};
 
@@ -40,7 +41,7 @@ pub fn ReplyFeedback(
         commenting.set(wanted == Rating::Down);
         thanked.set(wanted == Rating::Up);
     };
-    let button = move |wanted: Rating, emoji: &'static str, label: String| {
+    let button = move |wanted: Rating, icon: AnyView, label: String| {
         view! {
             <button
                 type="button"
@@ -50,7 +51,7 @@ pub fn ReplyFeedback(
                 title=label
                 on:click=move |_| rate(wanted)
             >
-                <span aria-hidden="true">{emoji}</span>
+                {icon}
             </button>
         }
     };
@@ -99,8 +100,8 @@ pub fn ReplyFeedback(
     };
     view! {
         <div class="cw-feedback">
-            {button(Rating::Up, "👍", controller.text(|s| s.good_reply()))}
-            {button(Rating::Down, "👎", controller.text(|s| s.bad_reply()))}
+            {button(Rating::Up, icons::thumb_up().into_any(), controller.text(|s| s.good_reply()))}
+            {button(Rating::Down, icons::thumb_down().into_any(), controller.text(|s| s.bad_reply()))}
             // Said politely once, where screen readers hear it.
             <span role="status">{thanks}</span>
         </div>

@@ -8,6 +8,7 @@ mod conversation_bar;
 pub mod describe;
 mod error_alert;
 mod feedback;
+mod icons;
 mod launcher;
 mod markdown_view;
 mod message_item;

@@ -1,0 +1,44 @@
+//! Small line icons, drawn as SVG elements (no font needed, so they look the same everywhere).
+//! Each is hidden from assistive technology: the button that holds it carries the name.
+
+use leptos::prelude::*;
+
+/// An icon of `paths` in a 24-unit square, turned by `degrees`.
+fn icon(paths: &'static [&'static str], degrees: u32) -> impl IntoView {
+    let transform = format!("rotate({degrees} 12 12)");
+    view! {
+        <svg
+            class="cw-icon"
+            viewBox="0 0 24 24"
+            width="16"
+            height="16"
+            fill="none"
+            stroke="currentColor"
+            stroke-width="2"
+            stroke-linecap="round"
+            stroke-linejoin="round"
+            aria-hidden="true"
+            focusable="false"
+        >
+            <g transform=transform>
+                {paths.iter().map(|d| view! { <path d=*d /> }).collect_view()}
+            </g>
+        </svg>
+    }
+}
+
+/// A hand with its thumb up.
+const THUMB: &[&str] = &[
+    "M7 10v11H4a1 1 0 0 1-1-1v-9a1 1 0 0 1 1-1z",
+    "M7 10l4-8a2 2 0 0 1 3 2l-1 5h6a2 2 0 0 1 2 2.3l-1.4 7.9A2 2 0 0 1 17.6 21H7",
+];
+
+/// 👍
+pub fn thumb_up() -> impl IntoView {
+    icon(THUMB, 0)
+}
+
+/// 👎
+pub fn thumb_down() -> impl IntoView {
+    icon(THUMB, 180)
+}
