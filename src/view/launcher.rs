@@ -4,12 +4,14 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::ChatView;
-use crate::controller::ChatController;
+use crate::controller::{ChatController, ChatEvent, TurnEvent};
+use chat_core::strings::fill;
 
 /// A floating button in a corner of the window that opens the chat box in a panel beside it (the
 /// whole screen on a narrow one). Esc or the panel's Close button closes it; focus moves into the
 /// panel on opening and back to the button on closing. The panel stays in the page while closed,
-/// so a reply keeps arriving.
+/// so a reply keeps arriving; replies that finish while it is closed are counted on a badge,
+/// said once, and the count clears when the panel opens.
 #[component]
 pub fn Launcher(
     /// The conversation in the panel.
@@ -60,6 +62,27 @@ pub fn Launcher(
             close_from_inside();
         }
     };
+    // Replies that finished while the panel was closed.
+    let unread = RwSignal::new(0usize);
+    controller.observe(move |event| {
+        if matches!(event, ChatEvent::Turn(TurnEvent::Replied { .. }))
+            && open.try_get_untracked() == Some(false)
+        {
+            unread.try_update(|unread| *unread += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if open.get() {
+            unread.set(0);
+        }
+    });
+    let unread_label = StoredValue::new(controller.text(|s| s.unread()));
+    let badge_label = move || unread_label.with_value(|label| fill(label, &[&unread.get()]));
+    let badge = move || {
+        (unread.get() > 0).then(|| {
+            view! { <span class="cw-launcher__badge" aria-hidden="true">{move || unread.get().min(99)}</span> }
+        })
+    };
     let open_label = controller.text(|s| s.open_chat());
     let close_label = controller.text(|s| s.close_chat());
     let title = controller
@@ -71,7 +94,13 @@ pub fn Launcher(
             class=format!("cw-launcher cw-launcher--{}", corner.name())
             aria-expanded=move || open.get().to_string()
             aria-controls="cw-panel"
-            aria-label=move || if open.get() { close_label.clone() } else { open_label.clone() }
+            aria-label=move || {
+                match (open.get(), unread.get()) {
+                    (true, _) => close_label.clone(),
+                    (false, 0) => open_label.clone(),
+                    (false, _) => format!("{open_label} ({})", badge_label()),
+                }
+            }
             node_ref=button
             on:click=move |_| {
                 focus_back.set_value(true);
@@ -81,7 +110,12 @@ pub fn Launcher(
             <svg class="cw-launcher__icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                 <path d="M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-4.5 3.6A.3.3 0 0 1 4 20.4V5a1 1 0 0 1 1-1z" />
             </svg>
+            {badge}
         </button>
+        // Said once when the count changes, politely, not over what the person is doing.
+        <span class="cw-visually-hidden" role="status">
+            {move || (unread.get() > 0).then(badge_label)}
+        </span>
         <div
             id="cw-panel"
             class=format!("cw-panel cw-panel--{}", corner.name())

@@ -311,3 +311,47 @@ async fn events_tell_retried_stopped_and_tool_turns_and_survive_a_throwing_handl
         ]
     );
 }
+
+#[wasm_bindgen_test]
+async fn replies_that_finish_while_the_launcher_is_closed_are_counted_until_it_opens() {
+    let chat = with(r#"{"presentation": "launcher"}"#);
+    let launcher = chat.query(".cw-launcher").expect("a launcher");
+    let (on_event, events) = recorder();
+    chat.widget.on_event(on_event);
+    chat.widget.send("Hello").expect("sent");
+    settle().await;
+    answer(&chat, "Hi");
+    settle().await;
+    let badge = chat.query(".cw-launcher__badge").expect("a badge");
+    assert_eq!(badge.text_content().as_deref(), Some("1"));
+    assert_eq!(
+        launcher.get_attribute("aria-label").as_deref(),
+        Some("Open chat (New replies: 1)")
+    );
+    assert!(chat
+        .query_all("[role='status']")
+        .iter()
+        .any(|status| status.text_content().as_deref() == Some("New replies: 1")));
+    launcher.click();
+    settle().await;
+    assert!(
+        chat.query(".cw-launcher__badge").is_none(),
+        "cleared on open"
+    );
+    // A reply that finishes with the panel open is not counted.
+    chat.widget.send("Again").expect("sent");
+    settle().await;
+    answer(&chat, "Sure");
+    settle().await;
+    launcher.click();
+    settle().await;
+    assert!(chat.query(".cw-launcher__badge").is_none());
+    let (short, _) = heard(&events.borrow());
+    assert_eq!(
+        short
+            .iter()
+            .filter(|kind| *kind == "open" || *kind == "close")
+            .collect::<Vec<_>>(),
+        ["open", "close"]
+    );
+}
