@@ -113,6 +113,8 @@ pub struct ChatConfig {
     pub feedback: bool,
     /// Whether events (`onEvent`) carry the text of messages; by default they do not.
     pub events_include_text: bool,
+    /// Whether replies show their token counts (when the provider reports them).
+    pub show_usage: bool,
     /// The visitor's language, for `embed.js`, which loads its words (`locales/<language>.json`)
     /// with the widget: `es`, `fr`, `de`, `pt`, `it`, `nl`, `pl`, `tr`, `ru`, `uk`, `ar`, `he`,
     /// `hi`, `ja`, `ko`, `zh`, or `en`. Not set: the page's `lang`, else the browser's languages.
@@ -296,6 +298,7 @@ impl Default for ChatConfig {
             suggestions: Vec::new(),
             feedback: true,
             events_include_text: false,
+            show_usage: false,
             locale: None,
         }
     }

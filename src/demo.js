@@ -43,6 +43,8 @@ mount(document.querySelector("#chat"), {
   placeholder: "Ask anything…",
   welcome,
   suggestions,
+  // The demo shows what each reply cost; a site's widget does not unless it asks.
+  show_usage: true,
   editable,
   tools,
 });

@@ -39,15 +39,31 @@ pub fn copy(
 /// "Copied", or, when copying was refused, "Press Ctrl+C to copy" with the text selected; back to
 /// "Copy" after a moment.
 fn show_outcome(button: Element, copied: bool, labels: CopyLabels) {
-    button.set_text_content(Some(if copied {
+    let outcome = if copied {
         &labels.copied
     } else {
         &labels.refused
-    }));
+    };
+    // An icon button says it in its name and tooltip; a text button in its text.
+    let icon = button.class_list().contains("cw-icon-button");
+    let show = |label: &str| {
+        if icon {
+            let _ = button.set_attribute("aria-label", label);
+            let _ = button.set_attribute("title", label);
+        } else {
+            button.set_text_content(Some(label));
+        }
+    };
+    show(outcome);
     let _ = button.set_attribute("data-copied", if copied { "true" } else { "false" });
     set_timeout(
         move || {
-            button.set_text_content(Some(&labels.copy));
+            if icon {
+                let _ = button.set_attribute("aria-label", &labels.copy);
+                let _ = button.set_attribute("title", &labels.copy);
+            } else {
+                button.set_text_content(Some(&labels.copy));
+            }
             let _ = button.remove_attribute("data-copied");
         },
         COPIED_FOR,

@@ -1,11 +1,13 @@
+use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::icons;
 use crate::controller::ChatController;
 use chat_core::library::{to_json, to_markdown};
 
-/// Choosing among the widget's conversations: switch, start a new one, rename, delete, and export
-/// the one in view as Markdown or JSON.
+/// Choosing among the widget's conversations: switch and start a new one at hand, and behind a
+/// menu button, rename, delete, and export the one in view as Markdown or JSON.
 #[component]
 pub fn ConversationBar(
     /// The chat box's controller.
@@ -13,11 +15,11 @@ pub fn ConversationBar(
 ) -> impl IntoView {
     let library = controller.library();
     let renaming = RwSignal::new(None::<String>);
-    let untitled = controller.text(|s| s.untitled());
+    let untitled = StoredValue::new(controller.text(|s| s.untitled()));
     let options = move || {
         library.with(|library| {
             library
-                .titles(&untitled)
+                .titles(&untitled.read_value())
                 .into_iter()
                 .enumerate()
                 .map(|(index, title)| {
@@ -41,7 +43,76 @@ pub fn ConversationBar(
             download(&format!("conversation.{extension}"), kind, &text);
         });
     };
-    let rename = move || match renaming.get() {
+    // The rarer actions sit in a menu behind one button; choosing one closes it.
+    let menu_open = RwSignal::new(false);
+    let toggle = NodeRef::<html::Button>::new();
+    let close_menu = move |focus_toggle: bool| {
+        menu_open.set(false);
+        if focus_toggle {
+            if let Some(toggle) = toggle.get_untracked() {
+                let _ = toggle.focus();
+            }
+        }
+    };
+    let start_renaming = move || {
+        let title = library.with_untracked(|library| library.current().title.clone());
+        renaming.set(Some(title));
+    };
+    let delete = move || {
+        let index = library.with_untracked(|library| library.active);
+        controller.delete_conversation(index);
+    };
+    let menu = move || {
+        menu_open.get().then(|| {
+            let item = move |label: String, act: Callback<()>| {
+                view! {
+                    <li>
+                        <button
+                            type="button"
+                            class="cw-menu__item"
+                            on:click=move |_| {
+                                close_menu(true);
+                                act.run(());
+                            }
+                        >
+                            {label}
+                        </button>
+                    </li>
+                }
+            };
+            view! {
+                <ul class="cw-menu" id="cw-conversation-menu">
+                    {item(controller.text(|s| s.rename()), Callback::new(move |()| start_renaming()))}
+                    {item(controller.text(|s| s.delete()), Callback::new(move |()| delete()))}
+                    {item(controller.text(|s| s.export_markdown()), Callback::new(move |()| export(true)))}
+                    {item(controller.text(|s| s.export_json()), Callback::new(move |()| export(false)))}
+                </ul>
+            }
+        })
+    };
+    let on_menu_keydown = move |event: leptos::ev::KeyboardEvent| {
+        if event.key() == "Escape" && menu_open.get_untracked() {
+            event.stop_propagation();
+            close_menu(true);
+        }
+    };
+    // Focus that leaves the menu and its button closes it.
+    let on_focusout = move |event: leptos::ev::FocusEvent| {
+        let Some(wrapper) = event
+            .current_target()
+            .and_then(|target| target.dyn_into::<web_sys::Node>().ok())
+        else {
+            return;
+        };
+        let inside = event
+            .related_target()
+            .and_then(|target| target.dyn_into::<web_sys::Node>().ok())
+            .is_some_and(|target| wrapper.contains(Some(&target)));
+        if !inside {
+            menu_open.set(false);
+        }
+    };
+    let chooser = move || match renaming.get() {
         Some(title) => view! {
             <input
                 class="cw-field__input cw-threads__title"
@@ -71,21 +142,6 @@ pub fn ConversationBar(
         }
         .into_any(),
         None => view! {
-            <button
-                type="button"
-                class="cw-message__action"
-                on:click=move |_| {
-                    let title = library.with_untracked(|library| library.current().title.clone());
-                    renaming.set(Some(title));
-                }
-            >
-                {controller.text(|s| s.rename())}
-            </button>
-        }
-        .into_any(),
-    };
-    view! {
-        <div class="cw-threads" role="group" aria-label=controller.text(|s| s.conversations())>
             <select
                 class="cw-field__input cw-threads__select"
                 aria-label=controller.text(|s| s.conversation())
@@ -97,26 +153,39 @@ pub fn ConversationBar(
             >
                 {options}
             </select>
-            <button type="button" class="cw-message__action" on:click=move |_| controller.new_conversation()>
-                {controller.text(|s| s.new_conversation())}
-            </button>
-            {rename}
+        }
+        .into_any(),
+    };
+    let new_label = controller.text(|s| s.new_conversation());
+    let menu_label = controller.text(|s| s.conversation_menu());
+    view! {
+        <div class="cw-threads" role="group" aria-label=controller.text(|s| s.conversations())>
+            {chooser}
             <button
                 type="button"
-                class="cw-message__action"
-                on:click=move |_| {
-                    let index = library.with_untracked(|library| library.active);
-                    controller.delete_conversation(index);
-                }
+                class="cw-icon-button"
+                aria-label=new_label.clone()
+                title=new_label
+                on:click=move |_| controller.new_conversation()
             >
-                {controller.text(|s| s.delete())}
+                {icons::plus()}
             </button>
-            <button type="button" class="cw-message__action" on:click=move |_| export(true)>
-                {controller.text(|s| s.export_markdown())}
-            </button>
-            <button type="button" class="cw-message__action" on:click=move |_| export(false)>
-                {controller.text(|s| s.export_json())}
-            </button>
+            <div class="cw-menu-anchor" on:keydown=on_menu_keydown on:focusout=on_focusout>
+                <button
+                    type="button"
+                    class="cw-icon-button"
+                    aria-label=menu_label.clone()
+                    title=menu_label
+                    aria-haspopup="true"
+                    aria-expanded=move || menu_open.get().to_string()
+                    aria-controls="cw-conversation-menu"
+                    node_ref=toggle
+                    on:click=move |_| menu_open.update(|open| *open = !*open)
+                >
+                    {icons::more()}
+                </button>
+                {menu}
+            </div>
         </div>
     }
 }

@@ -45,7 +45,7 @@ pub fn ReplyFeedback(
         view! {
             <button
                 type="button"
-                class="cw-message__action cw-feedback__button"
+                class="cw-icon-button cw-feedback__button"
                 aria-pressed=move || (rating() == Some(wanted)).to_string()
                 aria-label=label.clone()
                 title=label

@@ -42,3 +42,34 @@ pub fn thumb_up() -> impl IntoView {
 pub fn thumb_down() -> impl IntoView {
     icon(THUMB, 180)
 }
+
+/// A plus: something new.
+pub fn plus() -> impl IntoView {
+    icon(&["M12 5v14", "M5 12h14"], 0)
+}
+
+/// Three dots: more.
+pub fn more() -> impl IntoView {
+    icon(&["M5 12h.01", "M12 12h.01", "M19 12h.01"], 0)
+}
+
+/// Two sheets: copy.
+pub fn copy() -> impl IntoView {
+    icon(
+        &[
+            "M9 9h10a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H9a1 1 0 0 1-1-1V10a1 1 0 0 1 1-1z",
+            "M5 15H4a1 1 0 0 1-1-1V4a1 1 0 0 1 1-1h10a1 1 0 0 1 1 1v1",
+        ],
+        0,
+    )
+}
+
+/// A pencil: edit.
+pub fn edit() -> impl IntoView {
+    icon(&["M4 20h4L19 9l-4-4L4 16z", "M13 7l4 4"], 0)
+}
+
+/// A circling arrow: ask again.
+pub fn again() -> impl IntoView {
+    icon(&["M20 12a8 8 0 1 1-2.3-5.7", "M20 4v5h-5"], 0)
+}

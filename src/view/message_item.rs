@@ -2,7 +2,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{MarkdownView, ReplyFeedback};
+use super::{icons, MarkdownView, ReplyFeedback};
 use crate::controller::{ChatController, MessageView};
 use crate::markdown::dom::Policy;
 use chat_core::conversation::{MessageStatus, Role};
@@ -90,8 +90,9 @@ pub fn MessageItem(
             })
         })
     };
+    let show_usage = controller.config().with_value(|config| config.show_usage);
     let usage = move || {
-        message.usage.get().map(|usage| {
+        message.usage.get().filter(|_| show_usage).map(|usage| {
             let text = fill(
                 &controller.text(|s| s.usage()),
                 &[&usage.prompt_tokens, &usage.completion_tokens],
@@ -191,38 +192,52 @@ fn MessageActions(
         let settled = !message.status.get().is_open() && message.role != Role::Tool;
         (settled && editing.with(Option::is_none)).then(|| {
             let edit = (message.role == Role::User && !controller.is_busy()).then(|| {
+                let label = controller.text(|s| s.edit());
                 view! {
                     <button
                         type="button"
-                        class="cw-message__action"
+                        class="cw-icon-button"
+                        aria-label=label.clone()
+                        title=label
                         on:click=move |_| {
                             // Editing is the person's next move: a pending automatic retry waits no more.
                             controller.cancel_retry();
                             editing.set(Some(message.text.get_untracked()));
                         }
                     >
-                        {controller.text(|s| s.edit())}
+                        {icons::edit()}
                     </button>
                 }
             });
-            let send_again = (message.role == Role::User && controller.can_send_again(message.id)).then(|| {
+            let again = |label: String| {
                 view! {
-                    <button type="button" class="cw-message__action" on:click=move |_| controller.regenerate()>
-                        {controller.text(|s| s.send_again())}
+                    <button
+                        type="button"
+                        class="cw-icon-button"
+                        aria-label=label.clone()
+                        title=label
+                        on:click=move |_| controller.regenerate()
+                    >
+                        {icons::again()}
                     </button>
                 }
-            });
-            let regenerate = (message.role == Role::Assistant && controller.can_regenerate(message.id)).then(|| {
-                view! {
-                    <button type="button" class="cw-message__action" on:click=move |_| controller.regenerate()>
-                        {controller.text(|s| s.regenerate())}
-                    </button>
-                }
-            });
+            };
+            let send_again = (message.role == Role::User && controller.can_send_again(message.id))
+                .then(|| again(controller.text(|s| s.send_again())));
+            let regenerate = (message.role == Role::Assistant
+                && controller.can_regenerate(message.id))
+            .then(|| again(controller.text(|s| s.regenerate())));
+            let copy_label = controller.text(|s| s.copy());
             view! {
                 <div class="cw-message__actions">
-                    <button type="button" class="cw-message__action" on:click=copy>
-                        {controller.text(|s| s.copy())}
+                    <button
+                        type="button"
+                        class="cw-icon-button"
+                        aria-label=copy_label.clone()
+                        title=copy_label
+                        on:click=copy
+                    >
+                        {icons::copy()}
                     </button>
                     {edit}
                     {send_again}

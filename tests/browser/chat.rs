@@ -237,7 +237,7 @@ async fn events_of_a_stopped_request_never_reach_the_next_reply() {
 
 #[wasm_bindgen_test]
 async fn a_whole_answer_with_usage_takes_the_same_path_and_shows_the_usage() {
-    let config = ChatConfig::from_json(r#"{"stream": false}"#).expect("valid");
+    let config = ChatConfig::from_json(r#"{"stream": false, "show_usage": true}"#).expect("valid");
     let chat = Fixture::with_config(config);
     chat.send("Hello").await;
     assert!(!chat.transport.requests.borrow()[0].is_streaming());
@@ -281,4 +281,20 @@ async fn a_refused_parameter_is_named_and_the_message_can_be_sent_without_it() {
     assert_eq!(requests[1].frequency_penalty, None, "left out");
     assert_eq!(requests[1].temperature, Some(0.5), "the rest stays");
     assert_eq!(requests[1].messages, [Message::user("Hello")]);
+}
+
+#[wasm_bindgen_test]
+async fn token_counts_show_only_when_the_config_asks() {
+    let chat = Fixture::new();
+    chat.send("Hello").await;
+    chat.transport.push(content("Hi"));
+    chat.transport
+        .push(Ok(StreamEvent::Usage(chat_protocol::Usage {
+            prompt_tokens: 9,
+            completion_tokens: 3,
+            total_tokens: 12,
+        })));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    assert!(chat.query(".cw-message__usage").is_none());
 }

@@ -212,6 +212,8 @@ async fn conversations_can_be_started_switched_renamed_deleted_and_exported() {
     answer(&chat, "They sleep on water.");
     settle().await;
 
+    chat.click("Conversation menu");
+    settle().await;
     chat.click("Rename");
     settle().await;
     let title: web_sys::HtmlInputElement = chat
@@ -238,7 +240,11 @@ async fn conversations_can_be_started_switched_renamed_deleted_and_exported() {
          HTMLAnchorElement.prototype.click = function () { window.__downloads.push(this.download) };",
     )
     .expect("patched");
+    chat.click("Conversation menu");
+    settle().await;
     chat.click("Export Markdown");
+    chat.click("Conversation menu");
+    settle().await;
     chat.click("Export JSON");
     let downloads = js_sys::eval(
         "HTMLAnchorElement.prototype.click = window.__click; window.__downloads.join(',')",
@@ -249,6 +255,8 @@ async fn conversations_can_be_started_switched_renamed_deleted_and_exported() {
         Some("conversation.md,conversation.json")
     );
 
+    chat.click("Conversation menu");
+    settle().await;
     chat.click("Delete");
     settle().await;
     let select: web_sys::HtmlSelectElement = chat
