@@ -272,7 +272,8 @@ async fn overridden_strings_and_right_to_left_are_shown() {
         .in_widget(
             "const chat = shadow.querySelector('.cw-chat');
              return [getComputedStyle(chat).direction,
-                     [...shadow.querySelectorAll('button')].map((b) => b.textContent.trim())];",
+                     [...shadow.querySelectorAll('button')]
+                       .map((b) => b.textContent.trim() || b.getAttribute('aria-label'))];",
         )
         .await;
     assert_eq!(shown[0], json!("rtl"));

@@ -255,7 +255,10 @@ fn MessageActions(
             && message.text.with(|text| !text.trim().is_empty());
         rated.then(|| view! { <ReplyFeedback message=message controller=controller /> })
     };
-    view! { {actions} {feedback} {editor} }
+    view! {
+        <div class="cw-message__footer">{actions} {feedback}</div>
+        {editor}
+    }
 }
 
 /// Text with its line breaks, grown by appending to one text node.
