@@ -115,6 +115,10 @@ pub struct ChatConfig {
     pub events_include_text: bool,
     /// Whether replies show their token counts (when the provider reports them).
     pub show_usage: bool,
+    /// A greeting beside the launcher, once per visitor, after a delay; a click on it opens the
+    /// chat with the greeting as its welcome. Only for the launcher, and with `load` set to
+    /// `idle` or `eager` (the widget must be there to greet).
+    pub greeting: Option<Greeting>,
     /// The visitor's language, for `embed.js`, which loads its words (`locales/<language>.json`)
     /// with the widget: `es`, `fr`, `de`, `pt`, `it`, `nl`, `pl`, `tr`, `ru`, `uk`, `ar`, `he`,
     /// `hi`, `ja`, `ko`, `zh`, or `en`. Not set: the page's `lang`, else the browser's languages.
@@ -125,6 +129,23 @@ pub struct ChatConfig {
 /// The most suggestions, and the longest one in characters.
 pub const MAX_SUGGESTIONS: usize = 6;
 const MAX_SUGGESTION_CHARS: usize = 200;
+
+/// A greeting beside the launcher.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Greeting {
+    /// What it says: plain text, 1 to 300 characters.
+    pub text: String,
+    /// How long after the widget loads it appears, in milliseconds (at most ten minutes).
+    #[serde(default = "Greeting::default_delay")]
+    pub delay_ms: u32,
+}
+
+impl Greeting {
+    fn default_delay() -> u32 {
+        3_000
+    }
+}
 
 /// How the chat box sits in the page.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -299,6 +320,7 @@ impl Default for ChatConfig {
             feedback: true,
             events_include_text: false,
             show_usage: false,
+            greeting: None,
             locale: None,
         }
     }
@@ -347,6 +369,23 @@ impl ChatConfig {
             return Err(ConfigError::Json(
                 "`image_budget` must be at least 1000 bytes".to_owned(),
             ));
+        }
+        if let Some(greeting) = &self.greeting {
+            let length = greeting.text.trim().chars().count();
+            if !(1..=300).contains(&length) || greeting.delay_ms > 600_000 {
+                return Err(ConfigError::Json(
+                    "`greeting` needs a `text` of 1 to 300 characters and a `delay_ms` of at most 600000"
+                        .to_owned(),
+                ));
+            }
+            if self.presentation != Presentation::Launcher
+                || !matches!(self.load, Some(Load::Idle | Load::Eager))
+            {
+                return Err(ConfigError::Json(
+                    "`greeting` is for the launcher (`presentation: \"launcher\"`) with `load` set to \"idle\" or \"eager\", so that the widget is there to greet"
+                        .to_owned(),
+                ));
+            }
         }
         if self.suggestions.len() > MAX_SUGGESTIONS {
             return Err(ConfigError::Json(format!(

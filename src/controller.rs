@@ -113,6 +113,8 @@ pub struct ChatController {
     library: RwSignal<Library>,
     consents: RwSignal<Vec<ConsentRequest>>,
     draft: RwSignal<String>,
+    /// What opens every conversation: the config's welcome, or the greeting that opened the chat.
+    welcome: RwSignal<Option<String>>,
     /// The settings panel's values; they replace the config's parameters.
     settings: RwSignal<Settings>,
     /// Why the last Send was refused before anything was sent (a setting out of range).
@@ -180,6 +182,10 @@ impl ChatController {
             library.clone(),
             settings.clone(),
         );
+        let welcome = config
+            .welcome
+            .clone()
+            .filter(|welcome| !welcome.trim().is_empty());
         let controller = ChatController {
             session: StoredValue::new(session),
             config: StoredValue::new(config),
@@ -195,6 +201,7 @@ impl ChatController {
             library: RwSignal::new(library),
             consents: RwSignal::new(Vec::new()),
             draft: RwSignal::new(String::new()),
+            welcome: RwSignal::new(welcome),
             settings: RwSignal::new(settings),
             notice: RwSignal::new(None),
             storage_notice: RwSignal::new(storage_notice),
@@ -462,6 +469,11 @@ impl ChatController {
     /// The composer's text.
     pub fn draft(&self) -> RwSignal<String> {
         self.draft
+    }
+
+    /// What opens every conversation (Markdown, never sent to the model), if anything.
+    pub fn welcome(&self) -> RwSignal<Option<String>> {
+        self.welcome
     }
 
     /// The settings panel's values.

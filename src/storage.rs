@@ -136,3 +136,23 @@ pub fn save_library(id: &str, library: &Library) -> Result<(), StorageError> {
             StorageError::Full
         })
 }
+
+fn greeted_key(id: &str) -> String {
+    format!("chat-widget.v{VERSION}.greeted.{id}")
+}
+
+/// Whether this visitor has seen widget `id`'s greeting. Without storage, no: a greeting that
+/// cannot be remembered may be shown on each visit.
+pub fn greeted(id: &str) -> bool {
+    local_storage()
+        .ok()
+        .and_then(|storage| storage.get_item(&greeted_key(id)).ok().flatten())
+        .is_some()
+}
+
+/// Remembers that this visitor has seen widget `id`'s greeting.
+pub fn mark_greeted(id: &str) {
+    if let Ok(storage) = local_storage() {
+        let _ = storage.set_item(&greeted_key(id), "1");
+    }
+}

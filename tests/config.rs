@@ -161,3 +161,35 @@ fn the_session_gets_the_configs_parameters_and_retry_policy() {
     assert_eq!(policy.max_retries, 2);
     assert_eq!(policy.base, std::time::Duration::from_millis(40));
 }
+
+#[test]
+fn a_greeting_is_for_a_launcher_that_loads_before_it_is_used() {
+    let greeting = r#""greeting": {"text": "Need help choosing?", "delay_ms": 2000}"#;
+    let ok = ChatConfig::from_json(&format!(
+        r#"{{"presentation": "launcher", "load": "idle", {greeting}}}"#
+    ))
+    .expect("valid");
+    assert_eq!(ok.greeting.map(|greeting| greeting.delay_ms), Some(2000));
+    for (config, why) in [
+        (format!(r#"{{{greeting}}}"#), "inline"),
+        (
+            format!(r#"{{"presentation": "launcher", {greeting}}}"#),
+            "loaded only on interaction",
+        ),
+        (
+            r#"{"presentation": "launcher", "load": "idle", "greeting": {"text": " "}}"#
+                .to_owned(),
+            "blank",
+        ),
+        (
+            r#"{"presentation": "launcher", "load": "idle", "greeting": {"text": "Hi", "delay": 5}}"#
+                .to_owned(),
+            "an unknown field",
+        ),
+    ] {
+        assert!(
+            matches!(ChatConfig::from_json(&config), Err(ConfigError::Json(_))),
+            "{why}: {config}"
+        );
+    }
+}

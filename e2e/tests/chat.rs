@@ -373,3 +373,32 @@ async fn a_long_kept_conversation_opens_at_its_end_and_follows_a_new_reply() {
     browser.save_screenshot("long-conversation").await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_launcher_page_greets_once_and_the_greeting_opens_the_chat() {
+    let browser = Browser::open(demo(5)).await;
+    browser
+        .visit(&format!("{}/launcher.html", browser.relay.url))
+        .await;
+    let greeting = browser.find(".cw-greeting__text").await;
+    tokio::time::sleep(Duration::from_millis(400)).await; // its fade-in
+    browser.save_screenshot("launcher-greeting").await;
+    let violations = browser.axe_violations().await;
+    assert!(violations.is_empty(), "the greeting: {violations:?}");
+    greeting.click().await.expect("clicked");
+    let welcome = browser.find("[data-role='welcome']").await;
+    assert_eq!(
+        welcome.text().await.expect("text").trim(),
+        "Hello! Questions about the widget? Ask me."
+    );
+    browser.find(".cw-suggestion").await;
+    browser.save_screenshot("launcher-greeted").await;
+    // Once per visitor.
+    browser
+        .visit(&format!("{}/launcher.html", browser.relay.url))
+        .await;
+    browser.find(".cw-launcher").await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    assert!(browser.find_all(".cw-greeting").await.is_empty());
+    browser.close().await;
+}

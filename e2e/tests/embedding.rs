@@ -129,34 +129,7 @@ impl Embedding {
 
     /// axe-core's violations on the page as it is now.
     async fn axe_violations(&self) -> Vec<Value> {
-        let path = std::env::var("AXE_CORE").unwrap_or_else(|_| {
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../.tools/axe/node_modules/axe-core/axe.min.js"
-            )
-            .to_owned()
-        });
-        let source = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-            panic!("axe-core is not at {path} ({error}): scripts/test installs it")
-        });
-        let client = &self.browser.client;
-        client
-            .execute(&source, Vec::new())
-            .await
-            .expect("axe loads");
-        let result = client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 axe.run(document, { resultTypes: ['violations'] })
-                   .then((result) => done(result.violations.map((v) => ({
-                     id: v.id, impact: v.impact, help: v.help,
-                     nodes: v.nodes.map((n) => [n.target, n.failureSummary]) }))))
-                   .catch((error) => done([{ id: 'axe failed', help: String(error) }]));",
-                Vec::new(),
-            )
-            .await
-            .expect("axe ran");
-        result.as_array().cloned().unwrap_or_default()
+        self.browser.axe_violations().await
     }
 
     async fn close(self) {

@@ -73,3 +73,8 @@ pub fn edit() -> impl IntoView {
 pub fn again() -> impl IntoView {
     icon(&["M20 12a8 8 0 1 1-2.3-5.7", "M20 4v5h-5"], 0)
 }
+
+/// A cross: dismiss.
+pub fn cross() -> impl IntoView {
+    icon(&["M6 6l12 12", "M18 6L6 18"], 0)
+}

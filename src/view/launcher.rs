@@ -3,15 +3,19 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::ChatView;
+use std::time::Duration;
+
+use super::{icons, ChatView};
 use crate::controller::{ChatController, ChatEvent, TurnEvent};
+use crate::storage;
 use chat_core::strings::fill;
 
 /// A floating button in a corner of the window that opens the chat box in a panel beside it (the
 /// whole screen on a narrow one). Esc or the panel's Close button closes it; focus moves into the
 /// panel on opening and back to the button on closing. The panel stays in the page while closed,
 /// so a reply keeps arriving; replies that finish while it is closed are counted on a badge,
-/// said once, and the count clears when the panel opens.
+/// said once, and the count clears when the panel opens. With a `greeting`, a bubble beside the
+/// button greets the visitor once, after its delay, unless the panel is open by then.
 #[component]
 pub fn Launcher(
     /// The conversation in the panel.
@@ -83,6 +87,68 @@ pub fn Launcher(
             view! { <span class="cw-launcher__badge" aria-hidden="true">{move || unread.get().min(99)}</span> }
         })
     };
+    let greeting = controller
+        .config()
+        .with_value(|config| config.greeting.clone());
+    let greeting_shown = RwSignal::new(false);
+    if let Some(greeting) = &greeting {
+        let id = controller.config().with_value(|config| config.id.clone());
+        if !storage::greeted(&id) {
+            let timer = set_timeout_with_handle(
+                move || {
+                    // Never over an open panel, and once per visitor.
+                    if open.try_get_untracked() == Some(false) {
+                        greeting_shown.try_set(true);
+                        storage::mark_greeted(&id);
+                    }
+                },
+                Duration::from_millis(greeting.delay_ms.into()),
+            )
+            .ok();
+            on_cleanup(move || {
+                if let Some(timer) = timer {
+                    timer.clear();
+                }
+            });
+        }
+    }
+    Effect::new(move |_| {
+        if open.get() {
+            greeting_shown.set(false);
+        }
+    });
+    let bubble = move || {
+        let text = greeting.as_ref()?.text.clone();
+        greeting_shown.get().then(|| {
+            let dismiss = controller.text(|s| s.dismiss());
+            let welcome = text.clone();
+            view! {
+                <div class=format!("cw-greeting cw-greeting--{}", corner.name()) role="status">
+                    <button
+                        type="button"
+                        class="cw-greeting__text"
+                        on:click=move |_| {
+                            // The chat opens with the greeting as its welcome.
+                            controller.welcome().set(Some(welcome.clone()));
+                            focus_back.set_value(true);
+                            open.set(true);
+                        }
+                    >
+                        {text}
+                    </button>
+                    <button
+                        type="button"
+                        class="cw-icon-button cw-greeting__dismiss"
+                        aria-label=dismiss.clone()
+                        title=dismiss
+                        on:click=move |_| greeting_shown.set(false)
+                    >
+                        {icons::cross()}
+                    </button>
+                </div>
+            }
+        })
+    };
     let open_label = controller.text(|s| s.open_chat());
     let close_label = controller.text(|s| s.close_chat());
     let title = controller
@@ -112,6 +178,7 @@ pub fn Launcher(
             </svg>
             {badge}
         </button>
+        {bubble}
         // Said once when the count changes, politely, not over what the person is doing.
         <span class="cw-visually-hidden" role="status">
             {move || (unread.get() > 0).then(badge_label)}

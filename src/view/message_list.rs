@@ -24,21 +24,27 @@ pub fn MessageList(
             .config()
             .with_value(|config| (&config.strings).into()),
     };
-    // The site's welcome: Markdown shown first in every conversation, never sent to the model.
-    let welcome = controller
-        .config()
-        .with_value(|config| config.welcome.clone())
-        .filter(|welcome| !welcome.trim().is_empty())
-        .map(|welcome| {
-            let policy = policy.clone();
-            view! {
-                <div class="cw-message cw-message--assistant cw-message--welcome" data-role="welcome">
-                    <div class="cw-message__text cw-message__text--markdown" dir="auto">
-                        <MarkdownView text=welcome complete=true policy=policy />
-                    </div>
-                </div>
-            }
-        });
+    // The site's welcome (or the greeting that opened the chat): Markdown shown first in every
+    // conversation, never sent to the model. Keyed by its text: another welcome is rendered anew.
+    let welcome = {
+        let policy = policy.clone();
+        view! {
+            <For
+                each=move || controller.welcome().get()
+                key=|text| text.clone()
+                children=move |text| {
+                    let policy = policy.clone();
+                    view! {
+                        <div class="cw-message cw-message--assistant cw-message--welcome" data-role="welcome">
+                            <div class="cw-message__text cw-message__text--markdown" dir="auto">
+                                <MarkdownView text=text complete=true policy=policy />
+                            </div>
+                        </div>
+                    }
+                }
+            />
+        }
+    };
     let suggestions = controller
         .config()
         .with_value(|config| config.suggestions.clone());

@@ -355,3 +355,72 @@ async fn replies_that_finish_while_the_launcher_is_closed_are_counted_until_it_o
         ["open", "close"]
     );
 }
+
+const GREETING: &str = r#"{"id": "greeter", "presentation": "launcher", "load": "idle", "welcome": "Hello!",
+    "greeting": {"text": "Questions about sizes? Ask me.", "delay_ms": 60}}"#;
+
+fn forget_greeting() {
+    let _ = local_storage().remove_item("chat-widget.v1.greeted.greeter");
+}
+
+#[wasm_bindgen_test]
+async fn a_greeting_appears_once_after_its_delay_and_opens_the_chat_as_its_welcome() {
+    forget_greeting();
+    let chat = with(GREETING);
+    settle().await;
+    assert!(chat.query(".cw-greeting").is_none(), "not before its delay");
+    wait_until(2000, || chat.query(".cw-greeting").is_some()).await;
+    let bubble = chat.query(".cw-greeting").expect("the greeting");
+    assert_eq!(bubble.get_attribute("role").as_deref(), Some("status"));
+    chat.query(".cw-greeting__text").expect("its text").click();
+    settle().await;
+    assert!(
+        chat.query(".cw-greeting").is_none(),
+        "gone once the chat opens"
+    );
+    assert_eq!(
+        chat.query(".cw-launcher")
+            .and_then(|launcher| launcher.get_attribute("aria-expanded"))
+            .as_deref(),
+        Some("true")
+    );
+    let welcome = chat
+        .query("[data-role='welcome']")
+        .and_then(|welcome| welcome.text_content())
+        .unwrap_or_default();
+    assert_eq!(welcome.trim(), "Questions about sizes? Ask me.");
+    chat.widget.unmount();
+    // Once per visitor.
+    let again = with(GREETING);
+    sleep(200).await;
+    assert!(
+        again.query(".cw-greeting").is_none(),
+        "shown once per visitor"
+    );
+    again.widget.unmount();
+    forget_greeting();
+}
+
+#[wasm_bindgen_test]
+async fn a_greeting_can_be_dismissed_and_never_covers_an_open_panel() {
+    forget_greeting();
+    let chat = with(GREETING);
+    wait_until(2000, || chat.query(".cw-greeting").is_some()).await;
+    chat.button("Dismiss").expect("a Dismiss button").click();
+    settle().await;
+    assert!(chat.query(".cw-greeting").is_none());
+    chat.widget.unmount();
+    forget_greeting();
+    // Opened before the delay: no greeting, and none remembered as seen.
+    let chat = with(GREETING);
+    chat.widget.open();
+    sleep(200).await;
+    assert!(chat.query(".cw-greeting").is_none());
+    assert!(local_storage()
+        .get_item("chat-widget.v1.greeted.greeter")
+        .ok()
+        .flatten()
+        .is_none());
+    chat.widget.unmount();
+    forget_greeting();
+}
