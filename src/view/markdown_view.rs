@@ -76,7 +76,9 @@ impl Renderer {
             return;
         };
         let update = self.markdown.update(text, complete);
-        if update.restart {
+        // A first render starts from an empty root: the view may have been built again in place
+        // (another welcome, say), on an element that still holds what was there.
+        if update.restart || self.rendered.is_none() {
             root.set_text_content(None);
             self.open_nodes.clear();
             self.open.clear();

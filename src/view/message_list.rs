@@ -25,24 +25,20 @@ pub fn MessageList(
             .with_value(|config| (&config.strings).into()),
     };
     // The site's welcome (or the greeting that opened the chat): Markdown shown first in every
-    // conversation, never sent to the model. Keyed by its text: another welcome is rendered anew.
+    // conversation, never sent to the model.
     let welcome = {
         let policy = policy.clone();
-        view! {
-            <For
-                each=move || controller.welcome().get()
-                key=|text| text.clone()
-                children=move |text| {
-                    let policy = policy.clone();
-                    view! {
-                        <div class="cw-message cw-message--assistant cw-message--welcome" data-role="welcome">
-                            <div class="cw-message__text cw-message__text--markdown" dir="auto">
-                                <MarkdownView text=text complete=true policy=policy />
-                            </div>
+        move || {
+            controller.welcome().get().map(|welcome| {
+                let policy = policy.clone();
+                view! {
+                    <div class="cw-message cw-message--assistant cw-message--welcome" data-role="welcome">
+                        <div class="cw-message__text cw-message__text--markdown" dir="auto">
+                            <MarkdownView text=welcome complete=true policy=policy />
                         </div>
-                    }
+                    </div>
                 }
-            />
+            })
         }
     };
     let suggestions = controller
