@@ -322,6 +322,19 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
         "open launcher: {}",
         serde_json::to_string_pretty(&open).unwrap_or_default()
     );
+    // A reply that finishes while the panel is closed: the badge.
+    page.browser.click("Done").await;
+    page.browser.send("Tell me a long story").await;
+    let input = page.browser.find(chat_e2e::LOADED).await;
+    input.send_keys("\u{E00C}").await.expect("Escape");
+    page.browser.find(".cw-launcher__badge").await;
+    let badge = page.axe_violations().await;
+    assert!(
+        badge.is_empty(),
+        "the badge: {}",
+        serde_json::to_string_pretty(&badge).unwrap_or_default()
+    );
+    page.browser.save_screenshot("launcher-badge").await;
     page.close().await;
 }
 

@@ -82,9 +82,15 @@ pub fn Launcher(
     });
     let unread_label = StoredValue::new(controller.text(|s| s.unread()));
     let badge_label = move || unread_label.with_value(|label| fill(label, &[&unread.get()]));
+    // Beside the button, not in it: the button's name says the count, and a name must hold any
+    // text its element shows.
     let badge = move || {
         (unread.get() > 0).then(|| {
-            view! { <span class="cw-launcher__badge" aria-hidden="true">{move || unread.get().min(99)}</span> }
+            view! {
+                <span class=format!("cw-launcher__badge cw-launcher__badge--{}", corner.name()) aria-hidden="true">
+                    {move || unread.get().min(99)}
+                </span>
+            }
         })
     };
     let greeting = controller
@@ -176,8 +182,8 @@ pub fn Launcher(
             <svg class="cw-launcher__icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                 <path d="M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-4.5 3.6A.3.3 0 0 1 4 20.4V5a1 1 0 0 1 1-1z" />
             </svg>
-            {badge}
         </button>
+        {badge}
         {bubble}
         // Said once when the count changes, politely, not over what the person is doing.
         <span class="cw-visually-hidden" role="status">
