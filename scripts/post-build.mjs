@@ -52,10 +52,16 @@ for (const [placeholder, value] of [["__WIDGET_JS__", js], ["__WIDGET_WASM__", w
 writeFileSync(loader, esbuild(text, "--format=esm", "--target=es2020"));
 
 // The wasm's JavaScript (wasm-bindgen's glue), minified the same way: a third smaller on the wire.
-// It also hands on locale.js's `localize`, so the loader gets it with the widget, at no cost to
-// its own size (and locale.js starts fetching the page's language pack as soon as it is in).
+// It also hands on locale.js's `localize`, so the loader gets it with the widget at no cost to
+// its own size. locale.js is imported (with the widget's hash, so that it and the packs it fetches
+// match this widget) as soon as the script is in, and starts fetching the page's language pack;
+// if it cannot be loaded, `localize` leaves the config as it is and the widget speaks English.
 const glue = join(staging, js);
-writeFileSync(glue, esbuild(readFileSync(glue, "utf8"), "--format=esm") + '\nexport{localize}from"./locale.js";\n');
+const version = js.match(/-([0-9a-f]+)\.js$/)?.[1] ?? "";
+const handOn =
+  `const locale=import("./locale.js?v=${version}");locale.catch(()=>{});` +
+  "export const localize=(options)=>locale.then((module)=>module.localize(options)).catch(()=>options);";
+writeFileSync(glue, esbuild(readFileSync(glue, "utf8"), "--format=esm") + "\n" + handOn + "\n");
 
 // locale.js, which the loader imports beside the widget, minified too.
 const locale = join(staging, "locale.js");

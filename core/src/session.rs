@@ -544,6 +544,21 @@ impl Session {
     }
 
     fn act(&mut self, input: Input, now_ms: u64, random: f64, out: &mut Vec<Effect>) {
+        // What asks for a new reply is refused while a setting is not valid, before anything
+        // changes: an answer is never taken away for a request that cannot be sent.
+        if matches!(
+            input,
+            Input::Edit { .. }
+                | Input::Regenerate
+                | Input::Continue
+                | Input::Retry
+                | Input::RetryNow
+        ) {
+            if let Err(problem) = self.parameters() {
+                out.push(Effect::Refused(Refusal::Settings(problem)));
+                return;
+            }
+        }
         match input {
             Input::Send { text, images } => self.send(text, images, out),
             Input::Stop => self.stop(out),
@@ -618,8 +633,18 @@ impl Session {
                 match consent {
                     Consent::Allow => self.run_tool(id, out),
                     Consent::AllowForConversation => {
+                        // Other calls of the same tool waiting in this round run too.
+                        let waiting: Vec<MessageId> = self
+                            .consents
+                            .iter()
+                            .filter(|other| other.name == request.name)
+                            .map(|other| other.id)
+                            .collect();
+                        self.consents.retain(|other| other.name != request.name);
                         self.allowed_tools.push(request.name);
-                        self.run_tool(id, out);
+                        for id in std::iter::once(id).chain(waiting) {
+                            self.run_tool(id, out);
+                        }
                     }
                     Consent::Deny => self.decline(id, now_ms, random, out),
                 }

@@ -1145,3 +1145,56 @@ fn a_rating_is_kept_with_the_reply_and_told_with_its_id() {
         .collect();
     assert_eq!(uids, ["visit1-0", "visit1-1"]);
 }
+
+#[test]
+fn asking_again_with_a_setting_not_valid_is_refused_and_takes_no_answer_away() {
+    let mut chat = Harness::plain();
+    let ticket = chat.send("Hello");
+    chat.reply(ticket, "Kept");
+    let mut settings = chat.session.settings().clone();
+    settings.temperature = "5".into();
+    chat.session.set_settings(settings);
+    let first = chat.session.conversation().messages()[0].id;
+    for input in [
+        Input::Regenerate,
+        Input::Continue,
+        Input::Edit {
+            id: first,
+            text: "Other".into(),
+        },
+    ] {
+        let effects = chat.input(input.clone());
+        assert!(
+            matches!(&effects[..], [Effect::Refused(Refusal::Settings(_))]),
+            "{input:?}: {effects:?}"
+        );
+    }
+    assert_eq!(
+        chat.texts(),
+        [
+            (Role::User, "Hello".into(), MessageStatus::Done),
+            (Role::Assistant, "Kept".into(), MessageStatus::Done)
+        ]
+    );
+}
+
+#[test]
+fn allowing_a_tool_for_the_conversation_runs_its_other_waiting_calls_too() {
+    let mut chat = Harness::new(with_tools(&["get_weather"]));
+    let ticket = chat.send("Two cities");
+    chat.call_tools(
+        ticket,
+        &[
+            ("get_weather", "{\"city\":\"Oslo\"}"),
+            ("get_weather", "{\"city\":\"Rome\"}"),
+        ],
+    );
+    assert_eq!(chat.session.consents().len(), 2);
+    let id = chat.session.consents()[0].id;
+    let effects = chat.input(Input::Consent {
+        id,
+        consent: Consent::AllowForConversation,
+    });
+    assert_eq!(tool_runs(&effects).len(), 2, "both calls run");
+    assert!(chat.session.consents().is_empty());
+}

@@ -54,10 +54,27 @@ pub fn ConversationBar(
             }
         }
     };
+    // The focus follows: into the title when renaming starts, back to the chooser when it ends.
+    let title_input = NodeRef::<html::Input>::new();
+    let chooser_select = NodeRef::<html::Select>::new();
     let start_renaming = move || {
         let title = library.with_untracked(|library| library.current().title.clone());
         renaming.set(Some(title));
+        request_animation_frame(move || {
+            if let Some(input) = title_input.get_untracked() {
+                let _ = input.focus();
+            }
+        });
     };
+    let end_renaming = move || {
+        renaming.set(None);
+        request_animation_frame(move || {
+            if let Some(select) = chooser_select.get_untracked() {
+                let _ = select.focus();
+            }
+        });
+    };
+
     let delete = move || {
         let index = library.with_untracked(|library| library.active);
         controller.delete_conversation(index);
@@ -119,10 +136,11 @@ pub fn ConversationBar(
                 aria-label=controller.text(|s| s.conversation_title())
                 prop:value=title
                 on:input=move |event| renaming.set(Some(event_target_value(&event)))
+                node_ref=title_input
                 on:keydown=move |event: leptos::ev::KeyboardEvent| {
                     if event.key() == "Escape" {
                         event.stop_propagation();
-                        renaming.set(None);
+                        end_renaming();
                     }
                 }
             />
@@ -134,7 +152,7 @@ pub fn ConversationBar(
                         let index = library.with_untracked(|library| library.active);
                         controller.rename_conversation(index, &title);
                     }
-                    renaming.set(None);
+                    end_renaming();
                 }
             >
                 {controller.text(|s| s.save_title())}
@@ -144,6 +162,7 @@ pub fn ConversationBar(
         None => view! {
             <select
                 class="cw-field__input cw-threads__select"
+                node_ref=chooser_select
                 aria-label=controller.text(|s| s.conversation())
                 on:change=move |event| {
                     if let Ok(index) = event_target_value(&event).parse() {
@@ -176,7 +195,6 @@ pub fn ConversationBar(
                     class="cw-icon-button"
                     aria-label=menu_label.clone()
                     title=menu_label
-                    aria-haspopup="true"
                     aria-expanded=move || menu_open.get().to_string()
                     aria-controls="cw-conversation-menu"
                     node_ref=toggle

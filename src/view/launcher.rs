@@ -97,9 +97,11 @@ pub fn Launcher(
         .config()
         .with_value(|config| config.greeting.clone());
     let greeting_shown = RwSignal::new(false);
+    let greeting_timer = StoredValue::new_local(None);
+    let id = controller.config().with_value(|config| config.id.clone());
     if let Some(greeting) = &greeting {
-        let id = controller.config().with_value(|config| config.id.clone());
         if !storage::greeted(&id) {
+            let id = id.clone();
             let timer = set_timeout_with_handle(
                 move || {
                     // Never over an open panel, and once per visitor.
@@ -111,8 +113,9 @@ pub fn Launcher(
                 Duration::from_millis(greeting.delay_ms.into()),
             )
             .ok();
+            greeting_timer.set_value(timer);
             on_cleanup(move || {
-                if let Some(timer) = timer {
+                if let Some(Some(timer)) = greeting_timer.try_update_value(Option::take) {
                     timer.clear();
                 }
             });
@@ -121,15 +124,21 @@ pub fn Launcher(
     Effect::new(move |_| {
         if open.get() {
             greeting_shown.set(false);
+            // A visitor who opened the chat needs no greeting, now or later.
+            if let Some(timer) = greeting_timer.try_update_value(Option::take).flatten() {
+                timer.clear();
+                storage::mark_greeted(&id);
+            }
         }
     });
+    let greeting_text = greeting.as_ref().map(|greeting| greeting.text.clone());
     let bubble = move || {
         let text = greeting.as_ref()?.text.clone();
         greeting_shown.get().then(|| {
             let dismiss = controller.text(|s| s.dismiss());
             let welcome = text.clone();
             view! {
-                <div class=format!("cw-greeting cw-greeting--{}", corner.name()) role="status">
+                <div class=format!("cw-greeting cw-greeting--{}", corner.name())>
                     <button
                         type="button"
                         class="cw-greeting__text"
@@ -147,7 +156,13 @@ pub fn Launcher(
                         class="cw-icon-button cw-greeting__dismiss"
                         aria-label=dismiss.clone()
                         title=dismiss
-                        on:click=move |_| greeting_shown.set(false)
+                        on:click=move |_| {
+                            greeting_shown.set(false);
+                            // The focus goes back where the greeting came from.
+                            if let Some(button) = button.get_untracked() {
+                                let _ = button.focus();
+                            }
+                        }
                     >
                         {icons::cross()}
                     </button>
@@ -185,6 +200,15 @@ pub fn Launcher(
         </button>
         {badge}
         {bubble}
+        // The greeting, said politely when it appears (a live region present from the start).
+        <span class="cw-visually-hidden" role="status">
+            {move || {
+                greeting_shown
+                    .get()
+                    .then(|| greeting_text.clone())
+                    .flatten()
+            }}
+        </span>
         // Said once when the count changes, politely, not over what the person is doing.
         <span class="cw-visually-hidden" role="status">
             {move || (unread.get() > 0).then(badge_label)}
