@@ -17,9 +17,8 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::routing::post;
 use axum::Router;
-use chat_e2e::{main_thread_metrics, serve, Answers, Browser, Cdp, LOADED};
+use chat_e2e::{main_thread_seconds, serve, Browser, Cdp, LOADED};
 use chat_protocol::SseFrame;
-use fantoccini::wd::TimeoutConfiguration;
 use serde_json::{json, Value};
 
 /// Earlier turns before the measured reply.
@@ -107,19 +106,7 @@ if (now) { done(now.textContent.length); } else {
 #[tokio::main]
 async fn main() {
     let upstream = serve(upstream()).await;
-    let browser = Browser::open(Answers::Upstream {
-        url: upstream.url.clone(),
-    })
-    .await;
-    browser
-        .client
-        .update_timeouts(TimeoutConfiguration::new(
-            Some(Duration::from_secs(300)),
-            None,
-            None,
-        ))
-        .await
-        .expect("timeouts");
+    let browser = Browser::for_benchmark(&upstream.url).await;
     println!(
         "Cost of a streamed token as the conversation grows: Chromium (headless), release build,"
     );
@@ -198,20 +185,14 @@ async fn run(browser: &Browser, turns: usize, tokens: usize) -> [f64; 4] {
         .issue_cmd(Cdp::new("Performance.enable", json!({})))
         .await
         .expect("metrics on");
-    const METRICS: [&str; 4] = [
-        "TaskDuration",
-        "ScriptDuration",
-        "LayoutDuration",
-        "RecalcStyleDuration",
-    ];
-    let before = main_thread_metrics(&browser.client, METRICS).await;
+    let before = main_thread_seconds(&browser.client).await;
     browser.send(&format!("tokens {tokens}")).await;
     let length = browser
         .client
         .execute_async(WAIT_FOR_REPLY, vec![json!(turns + 1)])
         .await
         .expect("the reply ends");
-    let after = main_thread_metrics(&browser.client, METRICS).await;
+    let after = main_thread_seconds(&browser.client).await;
     assert!(
         length.as_u64().unwrap_or(0) > tokens as u64,
         "the whole reply is on screen"

@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::routing::post;
 use axum::Router;
-use chat_e2e::{main_thread_metrics, serve, Answers, Browser, Cdp};
+use chat_e2e::{main_thread_seconds, serve, Browser, Cdp};
 use chat_protocol::SseFrame;
-use fantoccini::wd::TimeoutConfiguration;
 use serde_json::{json, Value};
 
 const SIZES: [usize; 5] = [500, 1_000, 2_000, 4_000, 16_000];
@@ -127,21 +126,6 @@ fn futures_stream<T>(items: Vec<T>) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::iter(items)
 }
 
-/// The page's main-thread time so far, in seconds: in all its tasks, and of that in script, in
-/// layout and in style recalculation.
-async fn main_thread_seconds(browser: &Browser) -> [f64; 4] {
-    main_thread_metrics(
-        &browser.client,
-        [
-            "TaskDuration",
-            "ScriptDuration",
-            "LayoutDuration",
-            "RecalcStyleDuration",
-        ],
-    )
-    .await
-}
-
 /// Resolves once the last reply is no longer pending or streaming, with what it shows.
 const WAIT_FOR_REPLY: &str = r#"
 const done = arguments[arguments.length - 1];
@@ -162,19 +146,7 @@ if (now) { report(now); } else {
 #[tokio::main]
 async fn main() {
     let upstream = serve(upstream()).await;
-    let browser = Browser::open(Answers::Upstream {
-        url: upstream.url.clone(),
-    })
-    .await;
-    browser
-        .client
-        .update_timeouts(TimeoutConfiguration::new(
-            Some(Duration::from_secs(300)),
-            None,
-            None,
-        ))
-        .await
-        .expect("timeouts");
+    let browser = Browser::for_benchmark(&upstream.url).await;
     println!(
         "Markdown streaming benchmark: Chromium (headless), release build, one SSE event per token"
     );
@@ -236,7 +208,7 @@ async fn run(browser: &Browser, request: &str, size: usize) -> f64 {
         .issue_cmd(Cdp::new("Performance.enable", json!({})))
         .await
         .expect("metrics on");
-    let before = main_thread_seconds(browser).await;
+    let before = main_thread_seconds(&browser.client).await;
     let started = Instant::now();
     browser.send(&format!("bench {request}")).await;
     let outcome: Value = browser
@@ -245,7 +217,7 @@ async fn run(browser: &Browser, request: &str, size: usize) -> f64 {
         .await
         .expect("the reply ends");
     let wall = started.elapsed();
-    let after = main_thread_seconds(browser).await;
+    let after = main_thread_seconds(&browser.client).await;
     let [spent, script, layout, style] = [0, 1, 2, 3].map(|i| after[i] - before[i]);
     assert_eq!(outcome["status"], "done", "{outcome}");
     assert_eq!(

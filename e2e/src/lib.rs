@@ -372,6 +372,25 @@ impl Browser {
         result.as_array().cloned().unwrap_or_default()
     }
 
+    /// Chromium against a relay that forwards to `upstream`, with five minutes for a page's
+    /// script to answer: a benchmark's long replies.
+    pub async fn for_benchmark(upstream: &str) -> Self {
+        let browser = Browser::open(Answers::Upstream {
+            url: upstream.to_owned(),
+        })
+        .await;
+        browser
+            .client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                Some(Duration::from_secs(300)),
+                None,
+                None,
+            ))
+            .await
+            .expect("timeouts");
+        browser
+    }
+
     pub async fn close(self) {
         let Browser { client, relay, .. } = self;
         let _ = client.close().await;
@@ -474,6 +493,21 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 }
 
 /// Chromium's main-thread metrics for the page so far (`Performance.getMetrics`; the domain must be
+/// The page's main-thread time so far, in seconds (Chromium's `Performance.getMetrics`): in all its
+/// tasks, and of that in script, in layout and in style recalculation.
+pub async fn main_thread_seconds(client: &Client) -> [f64; 4] {
+    main_thread_metrics(
+        client,
+        [
+            "TaskDuration",
+            "ScriptDuration",
+            "LayoutDuration",
+            "RecalcStyleDuration",
+        ],
+    )
+    .await
+}
+
 /// enabled), in seconds, in the order of `names` (`TaskDuration`, `ScriptDuration`, ...).
 pub async fn main_thread_metrics<const N: usize>(client: &Client, names: [&str; N]) -> [f64; N] {
     let metrics = client
