@@ -115,6 +115,9 @@ pub struct ChatConfig {
     pub events_include_text: bool,
     /// Whether replies show their token counts (when the provider reports them).
     pub show_usage: bool,
+    /// Whether the composer offers dictation and replies offer to be read aloud, where the
+    /// browser can (Chrome sends dictated speech to its speech service).
+    pub voice: bool,
     /// A greeting beside the launcher, once per visitor, after a delay; a click on it opens the
     /// chat with the greeting as its welcome. Only for the launcher, and with `load` set to
     /// `idle` or `eager` (the widget must be there to greet).
@@ -320,6 +323,7 @@ impl Default for ChatConfig {
             feedback: true,
             events_include_text: false,
             show_usage: false,
+            voice: false,
             greeting: None,
             locale: None,
         }

@@ -25,6 +25,7 @@ use crate::config::ChatConfig;
 use crate::storage;
 use crate::tools::Toolbox;
 use crate::transport::{AbortHandle, SharedTransport};
+use crate::voice::Voice;
 use chat_core::conversation::Image;
 
 pub use chat_core::session::{Consent, ConsentRequest, PendingRetry, TurnEvent, CONTINUE_PROMPT};
@@ -127,6 +128,8 @@ pub struct ChatController {
     preparing: RwSignal<usize>,
     /// Who hears of each message sent, reply finished and turn failed.
     observers: StoredValue<Vec<Observer>, LocalStorage>,
+    /// Dictation and reading aloud, when the config offers them.
+    voice: Option<Voice>,
 }
 
 impl ChatController {
@@ -182,6 +185,15 @@ impl ChatController {
             library.clone(),
             settings.clone(),
         );
+        let voice = config.voice.then(|| {
+            let page = || {
+                web_sys::window()?
+                    .document()?
+                    .document_element()?
+                    .get_attribute("lang")
+            };
+            Voice::new(config.locale.clone().or_else(page).unwrap_or_default())
+        });
         let welcome = config
             .welcome
             .clone()
@@ -208,6 +220,7 @@ impl ChatController {
             attachments: RwSignal::new(Vec::new()),
             preparing: RwSignal::new(0),
             observers: StoredValue::new_local(Vec::new()),
+            voice,
         };
         controller.mirror();
         // Settings survive a reload: they are saved whenever they change.
@@ -484,6 +497,16 @@ impl ChatController {
     /// Why the last Send was refused, if it was.
     pub fn notice(&self) -> ReadSignal<Option<String>> {
         self.notice.read_only()
+    }
+
+    /// Says `notice` in the composer until the next message is sent.
+    pub fn tell(&self, notice: String) {
+        self.notice.set(Some(notice));
+    }
+
+    /// Dictation and reading aloud, when the config offers them (`voice`).
+    pub fn voice(&self) -> Option<Voice> {
+        self.voice
     }
 
     /// The automatic retry being waited for, if any.

@@ -45,6 +45,8 @@ mount(document.querySelector("#chat"), {
   suggestions,
   // The demo shows what each reply cost; a site's widget does not unless it asks.
   show_usage: true,
+  // Dictation and reading aloud, where the browser offers them.
+  voice: true,
   editable,
   tools,
 });

@@ -20,6 +20,7 @@ pub mod storage;
 pub mod tools;
 pub mod transport;
 pub mod view;
+pub mod voice;
 
 pub use chat_core::{conversation, error, library, retry, settings, strings};
 pub use chat_core::{

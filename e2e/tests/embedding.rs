@@ -43,9 +43,13 @@ impl Embedding {
         let from_relay = format!("{relay}/embed.js");
         let welcome = "Hello! Ask me about **orders**, returns or opening hours.";
         let suggestions = ["Where is my order?", "Opening hours"];
-        let inline = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "inline", "welcome": welcome, "suggestions": suggestions});
-        let dark = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "dark", "color_scheme": "dark", "welcome": welcome, "suggestions": suggestions});
+        let inline = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "inline", "welcome": welcome, "suggestions": suggestions, "voice": true});
+        let dark = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "dark", "color_scheme": "dark", "welcome": welcome, "suggestions": suggestions, "voice": true});
         let launcher = json!({"endpoint": endpoint, "title": "Shop assistant", "id": "launcher", "presentation": "launcher"});
+        let launcher_dark = json!({
+            "endpoint": endpoint, "title": "Shop assistant", "id": "launcher-dark", "presentation": "launcher",
+            "color_scheme": "dark", "load": "eager", "greeting": {"text": "Questions about an order? Ask me.", "delay_ms": 200}
+        });
         let arabic = json!({
             "endpoint": endpoint, "id": "rtl", "title": "المساعد",
             "placeholder": "اكتب رسالة…",
@@ -72,6 +76,10 @@ impl Embedding {
             .route(
                 "/launcher",
                 get(Html(host_page(&from_relay, &launcher, r#"lang="en""#))),
+            )
+            .route(
+                "/launcher-dark",
+                get(Html(host_page(&from_relay, &launcher_dark, r#"lang="en""#))),
             )
             .route(
                 "/rtl",
@@ -300,6 +308,29 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
         page.browser
             .save_screenshot(&format!("feedback-{name}"))
             .await;
+        // Dictation listening, with a scripted recognizer in place of the browser's (which would
+        // need a microphone): the pressed microphone and the status line.
+        page.browser
+            .run("window.SpeechRecognition = class { start() {} stop() { this.onend?.(); } abort() {} };")
+            .await;
+        page.browser
+            .find("button[aria-label='Dictate']")
+            .await
+            .click()
+            .await
+            .expect("clicked");
+        page.browser
+            .find(".cw-composer__listening:not(:empty)")
+            .await;
+        let violations = page.axe_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{name}, listening: {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+        page.browser
+            .save_screenshot(&format!("listening-{name}"))
+            .await;
         if name == "dark" {
             page.browser.save_screenshot("inline-dark").await;
         }
@@ -335,6 +366,26 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
         serde_json::to_string_pretty(&badge).unwrap_or_default()
     );
     page.browser.save_screenshot("launcher-badge").await;
+    // The greeting and the badge in dark.
+    page.visit("launcher-dark").await;
+    page.browser.find(".cw-greeting__text").await;
+    tokio::time::sleep(Duration::from_millis(400)).await; // its fade-in
+    let greeting = page.axe_violations().await;
+    assert!(greeting.is_empty(), "the greeting, dark: {greeting:?}");
+    page.browser.save_screenshot("launcher-greeting-dark").await;
+    page.browser
+        .find(".cw-launcher")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    page.browser.send("Tell me a long story").await;
+    let input = page.browser.find(chat_e2e::LOADED).await;
+    input.send_keys("\u{E00C}").await.expect("Escape");
+    page.browser.find(".cw-launcher__badge").await;
+    let badge = page.axe_violations().await;
+    assert!(badge.is_empty(), "the badge, dark: {badge:?}");
+    page.browser.save_screenshot("launcher-badge-dark").await;
     page.close().await;
 }
 

@@ -2,8 +2,10 @@ use leptos::ev::{ClipboardEvent, KeyboardEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
 
+use super::icons;
 use crate::attachments::ACCEPTED;
 use crate::controller::ChatController;
+use crate::voice::{Failure, Voice};
 use chat_core::strings::fill;
 
 /// The keyCode browsers report for a key press that an input method is handling.
@@ -21,17 +23,78 @@ pub fn Composer(
 ) -> impl IntoView {
     let draft = controller.draft();
     let input = NodeRef::<html::Textarea>::new();
+    // Dictation, where the browser can take it.
+    let voice = controller.voice().filter(|_| Voice::can_dictate());
+    let listening = move || voice.is_some_and(|voice| voice.listening().get());
+    // Sending, or typing, ends dictation: what the box shows is what the person sends or edits.
+    let end_dictation = move || {
+        if let Some(voice) = voice {
+            voice.abandon();
+        }
+    };
+    on_cleanup(end_dictation);
+    let send = move || {
+        end_dictation();
+        controller.send();
+    };
     let on_keydown = move |event: KeyboardEvent| {
         let composing = event.is_composing() || event.key_code() == IME_KEY_CODE;
         if event.key() == "Enter" && !event.shift_key() && !composing {
             event.prevent_default();
-            controller.send();
+            send();
         }
     };
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
-        controller.send();
+        send();
     };
+    // Esc stops dictation (and only that: a launcher's panel stays open).
+    let on_form_keydown = move |event: KeyboardEvent| {
+        if event.key() == "Escape" && listening() {
+            event.stop_propagation();
+            event.prevent_default();
+            if let Some(voice) = voice {
+                voice.stop_listening();
+            }
+        }
+    };
+    let mic_button = voice.map(|voice| {
+        let toggle = move |_| {
+            if voice.listening().get_untracked() {
+                voice.stop_listening();
+                return;
+            }
+            voice.dictate(draft, move |failure| {
+                controller.tell(controller.text(|s| match failure {
+                    Failure::Blocked => s.mic_blocked(),
+                    Failure::Unavailable => s.dictation_unavailable(),
+                }));
+            });
+        };
+        let dictate = controller.text(|s| s.dictate());
+        let stop = controller.text(|s| s.stop_dictation());
+        view! {
+            <button
+                type="button"
+                class="cw-button cw-button--quiet cw-composer__attach cw-composer__mic"
+                aria-label=dictate.clone()
+                aria-pressed=move || listening().to_string()
+                title=move || if listening() { stop.clone() } else { dictate.clone() }
+                on:click=toggle
+            >
+                {icons::microphone()}
+            </button>
+        }
+    });
+    // Said while listening, in a region that stands, so a screen reader hears it.
+    let listening_status = voice.map(|_| {
+        let text = controller.text(|s| s.listening());
+        view! {
+            <p class="cw-composer__listening" role="status">
+                {move || listening().then(|| text.clone())}
+            </p>
+        }
+    });
     let on_stop = move |_| {
         controller.stop();
         // The Stop button goes away; keep the focus in the composer.
@@ -148,7 +211,8 @@ pub fn Composer(
     view! {
         {notice}
         {thumbnails}
-        <form class="cw-composer" on:submit=on_submit>
+        {listening_status}
+        <form class="cw-composer" on:submit=on_submit on:keydown=on_form_keydown>
             <textarea
                 class="cw-composer__input"
                 dir="auto"
@@ -157,11 +221,15 @@ pub fn Composer(
                 placeholder=placeholder
                 node_ref=input
                 prop:value=move || draft.get()
-                on:input=move |event| draft.set(event_target_value(&event))
+                on:input=move |event| {
+                    end_dictation();
+                    draft.set(event_target_value(&event));
+                }
                 on:keydown=on_keydown
                 on:paste=on_paste
             ></textarea>
             {attach_button}
+            {mic_button}
             <Show
                 when=move || controller.is_busy()
                 fallback=move || {

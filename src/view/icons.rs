@@ -78,3 +78,27 @@ pub fn again() -> impl IntoView {
 pub fn cross() -> impl IntoView {
     icon(&["M6 6l12 12", "M18 6L6 18"], 0)
 }
+
+/// A microphone: dictate.
+pub fn microphone() -> impl IntoView {
+    icon(
+        &[
+            "M12 3a3 3 0 0 1 3 3v6a3 3 0 0 1-6 0V6a3 3 0 0 1 3-3z",
+            "M5 11a7 7 0 0 0 14 0",
+            "M12 18v3",
+        ],
+        0,
+    )
+}
+
+/// A loudspeaker: read aloud.
+pub fn speaker() -> impl IntoView {
+    icon(
+        &[
+            "M4 9h4l5-4v14l-5-4H4z",
+            "M16.5 8.5a5 5 0 0 1 0 7",
+            "M19 6a8.5 8.5 0 0 1 0 12",
+        ],
+        0,
+    )
+}

@@ -5,6 +5,7 @@ use wasm_bindgen::JsCast;
 use super::{icons, MarkdownView, ReplyFeedback};
 use crate::controller::{ChatController, MessageView};
 use crate::markdown::dom::Policy;
+use crate::voice::Voice;
 use chat_core::conversation::{MessageStatus, Role};
 use chat_core::strings::{fill, Strings};
 
@@ -133,6 +134,17 @@ fn MessageActions(
     controller: ChatController,
 ) -> impl IntoView {
     let editing = RwSignal::new(None::<String>);
+    // Reading aloud, for replies, where the browser can.
+    let voice = controller
+        .voice()
+        .filter(|_| message.role == Role::Assistant && Voice::can_read_aloud());
+    if let Some(voice) = voice {
+        on_cleanup(move || {
+            if voice.reading().try_get_untracked() == Some(Some(message.id)) {
+                voice.stop_reading();
+            }
+        });
+    }
     let copy = move |event: leptos::ev::MouseEvent| {
         let Some(button) = event
             .current_target()
@@ -227,6 +239,9 @@ fn MessageActions(
             let regenerate = (message.role == Role::Assistant
                 && controller.can_regenerate(message.id))
             .then(|| again(controller.text(|s| s.regenerate())));
+            let read = voice
+                .filter(|_| message.text.with(|text| !text.trim().is_empty()))
+                .map(|voice| view! { <ReadAloud message=message controller=controller voice=voice /> });
             let copy_label = controller.text(|s| s.copy());
             view! {
                 <div class="cw-message__actions">
@@ -239,6 +254,7 @@ fn MessageActions(
                     >
                         {icons::copy()}
                     </button>
+                    {read}
                     {edit}
                     {send_again}
                     {regenerate}
@@ -258,6 +274,40 @@ fn MessageActions(
     view! {
         <div class="cw-message__footer">{actions} {feedback}</div>
         {editor}
+    }
+}
+
+/// Read aloud, a toggle: pressed while the reply is being read; pressing it again stops.
+#[component]
+fn ReadAloud(
+    /// The reply.
+    message: MessageView,
+    /// The chat box's controller.
+    controller: ChatController,
+    /// The chat box's voice.
+    voice: Voice,
+) -> impl IntoView {
+    let reading = move || voice.reading().get() == Some(message.id);
+    let label = controller.text(|s| s.read_aloud());
+    let stop = controller.text(|s| s.stop_reading());
+    view! {
+        <button
+            type="button"
+            class="cw-icon-button"
+            aria-label=label.clone()
+            aria-pressed=move || reading().to_string()
+            title=move || if reading() { stop.clone() } else { label.clone() }
+            on:click=move |_| {
+                if voice.reading().get_untracked() == Some(message.id) {
+                    voice.stop_reading();
+                } else {
+                    let code = controller.text(|s| s.code());
+                    message.text.with_untracked(|text| voice.read(message.id, text, &code));
+                }
+            }
+        >
+            {icons::speaker()}
+        </button>
     }
 }
 

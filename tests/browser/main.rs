@@ -18,6 +18,7 @@
 //! - `appearance`: the launcher, strings, direction, theme, and a hostile page's style sheet.
 //! - `announcements`: what the live region says.
 //! - `engagement`: the welcome, suggestions, feedback on replies, and the events the page hears.
+//! - `voice`: dictation into the composer and replies read aloud.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -36,6 +37,7 @@ mod retry;
 mod settings;
 mod support;
 mod tools;
+mod voice;
 mod xss;
 
 wasm_bindgen_test_configure!(run_in_browser);
