@@ -11,7 +11,9 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::time::Duration;
 
+use leptos::leptos_dom::helpers::IntervalHandle;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -78,6 +80,8 @@ impl Voice {
         let typed = draft.get_untracked();
         let listening = self.listening;
         let failed = Rc::new(failed);
+        // On first: a browser may end it at once, from within `start`.
+        self.listening.set(true);
         let dictation = Dictation::start(
             &self.language.get_value(),
             move |heard| draft.set(after(&typed, &heard)),
@@ -92,11 +96,11 @@ impl Voice {
             },
         );
         match dictation {
-            Some(dictation) => {
-                self.dictation.set_value(Some(dictation));
-                self.listening.set(true);
+            Some(dictation) => self.dictation.set_value(Some(dictation)),
+            None => {
+                self.listening.set(false);
+                failed(Failure::Unavailable);
             }
-            None => failed(Failure::Unavailable),
         }
     }
 
@@ -133,9 +137,11 @@ impl Voice {
             }
         };
         let text = spoken(&render(markdown), code);
-        if let Some(speech) = Speech::start(&text, &self.language.get_value(), done) {
-            self.speech.set_value(Some(speech));
-            self.reading.set(Some(id));
+        // Pressed first: a browser that refuses tells so at once, from within `speak`.
+        self.reading.set(Some(id));
+        match Speech::start(&text, &self.language.get_value(), done) {
+            Some(speech) => self.speech.set_value(Some(speech)),
+            None => self.reading.set(None),
         }
     }
 
@@ -208,13 +214,15 @@ impl Dictation {
         recognition.set_onresult(Some(on_result.as_ref().unchecked_ref()));
         recognition.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         recognition.set_onend(Some(on_end.as_ref().unchecked_ref()));
-        recognition.start().ok()?;
-        Some(Dictation {
+        let dictation = Dictation {
             recognition,
             _on_result: on_result,
             _on_error: on_error,
             _on_end: on_end,
-        })
+        };
+        // A refusal to start drops it, handlers and all.
+        dictation.recognition.start().ok()?;
+        Some(dictation)
     }
 }
 
@@ -262,23 +270,37 @@ pub fn after(typed: &str, heard: &str) -> String {
 struct Speech {
     utterances: Vec<SpeechSynthesisUtterance>,
     over: Rc<Cell<bool>>,
+    watch: Rc<Cell<Option<IntervalHandle>>>,
     _on_end: Closure<dyn FnMut()>,
 }
 
+/// How often reading aloud checks that the browser is still speaking: where it has no voice (a
+/// headless browser, a system without speech) an utterance neither starts nor ends nor fails.
+const WATCH: Duration = Duration::from_secs(1);
+
 impl Speech {
     /// Speaks `text` in `language`, after cancelling whatever the page's synthesis was saying;
-    /// `done` is called when the last piece ends or reading fails or is cancelled.
+    /// `done` is called once, when the last piece ends, reading fails or is cancelled, or the
+    /// browser is found saying nothing.
     fn start(text: &str, language: &str, done: impl Fn() + 'static) -> Option<Self> {
         let synthesis = synthesis()?;
         synthesis.cancel();
         let over = Rc::new(Cell::new(false));
-        let on_end = Closure::<dyn FnMut()>::new({
-            let over = over.clone();
+        let watch = Rc::new(Cell::new(None::<IntervalHandle>));
+        let finish = Rc::new({
+            let (over, watch) = (over.clone(), watch.clone());
             move || {
+                if let Some(watch) = watch.take() {
+                    watch.clear();
+                }
                 if !over.replace(true) {
                     done();
                 }
             }
+        });
+        let on_end = Closure::<dyn FnMut()>::new({
+            let finish = finish.clone();
+            move || finish()
         });
         let utterances: Vec<_> = pieces(text, PIECE)
             .filter_map(|piece| SpeechSynthesisUtterance::new_with_text(piece).ok())
@@ -292,9 +314,22 @@ impl Speech {
             utterance.set_onerror(Some(on_end.as_ref().unchecked_ref()));
             synthesis.speak(utterance);
         }
+        let silent = move || !synthesis.speaking() && !synthesis.pending();
+        watch.set(
+            set_interval_with_handle(
+                move || {
+                    if silent() {
+                        finish()
+                    }
+                },
+                WATCH,
+            )
+            .ok(),
+        );
         Some(Speech {
             utterances,
             over,
+            watch,
             _on_end: on_end,
         })
     }
@@ -302,6 +337,9 @@ impl Speech {
 
 impl Drop for Speech {
     fn drop(&mut self) {
+        if let Some(watch) = self.watch.take() {
+            watch.clear();
+        }
         for utterance in &self.utterances {
             utterance.set_onend(None);
             utterance.set_onerror(None);

@@ -16,7 +16,9 @@ struct Scripted;
 impl Scripted {
     /// Speech recognition and synthesis that record what the widget asks of them.
     /// `window.__hear([[text, final], ...])` delivers results to the last recognizer;
-    /// `window.__said` holds each utterance spoken; `window.__finish()` ends them.
+    /// `window.__said` holds each utterance spoken; `window.__finish()` ends them;
+    /// `window.__mute = true` makes it a browser without a voice, which says nothing and tells
+    /// nothing; `window.__refuse = true`, one that refuses at once.
     fn install() -> Self {
         js_sys::eval(
             r#"
@@ -42,8 +44,16 @@ impl Scripted {
               results: results.map(([transcript, isFinal]) => Object.assign([{ transcript }], { isFinal })),
             });
             window.__said = [];
+            window.__mute = false;
+            window.__refuse = false;
             const synthesis = {
-              speak(utterance) { window.__said.push({ utterance, text: utterance.text, lang: utterance.lang }); },
+              get speaking() { return !window.__mute && window.__said.some((said) => !said.over); },
+              pending: false,
+              speak(utterance) {
+                window.__said.push({ utterance, text: utterance.text, lang: utterance.lang });
+                // Chrome refuses to speak without the person's gesture, from within speak().
+                if (window.__refuse) { window.__said.at(-1).over = true; utterance.onerror?.({ error: "not-allowed" }); }
+              },
               cancel() {
                 for (const said of window.__said.filter((said) => !said.over)) {
                   said.over = true;
@@ -382,5 +392,36 @@ async fn reading_one_reply_stops_another_and_a_long_one_is_read_in_pieces() {
             .collect::<Vec<_>>()
             .join(" "),
         long.trim()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn reading_aloud_ends_where_the_browser_refuses_or_has_no_voice() {
+    let _scripted = Scripted::install();
+    js_sys::eval("window.__refuse = true").expect("set");
+    let chat = voiced("");
+    chat.send("Hi").await;
+    answer(&chat, "Hello.");
+    settle().await;
+    chat.click("Read aloud");
+    settle().await;
+    assert_eq!(
+        pressed(&chat, "Read aloud").as_deref(),
+        Some("false"),
+        "refused at once"
+    );
+
+    js_sys::eval("window.__refuse = false; window.__mute = true").expect("set");
+    chat.click("Read aloud");
+    settle().await;
+    assert_eq!(pressed(&chat, "Read aloud").as_deref(), Some("true"));
+    super::support::wait_until(3000, || {
+        pressed(&chat, "Read aloud").as_deref() == Some("false")
+    })
+    .await;
+    assert_eq!(
+        pressed(&chat, "Read aloud").as_deref(),
+        Some("false"),
+        "no event ever comes: the button does not stay pressed"
     );
 }
