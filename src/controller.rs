@@ -13,7 +13,7 @@ use chat_core::{
     Effect as SessionEffect, Feedback, Input, Library, MessageId, MessageStatus, Role, Session,
     SessionConfig, Settings, Status, Strings, Ticket,
 };
-use chat_protocol::{ToolCall, Usage};
+use chat_protocol::{Source, ToolCall, Usage};
 use futures_util::StreamExt;
 use leptos::leptos_dom::helpers::TimeoutHandle;
 use leptos::prelude::*;
@@ -55,6 +55,12 @@ pub struct MessageView {
     pub uid: StoredValue<String>,
     /// The person's rating, for a reply.
     pub feedback: RwSignal<Option<Feedback>>,
+    /// A reply's reasoning so far; only ever appended to.
+    pub reasoning: RwSignal<String>,
+    /// How long the reasoning took, once the answer began.
+    pub thought_ms: RwSignal<Option<u64>>,
+    /// The sources a reply cites.
+    pub sources: RwSignal<Vec<Source>>,
 }
 
 impl MessageView {
@@ -68,6 +74,9 @@ impl MessageView {
         self.images.dispose();
         self.uid.dispose();
         self.feedback.dispose();
+        self.reasoning.dispose();
+        self.thought_ms.dispose();
+        self.sources.dispose();
     }
 }
 
@@ -437,6 +446,9 @@ impl ChatController {
                                 restored: message.restored,
                                 uid: StoredValue::new(message.uid.clone()),
                                 feedback: RwSignal::new(message.feedback.clone()),
+                                reasoning: RwSignal::new(String::new()),
+                                thought_ms: RwSignal::new(None),
+                                sources: RwSignal::new(Vec::new()),
                             }),
                         },
                     )
@@ -866,6 +878,16 @@ fn update_view(view: &MessageView, message: &chat_core::ChatMessage) {
     if let Some(rest) = message.text.get(shown..).filter(|rest| !rest.is_empty()) {
         view.text.update(|text| text.push_str(rest));
     }
+    let shown = view.reasoning.with_untracked(String::len);
+    if let Some(rest) = message
+        .reasoning
+        .get(shown..)
+        .filter(|rest| !rest.is_empty())
+    {
+        view.reasoning.update(|reasoning| reasoning.push_str(rest));
+    }
+    set_if_changed(view.thought_ms, &message.thought_ms);
+    set_if_changed(view.sources, &message.sources);
     if view.status.get_untracked() != message.status {
         view.status.set(message.status);
     }

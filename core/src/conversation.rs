@@ -2,8 +2,8 @@
 //! how stream events change them. No browser and no reactivity here, so all of it is tested natively.
 
 use chat_protocol::{
-    Content, ContentPart, FinishReason, ImageUrl, Message, StreamEvent, ToolCall, ToolCallBuilder,
-    Usage,
+    merge_source, Content, ContentPart, FinishReason, ImageUrl, Message, Source, StreamEvent,
+    ToolCall, ToolCallBuilder, Usage,
 };
 
 use crate::error::ChatError;
@@ -79,8 +79,12 @@ pub struct ChatMessage {
     pub role: Role,
     /// The text so far.
     pub text: String,
-    /// Reasoning text some providers send beside the answer.
+    /// Reasoning text some providers send beside the answer (shown apart, never sent back).
     pub reasoning: String,
+    /// How long the reasoning took, from its first text to the answer's, once the answer began.
+    pub thought_ms: Option<u64>,
+    /// The sources the reply cites; the `n`th is what `[n]` in its text refers to.
+    pub sources: Vec<Source>,
     /// The tools the model called (complete once the message is done).
     pub tool_calls: Vec<ToolCall>,
     /// Where it is in its life.
@@ -200,6 +204,8 @@ pub struct Conversation {
     finished: bool,
     /// What new messages' `uid`s start with (see [`Conversation::set_uid_prefix`]).
     uid_prefix: String,
+    /// When the reply in flight began to reason, until its answer begins.
+    thinking_since: Option<u64>,
 }
 
 impl Conversation {
@@ -526,6 +532,11 @@ impl Conversation {
                 self.finished = true;
             }
             StreamEvent::Usage(usage) => reply.usage = Some(usage),
+            StreamEvent::Sources(sources) => {
+                for source in sources {
+                    merge_source(&mut reply.sources, source);
+                }
+            }
             StreamEvent::Error(error) => self.fail(ChatError::Stream(error)),
             StreamEvent::Done => {
                 self.finished = true;
@@ -601,6 +612,8 @@ impl Conversation {
             role,
             text,
             reasoning: String::new(),
+            thought_ms: None,
+            sources: Vec::new(),
             tool_calls: Vec::new(),
             status,
             finish_reason: None,
@@ -649,8 +662,32 @@ impl Conversation {
         self.reply = Some(id);
         self.tool_calls = ToolCallBuilder::new();
         self.finished = false;
+        self.thinking_since = None;
         self.status = Status::Submitted;
         id
+    }
+
+    /// Times the reply's reasoning, before `event` (or the end of the body, `None`) is applied:
+    /// the reasoning begins with its first text and ends with the first news of anything else but
+    /// more reasoning, token counts or sources.
+    pub fn time_thinking(&mut self, event: Option<&StreamEvent>, now_ms: u64) {
+        let Some(index) = self.reply_index() else {
+            return;
+        };
+        let reply = &mut self.messages[index];
+        match event {
+            Some(StreamEvent::Reasoning(_)) => {
+                if reply.reasoning.is_empty() {
+                    self.thinking_since = Some(now_ms);
+                }
+            }
+            Some(StreamEvent::Usage(_) | StreamEvent::Sources(_)) => {}
+            _ => {
+                if let Some(since) = self.thinking_since.take() {
+                    reply.thought_ms = Some(now_ms.saturating_sub(since));
+                }
+            }
+        }
     }
 
     fn reply_index(&self) -> Option<usize> {
@@ -710,6 +747,15 @@ pub struct SavedMessage {
     /// The person's rating of a reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<Feedback>,
+    /// A reply's reasoning.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reasoning: String,
+    /// How long the reasoning took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thought_ms: Option<u64>,
+    /// The sources a reply cites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
 }
 
 impl Conversation {
@@ -731,6 +777,9 @@ impl Conversation {
                     .collect(),
                 id: message.uid.clone(),
                 feedback: message.feedback.clone(),
+                reasoning: message.reasoning.clone(),
+                thought_ms: message.thought_ms,
+                sources: message.sources.clone(),
             })
             .collect()
     }
@@ -774,6 +823,13 @@ impl Conversation {
                     restored.uid.clone_from(&message.id);
                 }
                 restored.feedback = message.feedback.clone();
+                if role == Role::Assistant {
+                    restored.reasoning.clone_from(&message.reasoning);
+                    restored.thought_ms = message.thought_ms;
+                    for source in message.sources.iter().cloned() {
+                        merge_source(&mut restored.sources, source);
+                    }
+                }
                 restored.tool_calls = message.tool_calls.clone();
                 restored.tool_call = message.tool_call.clone();
                 // Only what the widget itself keeps: a JPEG or PNG preview as a `data:` URL.

@@ -835,6 +835,13 @@ impl Session {
                 }));
             }
         }
+        self.conversation.time_thinking(
+            match &item {
+                Some(Ok(event)) => Some(event),
+                _ => None,
+            },
+            now_ms,
+        );
         match item {
             Some(Ok(event)) => self.conversation.apply(event),
             Some(Err(TransportError::Aborted)) => self.conversation.stop(),

@@ -199,6 +199,10 @@ strings! {
     read_aloud = "read_aloud" => "Read aloud",
     stop_reading = "stop_reading" => "Stop reading",
     conversation_menu = "conversation_menu" => "Conversation menu",
+    reasoning = "reasoning" => "Reasoning",
+    thought_for = "thought_for" => "Thought for {} s",
+    sources = "sources" => "Sources",
+    source = "source" => "Source {}: {}",
 }
 
 /// A config's `"strings"`: an object of overrides; any key left out stays English, and a key that

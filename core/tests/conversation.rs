@@ -804,3 +804,68 @@ fn the_newest_images_go_whole_even_when_larger_than_the_room() {
         "the message being sent carries its images whole"
     );
 }
+
+#[test]
+fn reasoning_is_timed_kept_and_never_sent_back() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Why?").expect("accepted");
+    let at = |conversation: &mut Conversation, event: StreamEvent, now: u64| {
+        conversation.time_thinking(Some(&event), now);
+        conversation.apply(event);
+    };
+    at(
+        &mut conversation,
+        StreamEvent::Reasoning("Let me".into()),
+        1_000,
+    );
+    at(
+        &mut conversation,
+        StreamEvent::Reasoning(" think.".into()),
+        1_900,
+    );
+    at(
+        &mut conversation,
+        StreamEvent::Usage(Usage::default()),
+        2_000,
+    );
+    assert_eq!(
+        conversation.messages()[1].thought_ms,
+        None,
+        "still thinking"
+    );
+    at(&mut conversation, content("Because."), 3_500);
+    at(&mut conversation, StreamEvent::Done, 3_600);
+    let reply = &conversation.messages()[1];
+    assert_eq!(reply.reasoning, "Let me think.");
+    assert_eq!(reply.thought_ms, Some(2_500));
+    assert_eq!(
+        conversation.history(),
+        [Message::user("Why?"), Message::assistant("Because.")],
+        "the reasoning is not history"
+    );
+    let kept = Conversation::from_saved(&conversation.to_saved());
+    assert_eq!(kept.messages()[1].reasoning, "Let me think.");
+    assert_eq!(kept.messages()[1].thought_ms, Some(2_500));
+}
+
+#[test]
+fn sources_gather_once_each_and_come_back_from_storage() {
+    use chat_protocol::Source;
+    let source = |url: &str, title: &str| Source::new(url, title).expect("a source");
+    let mut conversation = Conversation::new();
+    conversation.submit("Cite").expect("accepted");
+    conversation.apply(StreamEvent::Sources(vec![source("https://a.example/", "")]));
+    conversation.apply(content("A[1] and B[2]."));
+    conversation.apply(StreamEvent::Sources(vec![
+        source("https://a.example/", "A"),
+        source("https://b.example/", "B"),
+    ]));
+    conversation.apply(StreamEvent::Done);
+    let expected = [
+        source("https://a.example/", "A"),
+        source("https://b.example/", "B"),
+    ];
+    assert_eq!(conversation.messages()[1].sources, expected);
+    let kept = Conversation::from_saved(&conversation.to_saved());
+    assert_eq!(kept.messages()[1].sources, expected);
+}

@@ -43,6 +43,66 @@ async fn a_message_gets_a_streamed_demo_reply() {
 }
 
 #[tokio::test]
+async fn the_demo_models_reasoning_folds_away_and_its_sources_are_linked() {
+    // Slow enough to see the reasoning open while it streams.
+    let browser = Browser::open(demo(40)).await;
+    browser.send("Think first, then cite your sources").await;
+    // Open while it streams.
+    browser.find(".cw-thinking[open] .cw-thinking__text").await;
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+    browser.find(".cw-sources__list").await;
+    let shown = browser
+        .in_widget(
+            "const d = shadow.querySelector('.cw-thinking');
+             return [d.open, d.querySelector('summary').textContent, d.querySelector('p').textContent,
+                     [...shadow.querySelectorAll('.cw-cite')].map((a) => [a.textContent, a.href, a.rel]),
+                     [...shadow.querySelectorAll('.cw-sources__list a')].map((a) => a.textContent)];",
+        )
+        .await;
+    assert_eq!(
+        shown[0],
+        serde_json::json!(false),
+        "folded once the answer began"
+    );
+    assert!(
+        shown[1]
+            .as_str()
+            .is_some_and(|summary| summary.starts_with("Thought for ")),
+        "{shown}"
+    );
+    assert!(shown[2]
+        .as_str()
+        .is_some_and(|text| text.contains("think first")));
+    assert_eq!(
+        shown[3],
+        serde_json::json!([
+            [
+                "[1]",
+                "https://platform.openai.com/docs/api-reference/chat",
+                "noopener noreferrer nofollow"
+            ],
+            [
+                "[2]",
+                "https://commonmark.org/",
+                "noopener noreferrer nofollow"
+            ]
+        ])
+    );
+    assert_eq!(
+        shown[4],
+        serde_json::json!(["Chat Completions API reference", "CommonMark"])
+    );
+    assert!(
+        !browser.reply_text().await.contains("think first"),
+        "the reasoning is not the reply's text"
+    );
+    browser.save_screenshot("reasoning-and-sources").await;
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn stop_keeps_the_partial_reply_and_the_relay_stops_generating() {
     let browser = Browser::open(demo(30)).await;
     browser.send("Tell me a long story").await;

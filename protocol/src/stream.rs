@@ -4,6 +4,7 @@ use crate::error::ApiError;
 use crate::response::{
     ChatChunk, ChatCompletion, FinishReason, FunctionCall, ToolCall, ToolCallDelta, Usage,
 };
+use crate::sources::{reasoning_in, sources_in, Source};
 use crate::sse::{SseDecoder, SseEvent, DONE};
 
 /// One thing that happened in an answer, in the order it happened.
@@ -19,6 +20,8 @@ pub enum StreamEvent {
     Finish(FinishReason),
     /// Token counts.
     Usage(Usage),
+    /// Sources the answer cites (more of them; each URL once).
+    Sources(Vec<Source>),
     /// The provider reported an error inside the stream.
     Error(ApiError),
     /// The `[DONE]` sentinel: nothing more will come.
@@ -80,8 +83,21 @@ impl StreamEvent {
                 return vec![StreamEvent::Error(error)];
             }
         }
-        match serde_json::from_value(value) {
-            Ok(completion) => StreamEvent::from_completion(completion),
+        let sources = sources_in(&value);
+        let reasoning = reasoning_in(&value);
+        match serde_json::from_value::<ChatCompletion>(value) {
+            Ok(mut completion) => {
+                if let Some(choice) = completion.choices.first_mut() {
+                    let message = &mut choice.message;
+                    message.reasoning_content = message.reasoning_content.take().or(reasoning);
+                }
+                let mut events = StreamEvent::from_completion(completion);
+                if !sources.is_empty() {
+                    // Before the end, where a stream would have them.
+                    events.insert(events.len() - 1, StreamEvent::Sources(sources));
+                }
+                events
+            }
             Err(error) => vec![StreamEvent::Error(
                 ApiError::new(format!("The answer has an unknown shape ({error})."))
                     .with_kind("invalid_response"),
@@ -161,6 +177,8 @@ fn decode_event(event: SseEvent, out: &mut Vec<StreamEvent>) {
         out.push(StreamEvent::Error(error));
         return;
     }
+    let sources = sources_in(&value);
+    let reasoning = reasoning_in(&value);
     let chunk: ChatChunk = match serde_json::from_value(value) {
         Ok(chunk) => chunk,
         Err(error) => {
@@ -179,6 +197,7 @@ fn decode_event(event: SseEvent, out: &mut Vec<StreamEvent>) {
         out.extend(
             delta
                 .reasoning_content
+                .or(reasoning)
                 .filter(|text| !text.is_empty())
                 .map(StreamEvent::Reasoning),
         );
@@ -189,7 +208,12 @@ fn decode_event(event: SseEvent, out: &mut Vec<StreamEvent>) {
                 .map(StreamEvent::Content),
         );
         out.extend(delta.tool_calls.into_iter().map(StreamEvent::ToolCall));
+        if !sources.is_empty() {
+            out.push(StreamEvent::Sources(sources));
+        }
         out.extend(choice.finish_reason.map(StreamEvent::Finish));
+    } else if !sources.is_empty() {
+        out.push(StreamEvent::Sources(sources));
     }
     out.extend(chunk.usage.map(StreamEvent::Usage));
 }

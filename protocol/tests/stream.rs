@@ -279,3 +279,99 @@ fn an_error_event_without_data_still_says_something() {
     };
     assert!(!error.message.is_empty());
 }
+
+/// Every source the events carry, each URL once, in order.
+fn sources(events: &[StreamEvent]) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for event in events {
+        if let StreamEvent::Sources(sources) = event {
+            for source in sources {
+                if found.iter().all(|(url, _)| *url != source.url) {
+                    found.push((source.url.clone(), source.title.clone()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn reasoning_under_its_other_name_and_openai_url_citations() {
+    let events = decode_fixture("reasoning-field-and-annotations.sse");
+    assert_eq!(
+        text_of(&events, reasoning),
+        "The person asks about Rust’s edition.",
+        "`reasoning` that is text is read; `null` or an object is not"
+    );
+    assert_eq!(
+        text_of(&events, content),
+        "The 2024 edition shipped with Rust 1.85 ([blog](https://blog.rust-lang.org/))."
+    );
+    assert_eq!(
+        sources(&events),
+        [
+            (
+                "https://blog.rust-lang.org/2025/02/20/Rust-1.85.0.html".to_owned(),
+                "Announcing Rust 1.85.0 and Rust 2024".to_owned()
+            ),
+            // Kept as the provider sent it: the widget decides what it links.
+            ("javascript:alert(1)".to_owned(), "Not a page".to_owned()),
+        ]
+    );
+    let last = &events[events.len() - 3..];
+    assert!(matches!(last[0], StreamEvent::Sources(_)), "{last:?}");
+    assert_eq!(
+        last[1..],
+        [StreamEvent::Finish(FinishReason::Stop), StreamEvent::Done]
+    );
+}
+
+#[test]
+fn perplexity_citations_repeated_in_every_chunk() {
+    let events = decode_fixture("perplexity-citations.sse");
+    assert_eq!(
+        text_of(&events, content),
+        "Rust is a systems language[1]. Editions keep old code compiling[2]."
+    );
+    assert_eq!(
+        sources(&events),
+        [
+            (
+                "https://www.rust-lang.org/".to_owned(),
+                "Rust Programming Language".to_owned()
+            ),
+            (
+                "https://doc.rust-lang.org/edition-guide/".to_owned(),
+                "The Rust Edition Guide".to_owned()
+            ),
+        ],
+        "the titles of `search_results` join the URLs of `citations`"
+    );
+}
+
+#[test]
+fn a_whole_answer_carries_its_reasoning_and_sources() {
+    let body = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"See [1].",
+        "reasoning":"Look it up.","annotations":[{"type":"url_citation","url_citation":
+        {"url":"https://example.com/a","title":"A"}}]},"finish_reason":"stop"}],
+        "citations":["https://example.com/a","https://example.com/b"]}"#;
+    let events = StreamEvent::from_body(body);
+    assert_eq!(text_of(&events, reasoning), "Look it up.");
+    assert_eq!(
+        sources(&events),
+        [
+            ("https://example.com/a".to_owned(), "A".to_owned()),
+            ("https://example.com/b".to_owned(), "".to_owned())
+        ]
+    );
+    assert_eq!(events.last(), Some(&StreamEvent::Done));
+}
+
+#[test]
+fn a_provider_that_sends_none_of_them_is_unchanged() {
+    let events = decode_fixture("reasoning-then-content.sse");
+    assert!(sources(&events).is_empty());
+    assert!(!events
+        .iter()
+        .any(|event| matches!(event, StreamEvent::Sources(_))));
+}

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_protocol::{
     AssistantMessage, ChatChunk, ChatCompletion, ChatRequest, Choice, ChunkChoice, Content,
-    ContentPart, Delta, FinishReason, FunctionCall, FunctionCallDelta, Message, SseFrame, ToolCall,
-    ToolCallDelta, ToolChoice, Usage,
+    ContentPart, Delta, FinishReason, FunctionCall, FunctionCallDelta, Message, Source, SseFrame,
+    ToolCall, ToolCallDelta, ToolChoice, Usage,
 };
 use futures_util::{stream, StreamExt};
 
@@ -34,6 +34,10 @@ pub struct DemoReply {
     /// The tool the demo model calls instead of answering, when the request offers one that the
     /// person's words name.
     pub tool_call: Option<ToolCall>,
+    /// What it "thinks" before answering, one token per piece, when asked to think.
+    pub reasoning: Vec<String>,
+    /// The sources it cites (`[1]`, `[2]` in the answer), when asked for sources.
+    pub sources: Vec<Source>,
 }
 
 impl DemoReply {
@@ -47,8 +51,17 @@ impl DemoReply {
                 finish_reason: FinishReason::ToolCalls,
                 prompt_tokens,
                 tool_call: Some(call),
+                reasoning: Vec::new(),
+                sources: Vec::new(),
             };
         }
+        let lower = prompt.to_lowercase();
+        let reasoning = if lower.contains("think") || lower.contains("reason") {
+            tokenize(&think(&prompt))
+        } else {
+            Vec::new()
+        };
+        let cites = lower.contains("source") || lower.contains("cite");
         let mut text = match tool_outputs(request) {
             outputs if !outputs.is_empty() => answer_with_tools(&outputs),
             _ => match crate::images::describe(&last_user_images(request)) {
@@ -56,6 +69,9 @@ impl DemoReply {
                 None => compose(&prompt),
             },
         };
+        if cites {
+            text.push_str(CITED);
+        }
         let mut finish_reason = FinishReason::Stop;
         let cut = request
             .stop
@@ -79,6 +95,8 @@ impl DemoReply {
             finish_reason,
             prompt_tokens,
             tool_call: None,
+            reasoning,
+            sources: if cites { sources() } else { Vec::new() },
         }
     }
 
@@ -92,7 +110,8 @@ impl DemoReply {
         let call = self.tool_call.as_ref().map_or(0, |call| {
             (call.function.name.len() + call.function.arguments.len()) / 4 + 1
         });
-        let completion_tokens = u32::try_from(self.tokens.len() + call).unwrap_or(u32::MAX);
+        let completion_tokens =
+            u32::try_from(self.reasoning.len() + self.tokens.len() + call).unwrap_or(u32::MAX);
         Usage {
             prompt_tokens: self.prompt_tokens,
             completion_tokens,
@@ -115,6 +134,8 @@ pub fn respond(state: &AppState, request: &ChatRequest, pace: Duration) -> Respo
                 index: 0,
                 message: AssistantMessage {
                     content: reply.tool_call.is_none().then(|| reply.text()),
+                    reasoning_content: (!reply.reasoning.is_empty())
+                        .then(|| reply.reasoning.concat()),
                     tool_calls: reply.tool_call.iter().cloned().collect(),
                     ..Default::default()
                 },
@@ -122,7 +143,11 @@ pub fn respond(state: &AppState, request: &ChatRequest, pace: Duration) -> Respo
             }],
             usage: Some(reply.usage()),
         };
-        return Json(completion).into_response();
+        let mut body = serde_json::to_value(completion).unwrap_or_default();
+        if !reply.sources.is_empty() {
+            body["choices"][0]["message"]["annotations"] = annotations(&reply.sources);
+        }
+        return Json(body).into_response();
     }
     let frames = frames(&reply, &id, &request.model);
     let stats = state.stats.clone();
@@ -168,6 +193,15 @@ fn frames(reply: &DemoReply, id: &str, model: &str) -> Vec<Bytes> {
         },
         None,
     )];
+    chunks.extend(reply.reasoning.iter().map(|token| {
+        chunk(
+            Delta {
+                reasoning_content: Some(token.clone()),
+                ..Default::default()
+            },
+            None,
+        )
+    }));
     chunks.extend(reply.tokens.iter().map(|token| {
         chunk(
             Delta {
@@ -216,15 +250,65 @@ fn frames(reply: &DemoReply, id: &str, model: &str) -> Vec<Bytes> {
         usage: Some(reply.usage()),
         ..chunk(Delta::default(), None)
     });
-    let mut frames: Vec<Bytes> = chunks
+    let mut values: Vec<serde_json::Value> = chunks
         .iter()
-        .map(|chunk| {
-            let json = serde_json::to_string(chunk).unwrap_or_default();
-            Bytes::from(SseFrame::new(&json).encode())
-        })
+        .map(|chunk| serde_json::to_value(chunk).unwrap_or_default())
+        .collect();
+    if !reply.sources.is_empty() {
+        // As OpenAI sends them: on the delta of the chunk that finishes the choice.
+        if let Some(last) = values.len().checked_sub(2) {
+            values[last]["choices"][0]["delta"]["annotations"] = annotations(&reply.sources);
+        }
+    }
+    let mut frames: Vec<Bytes> = values
+        .iter()
+        .map(|value| Bytes::from(SseFrame::new(&value.to_string()).encode()))
         .collect();
     frames.push(Bytes::from(SseFrame::done().encode()));
     frames
+}
+
+/// What the demo model says it thinks: a few plain sentences about the question.
+fn think(prompt: &str) -> String {
+    let words = prompt.split_whitespace().count();
+    format!(
+        "The person wrote {words} words and asked me to think first.\n\
+         I am the demo model, so my answer is always the same shape: a list of their words, \
+         a table and a code block.\n\
+         Nothing to look up here; I will answer now."
+    )
+}
+
+/// The paragraph that cites the demo model's sources.
+const CITED: &str =
+    "\n\nAbout the format: the widget speaks the OpenAI-compatible chat completions \
+    API[1], and renders replies as CommonMark[2].";
+
+/// The sources the demo model cites.
+fn sources() -> Vec<Source> {
+    [
+        (
+            "https://platform.openai.com/docs/api-reference/chat",
+            "Chat Completions API reference",
+        ),
+        ("https://commonmark.org/", "CommonMark"),
+    ]
+    .into_iter()
+    .filter_map(|(url, title)| Source::new(url, title))
+    .collect()
+}
+
+/// `sources` as OpenAI's `url_citation` annotations.
+fn annotations(sources: &[Source]) -> serde_json::Value {
+    sources
+        .iter()
+        .map(|source| {
+            serde_json::json!({
+                "type": "url_citation",
+                "url_citation": {"url": source.url, "title": source.title}
+            })
+        })
+        .collect()
 }
 
 fn estimate_prompt_tokens(request: &ChatRequest) -> u32 {
@@ -655,6 +739,42 @@ mod tests {
             vec![reply.tool_call.clone().expect("a call")]
         );
         assert_eq!(finish, Some(FinishReason::ToolCalls));
+    }
+
+    #[test]
+    fn asked_to_think_and_cite_it_streams_reasoning_then_an_answer_with_sources() {
+        let reply = DemoReply::new(&ask("Think, then cite your sources"));
+        let mut decoder = chat_protocol::StreamDecoder::new();
+        let (mut reasoning, mut text, mut sources) = (String::new(), String::new(), Vec::new());
+        let mut order = Vec::new();
+        for frame in frames(&reply, "id", "m") {
+            for event in decoder.push(&frame) {
+                match event {
+                    chat_protocol::StreamEvent::Reasoning(piece) => {
+                        reasoning.push_str(&piece);
+                        order.push('r');
+                    }
+                    chat_protocol::StreamEvent::Content(piece) => {
+                        text.push_str(&piece);
+                        order.push('c');
+                    }
+                    chat_protocol::StreamEvent::Sources(more) => sources.extend(more),
+                    _ => {}
+                }
+            }
+        }
+        assert!(reasoning.contains("think first"), "{reasoning}");
+        assert_eq!(
+            order.iter().position(|&kind| kind == 'c'),
+            Some(reply.reasoning.len())
+        );
+        assert!(
+            text.contains("API[1]") && text.contains("CommonMark[2]"),
+            "{text}"
+        );
+        assert_eq!(sources, super::sources());
+        assert!(DemoReply::new(&ask("Hello")).sources.is_empty());
+        assert!(DemoReply::new(&ask("Hello")).reasoning.is_empty());
     }
 
     #[test]

@@ -5,6 +5,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Text, Url};
 
 use super::node::{Node, LINK_REL};
+use super::url::host_of;
+use chat_core::strings::fill;
+use chat_protocol::Source;
 
 /// The class of a code block's copy button; the chat box handles its clicks.
 pub const COPY_BUTTON_CLASS: &str = "cw-code__copy";
@@ -116,6 +119,73 @@ impl Policy {
 fn browser_allows_link(href: &str) -> bool {
     Url::new(href)
         .is_ok_and(|url| matches!(url.protocol().as_str(), "http:" | "https:" | "mailto:"))
+}
+
+/// Links the citation markers (`[1]`, `[2]`...) in the text under `root` to `sources`, each
+/// named by `name` (filled with its number and its title, else its host). A marker whose source
+/// is no web (http or https) address stays text, as does text in links, code and buttons.
+pub fn link_citations(root: &Element, sources: &[Source], name: &str) {
+    let Some(document) = root.owner_document() else {
+        return;
+    };
+    let mut texts = Vec::new();
+    collect_texts(root, &mut texts);
+    for text in texts {
+        let mut node = text;
+        let mut done = 0;
+        let data = node.data();
+        for (range, n) in super::cite::markers(&data, sources.len()) {
+            let source = &sources[n - 1];
+            let Some(host) = host_of(&source.url) else {
+                continue;
+            };
+            let title = if source.title.is_empty() {
+                &host
+            } else {
+                &source.title
+            };
+            let name = fill(name, &[&n, title]);
+            let utf16 = |bytes: &str| bytes.encode_utf16().count() as u32;
+            let (Ok(marker), Ok(link)) = (
+                node.split_text(utf16(&data[done..range.start])),
+                document.create_element("a"),
+            ) else {
+                return;
+            };
+            let Ok(rest) = marker.split_text(utf16(&data[range.clone()])) else {
+                return;
+            };
+            link.set_class_name("cw-cite");
+            for (attribute, value) in [
+                ("href", source.url.as_str()),
+                ("target", "_blank"),
+                ("rel", LINK_REL),
+                ("aria-label", &name),
+                ("title", &name),
+            ] {
+                let _ = link.set_attribute(attribute, value);
+            }
+            link.set_text_content(Some(&data[range.clone()]));
+            if let Some(parent) = marker.parent_node() {
+                let _ = parent.replace_child(&link, &marker);
+            }
+            node = rest;
+            done = range.end;
+        }
+    }
+}
+
+/// The text nodes under `node`, in order, outside links, code and buttons.
+fn collect_texts(node: &web_sys::Node, texts: &mut Vec<Text>) {
+    for child in children(node) {
+        if let Some(text) = child.dyn_ref::<Text>() {
+            texts.push(text.clone());
+        } else if let Some(element) = child.dyn_ref::<Element>() {
+            if !matches!(element.tag_name().as_str(), "A" | "CODE" | "PRE" | "BUTTON") {
+                collect_texts(element, texts);
+            }
+        }
+    }
 }
 
 /// Builds the DOM for `nodes`.

@@ -20,6 +20,7 @@
 //! `dom` knows nothing of the browser and is tested natively.
 
 pub mod block;
+pub mod cite;
 pub mod dom;
 pub mod incremental;
 pub mod inline;
@@ -30,4 +31,4 @@ mod url;
 pub use incremental::{IncrementalMarkdown, Update};
 pub use node::Node;
 pub use tree::render;
-pub use url::{is_safe_link, misleading_host, scheme};
+pub use url::{host_of, is_safe_link, misleading_host, scheme};

@@ -6,9 +6,10 @@ use web_sys::Element;
 
 use super::clipboard;
 use crate::markdown::dom::{
-    patch, show_image, CopyLabels, Policy, COPY_BUTTON_CLASS, IMAGE_BUTTON_CLASS,
+    link_citations, patch, show_image, CopyLabels, Policy, COPY_BUTTON_CLASS, IMAGE_BUTTON_CLASS,
 };
 use crate::markdown::{IncrementalMarkdown, Node};
+use chat_protocol::Source;
 
 /// A Markdown text that may still be growing, rendered into DOM nodes. Finished blocks are built
 /// once; the open last block is patched (only what changed in it) at most once per animation
@@ -23,6 +24,11 @@ pub fn MarkdownView(
     complete: Signal<bool>,
     /// What the rendered Markdown may load.
     policy: Policy,
+    /// The sources the text's `[n]` markers refer to, and the accessible name of a marker
+    /// (`{}` the number, `{}` the source's title or host). The markers are linked once the text
+    /// is complete.
+    #[prop(optional)]
+    sources: Option<(RwSignal<Vec<Source>>, String)>,
 ) -> impl IntoView {
     let root = NodeRef::<html::Div>::new();
     let labels = policy.labels.clone();
@@ -31,6 +37,7 @@ pub fn MarkdownView(
         ..Renderer::default()
     });
     let queued = StoredValue::new(false);
+    let sources = sources.map(|(sources, name)| (sources, StoredValue::new(name)));
     let render = move || {
         let (Some(Some(root)), Some(complete)) =
             (root.try_get_untracked(), complete.try_get_untracked())
@@ -40,6 +47,16 @@ pub fn MarkdownView(
         text.try_with_untracked(|text| {
             renderer.try_update_value(|renderer| renderer.render(&root, text, complete))
         });
+        let Some((sources, name)) = sources.filter(|_| complete) else {
+            return;
+        };
+        let first =
+            renderer.try_update_value(|renderer| !std::mem::replace(&mut renderer.cited, true));
+        if first == Some(true) {
+            name.with_value(|name| {
+                sources.try_with_untracked(|sources| link_citations(&root, sources, name))
+            });
+        }
     };
     Effect::new(move |_| {
         text.track();
@@ -65,6 +82,8 @@ struct Renderer {
     open_nodes: Vec<Node>,
     open: Vec<web_sys::Node>,
     rendered: Option<(usize, bool)>,
+    /// Whether the complete text's citation markers were linked.
+    cited: bool,
 }
 
 impl Renderer {
@@ -82,6 +101,7 @@ impl Renderer {
             root.set_text_content(None);
             self.open_nodes.clear();
             self.open.clear();
+            self.cited = false;
         }
         // The blocks that were open are now the first finished ones, or still open: patched,
         // not built again.

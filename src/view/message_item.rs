@@ -5,6 +5,8 @@ use wasm_bindgen::JsCast;
 use super::{icons, MarkdownView, ReplyFeedback};
 use crate::controller::{ChatController, MessageView};
 use crate::markdown::dom::Policy;
+use crate::markdown::host_of;
+use crate::markdown::node::LINK_REL;
 use crate::voice::Voice;
 use chat_core::conversation::{MessageStatus, Role};
 use chat_core::strings::{fill, Strings};
@@ -29,14 +31,27 @@ pub fn MessageItem(
     };
     let body = if message.role == Role::Assistant {
         let complete = Signal::derive(move || !message.status.get().is_open());
+        // Built once each: the reasoning when it begins, the sources once the reply is over.
+        let reasoned = Memo::new(move |_| message.reasoning.with(|text| !text.is_empty()));
+        let cites = Memo::new(move |_| {
+            !message.status.get().is_open() && message.sources.with(|sources| !sources.is_empty())
+        });
+        let sources = (message.sources, controller.text(|s| s.source()));
         view! {
+            {move || reasoned.get().then(|| {
+                view! { <Thinking message=message controller=controller /> }
+            })}
             <div class="cw-message__text cw-message__text--markdown" dir="auto">
-                <MarkdownView text=message.text complete=complete policy=policy />
+                <MarkdownView text=message.text complete=complete policy=policy sources=sources />
             </div>
+            {move || cites.get().then(|| {
+                view! { <Sources message=message controller=controller /> }
+            })}
         }
         .into_any()
     } else {
-        view! { <PlainText text=message.text /> }.into_any()
+        view! { <PlainText text=message.text class="cw-message__text cw-message__text--plain" /> }
+            .into_any()
     };
     let images = message.images.get_value();
     let gallery = (!images.is_empty()).then(|| {
@@ -311,11 +326,94 @@ fn ReadAloud(
     }
 }
 
+/// A reply's reasoning: open while it streams, closed (with how long it took) once the answer
+/// begins, unless the person opened or closed it. Never part of Copy or of what is announced.
+#[component]
+fn Thinking(
+    /// The reply.
+    message: MessageView,
+    /// The chat box's controller.
+    controller: ChatController,
+) -> impl IntoView {
+    let details = NodeRef::<html::Details>::new();
+    let chosen = RwSignal::new(None::<bool>);
+    let answering = move || {
+        message.thought_ms.get().is_some()
+            || !message.status.get().is_open()
+            || message.text.with(|text| !text.is_empty())
+    };
+    let open = move || chosen.get().unwrap_or_else(|| !answering());
+    let summary = move || match message.thought_ms.get() {
+        Some(ms) => fill(
+            &controller.text(|s| s.thought_for()),
+            &[&ms.div_ceil(1000).max(1)],
+        ),
+        None if !answering() => controller.text(|s| s.thinking()),
+        None => controller.text(|s| s.reasoning()),
+    };
+    view! {
+        <details
+            class="cw-thinking"
+            node_ref=details
+            prop:open=open
+            on:toggle=move |_| {
+                // The person's toggle, not the one that follows the reply.
+                if let Some(details) = details.get_untracked() {
+                    if details.open() != open() {
+                        chosen.set(Some(details.open()));
+                    }
+                }
+            }
+        >
+            <summary class="cw-thinking__summary">{summary}</summary>
+            <PlainText text=message.reasoning class="cw-thinking__text" />
+        </details>
+    }
+}
+
+/// The sources a finished reply cites, numbered as its `[n]` markers: each a link (its title,
+/// else its host) where it is a web address, else its address as text.
+#[component]
+fn Sources(
+    /// The reply.
+    message: MessageView,
+    /// The chat box's controller.
+    controller: ChatController,
+) -> impl IntoView {
+    let label = controller.text(|s| s.sources());
+    // The reply is over: its sources do not change any more.
+    let items = message.sources.with_untracked(|sources| {
+        sources
+            .iter()
+            .map(|source| {
+                let link = host_of(&source.url).map(|host| {
+                    let text = if source.title.is_empty() { host } else { source.title.clone() };
+                    view! {
+                        <a href=source.url.clone() target="_blank" rel=LINK_REL title=source.url.clone()>
+                            {text}
+                        </a>
+                    }
+                });
+                let text = link.is_none().then(|| source.url.clone());
+                view! { <li>{link}{text}</li> }
+            })
+            .collect_view()
+    });
+    view! {
+        <div class="cw-sources">
+            <p class="cw-sources__title" aria-hidden="true">{label.clone()}</p>
+            <ol class="cw-sources__list" aria-label=label>{items}</ol>
+        </div>
+    }
+}
+
 /// Text with its line breaks, grown by appending to one text node.
 #[component]
 fn PlainText(
     /// The text; it only ever grows (see `Conversation`).
     text: RwSignal<String>,
+    /// The paragraph's class.
+    class: &'static str,
 ) -> impl IntoView {
     let body = NodeRef::<html::P>::new();
     Effect::new(move |shown: Option<usize>| {
@@ -333,7 +431,7 @@ fn PlainText(
             text.len()
         })
     });
-    view! { <p class="cw-message__text cw-message__text--plain" dir="auto" node_ref=body></p> }
+    view! { <p class=class dir="auto" node_ref=body></p> }
 }
 
 /// The paragraph's one text node, created on first use.

@@ -19,6 +19,7 @@
 //! - `announcements`: what the live region says.
 //! - `engagement`: the welcome, suggestions, feedback on replies, and the events the page hears.
 //! - `voice`: dictation into the composer and replies read aloud.
+//! - `richer`: a reply's reasoning, and the sources it cites.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -34,6 +35,7 @@ mod engagement;
 mod images;
 mod markdown;
 mod retry;
+mod richer;
 mod settings;
 mod support;
 mod tools;

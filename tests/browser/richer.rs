@@ -1,0 +1,169 @@
+//! Richer replies: the reasoning shown apart from the answer, and the sources a reply cites.
+
+use chat_protocol::{Message, Source, StreamEvent};
+use chat_widget::ChatConfig;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use crate::support::{content, local_storage, settle, Fixture};
+
+fn thinking(chat: &Fixture) -> Option<web_sys::HtmlDetailsElement> {
+    chat.query(".cw-thinking")
+        .map(|details| details.unchecked_into())
+}
+
+fn summary(chat: &Fixture) -> String {
+    chat.query(".cw-thinking__summary")
+        .and_then(|summary| summary.text_content())
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn reasoning_streams_open_then_folds_away_once_the_answer_begins() {
+    let chat = Fixture::new();
+    chat.send("Why is the sky blue?").await;
+    assert!(
+        thinking(&chat).is_none(),
+        "nothing to show before any reasoning"
+    );
+    chat.transport
+        .push(Ok(StreamEvent::Reasoning("Rayleigh scattering".into())));
+    settle().await;
+    chat.transport
+        .push(Ok(StreamEvent::Reasoning(", mostly.".into())));
+    settle().await;
+    let details = thinking(&chat).expect("shown");
+    assert!(details.open(), "open while it streams");
+    assert_eq!(summary(&chat), "Thinking…");
+    assert_eq!(
+        chat.query(".cw-thinking__text")
+            .and_then(|text| text.text_content())
+            .as_deref(),
+        Some("Rayleigh scattering, mostly.")
+    );
+
+    chat.transport
+        .push(content("Short wavelengths scatter more."));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    let details = thinking(&chat).expect("still there");
+    assert!(!details.open(), "folded once the answer began");
+    assert!(
+        summary(&chat).starts_with("Thought for "),
+        "{}",
+        summary(&chat)
+    );
+    assert_eq!(
+        chat.messages()[1].2,
+        "Short wavelengths scatter more.",
+        "the answer's text is the answer alone"
+    );
+    // The person may open it again.
+    chat.query(".cw-thinking__summary")
+        .expect("a summary")
+        .click();
+    settle().await;
+    assert!(thinking(&chat).expect("there").open());
+
+    chat.send("And sunsets?").await;
+    assert_eq!(
+        chat.transport.requests.borrow()[1].messages,
+        [
+            Message::user("Why is the sky blue?"),
+            Message::assistant("Short wavelengths scatter more."),
+            Message::user("And sunsets?"),
+        ],
+        "the reasoning is never sent back"
+    );
+}
+
+fn cited(chat: &Fixture) -> Vec<(String, String, String)> {
+    chat.query_all("[data-role='assistant'] .cw-cite")
+        .iter()
+        .map(|link| {
+            (
+                link.text_content().unwrap_or_default(),
+                link.get_attribute("href").unwrap_or_default(),
+                link.get_attribute("aria-label").unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn sources_are_listed_under_the_reply_and_its_markers_link_to_them() {
+    let config = ChatConfig::from_json(r#"{"id": "cited"}"#).expect("valid");
+    let chat = Fixture::with_config(config.clone());
+    chat.send("Cite something").await;
+    chat.transport.push(content(
+        "Fast[1], safe[2] and odd[3]; `code[1]` stays, [9] is no source.",
+    ));
+    chat.transport.push(Ok(StreamEvent::Sources(vec![
+        Source::new("https://www.rust-lang.org/", "Rust").expect("a source"),
+        Source::new("https://doc.rust-lang.org/book/", "").expect("a source"),
+        Source::new("javascript:alert(1)", "Click me").expect("a source"),
+    ])));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    let expected = vec![
+        (
+            "[1]".to_owned(),
+            "https://www.rust-lang.org/".to_owned(),
+            "Source 1: Rust".to_owned(),
+        ),
+        (
+            "[2]".to_owned(),
+            "https://doc.rust-lang.org/book/".to_owned(),
+            "Source 2: doc.rust-lang.org".to_owned(),
+        ),
+    ];
+    assert_eq!(
+        cited(&chat),
+        expected,
+        "a source that is no web link stays text"
+    );
+    let list = chat.query(".cw-sources__list").expect("a list of sources");
+    assert_eq!(list.get_attribute("aria-label").as_deref(), Some("Sources"));
+    let items: Vec<_> = chat
+        .query_all(".cw-sources__list li")
+        .iter()
+        .map(|item| {
+            let link = item.query_selector("a").ok().flatten();
+            (
+                item.text_content().unwrap_or_default(),
+                link.and_then(|link| link.get_attribute("href")),
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (
+                "Rust".to_owned(),
+                Some("https://www.rust-lang.org/".to_owned())
+            ),
+            (
+                "doc.rust-lang.org".to_owned(),
+                Some("https://doc.rust-lang.org/book/".to_owned())
+            ),
+            ("javascript:alert(1)".to_owned(), None),
+        ]
+    );
+    assert!(
+        chat.query("code .cw-cite").is_none(),
+        "a marker in code stays code"
+    );
+    assert!(chat.query("a[href^='javascript']").is_none());
+
+    // Kept with the conversation.
+    drop(chat);
+    let again = Fixture::with_config(config);
+    settle().await;
+    settle().await;
+    assert_eq!(cited(&again), expected);
+    assert_eq!(again.query_all(".cw-sources__list li").len(), 3);
+    local_storage()
+        .remove_item("chat-widget.conversations.cited")
+        .expect("removed");
+}
