@@ -137,7 +137,6 @@ pub fn respond(state: &AppState, request: &ChatRequest, pace: Duration) -> Respo
                     reasoning_content: (!reply.reasoning.is_empty())
                         .then(|| reply.reasoning.concat()),
                     tool_calls: reply.tool_call.iter().cloned().collect(),
-                    ..Default::default()
                 },
                 finish_reason: Some(reply.finish_reason.clone()),
             }],
