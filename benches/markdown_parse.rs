@@ -1,5 +1,6 @@
-//! The Markdown parser's time on replies and on adversarial text, each at two sizes: a ratio near
-//! 4 between the larger and the smaller means time linear in the length. Prints its numbers; it
+//! The Markdown parser's time on replies and on adversarial text, and the code highlighter's on
+//! code and adversarial text, each at two sizes: a ratio near 4 between the larger and the
+//! smaller means time linear in the length. Prints its numbers; it
 //! is not a test and has no pass/fail.
 //!
 //!     cargo bench --bench markdown-parse
@@ -76,6 +77,51 @@ fn main() {
     for (name, text) in cases {
         let (small, large) = (text(50_000), text(200_000));
         let (a, b) = (time(&small), time(&large));
+        println!(
+            "| {name} | {} | {:.1} ms | {} | {:.1} ms | {:.1} |",
+            small.len(),
+            a.as_secs_f64() * 1e3,
+            large.len(),
+            b.as_secs_f64() * 1e3,
+            b.as_secs_f64() / a.as_secs_f64()
+        );
+    }
+
+    // Highlighting a code block, once it is final: the same ratio.
+    use chat_widget::markdown::highlight::highlight;
+    let highlight_time = |language: &str, code: &str| {
+        (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(highlight(language, std::hint::black_box(code)));
+                start.elapsed()
+            })
+            .min()
+            .expect("five runs")
+    };
+    let code: &[(&str, &str, &str)] = &[
+        ("rust code", "rust", "#[inline]\nfn longest<'a>(words: &[&'a str]) -> Option<&'a str> {\n    words.iter().copied().max_by_key(|w| w.len()) // ties\n}\n"),
+        ("python code", "python", "@cache\ndef f(x: int) -> str:\n    \"\"\"Doc.\"\"\"\n    return f\"{x}\" if x else None  # zero\n"),
+        ("javascript code", "js", "const f = async (x) => { if (x === null) return `a ${x}`; /* c */ };\n"),
+        ("html", "html", "<div class=\"a\" data-x='1'><!-- c --><p>Text &amp; more</p></div>\n"),
+        ("unclosed strings", "js", "\"a"),
+        ("quotes, one long line", "rust", "'a "),
+        ("unclosed block comments", "c", "/*"),
+        ("hashes", "c", "#"),
+        ("shell variables", "bash", "${a"),
+    ];
+    println!();
+    println!("| highlighting | bytes | time | bytes ×4 | time | ratio |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, language, piece) in code {
+        let (small, large) = (
+            piece.repeat(50_000 / piece.len()),
+            piece.repeat(200_000 / piece.len()),
+        );
+        let (a, b) = (
+            highlight_time(language, &small),
+            highlight_time(language, &large),
+        );
         println!(
             "| {name} | {} | {:.1} ms | {} | {:.1} ms | {:.1} |",
             small.len(),

@@ -72,6 +72,9 @@ impl DemoReply {
         if cites {
             text.push_str(CITED);
         }
+        if lower.contains("code") {
+            text.push_str(MORE_CODE);
+        }
         let mut finish_reason = FinishReason::Stop;
         let cut = request
             .stop
@@ -277,6 +280,12 @@ fn think(prompt: &str) -> String {
          Nothing to look up here; I will answer now."
     )
 }
+
+/// The same idea in other languages, for a message that asks for code.
+const MORE_CODE: &str = "\n\nThe same in Python, with its test data as JSON and a shell line to run it:\n\n\
+```python\n@lru_cache\ndef longest(words: list[str]) -> str | None:\n    \"\"\"The longest word, if any.\"\"\"\n    return max(words, key=len, default=None)  # ties: the first\n```\n\n\
+```json\n{\"words\": [\"Show\", \"me\", \"code\"], \"expected\": \"Show\", \"strict\": true}\n```\n\n\
+```bash\npython3 -c 'import longest' && echo \"ok: $?\" # prints ok: 0\n```";
 
 /// The paragraph that cites the demo model's sources.
 const CITED: &str =

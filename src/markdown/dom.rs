@@ -175,6 +175,49 @@ pub fn link_citations(root: &Element, sources: &[Source], name: &str) {
     }
 }
 
+/// Highlights the code blocks under `root` whose language is known and that are not yet
+/// highlighted: each one's text becomes text nodes and spans of its tokens' classes (no markup
+/// is parsed). A block is highlighted once, when it is final, so a reply's code costs time linear
+/// in its length.
+pub fn highlight_code(root: &Element) {
+    let Some(document) = root.owner_document() else {
+        return;
+    };
+    let Ok(blocks) = root.query_selector_all("code[data-language]:not([data-lit])") else {
+        return;
+    };
+    for index in 0..blocks.length() {
+        let Some(code) = blocks
+            .item(index)
+            .and_then(|node| node.dyn_into::<Element>().ok())
+        else {
+            continue;
+        };
+        let _ = code.set_attribute("data-lit", "");
+        let language = code.get_attribute("data-language").unwrap_or_default();
+        let text = code.text_content().unwrap_or_default();
+        let tokens = super::highlight::highlight(&language, &text);
+        if tokens.is_empty() {
+            continue;
+        }
+        code.set_text_content(None);
+        let mut shown = 0;
+        for (range, token) in tokens {
+            if shown < range.start {
+                let _ = code.append_child(&document.create_text_node(&text[shown..range.start]));
+            }
+            if let Ok(span) = element(&document, "span", token.class()) {
+                span.set_text_content(Some(&text[range.clone()]));
+                let _ = code.append_child(&span);
+            }
+            shown = range.end;
+        }
+        if shown < text.len() {
+            let _ = code.append_child(&document.create_text_node(&text[shown..]));
+        }
+    }
+}
+
 /// The text nodes under `node`, in order, outside links, code and buttons.
 fn collect_texts(node: &web_sys::Node, texts: &mut Vec<Text>) {
     for child in children(node) {

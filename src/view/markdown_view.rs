@@ -6,7 +6,8 @@ use web_sys::Element;
 
 use super::clipboard;
 use crate::markdown::dom::{
-    link_citations, patch, show_image, CopyLabels, Policy, COPY_BUTTON_CLASS, IMAGE_BUTTON_CLASS,
+    highlight_code, link_citations, patch, show_image, CopyLabels, Policy, COPY_BUTTON_CLASS,
+    IMAGE_BUTTON_CLASS,
 };
 use crate::markdown::{IncrementalMarkdown, Node};
 use chat_protocol::Source;
@@ -117,6 +118,12 @@ impl Renderer {
             &self.policy,
         );
         self.open = dom.split_off(finished);
+        // Blocks are final once finished: their code is highlighted then, once.
+        for node in &dom {
+            if let Some(element) = node.dyn_ref::<Element>() {
+                highlight_code(element);
+            }
+        }
         self.open_nodes = nodes.split_off(finished);
         self.rendered = Some((text.len(), complete));
     }

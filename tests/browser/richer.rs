@@ -167,3 +167,72 @@ async fn sources_are_listed_under_the_reply_and_its_markers_link_to_them() {
         .remove_item("chat-widget.conversations.cited")
         .expect("removed");
 }
+
+fn spans(chat: &Fixture, selector: &str) -> Vec<(String, String)> {
+    chat.query_all(selector)
+        .iter()
+        .map(|span| (span.class_name(), span.text_content().unwrap_or_default()))
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn code_is_highlighted_once_its_block_is_final_and_stays_the_same_text() {
+    let chat = Fixture::new();
+    chat.send("Code please").await;
+    let code = "fn main() {\n    let x = \"hi\"; // greet\n}";
+    chat.transport.push(content(&format!("```rust\n{code}\n")));
+    settle().await;
+    assert!(
+        chat.query("code [class^='cw-tok']").is_none(),
+        "not while the block may still grow"
+    );
+    chat.transport.push(content(
+        "```\n\n```brainfuck\n++[>+<-]\n```\n\nAnd `inline` code.",
+    ));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    assert_eq!(
+        spans(&chat, "code[data-language='rust'] span"),
+        [
+            ("cw-tok-keyword".to_owned(), "fn".to_owned()),
+            ("cw-tok-keyword".to_owned(), "let".to_owned()),
+            ("cw-tok-string".to_owned(), "\"hi\"".to_owned()),
+            ("cw-tok-comment".to_owned(), "// greet".to_owned()),
+        ]
+    );
+    let rust = chat
+        .query("code[data-language='rust']")
+        .expect("the rust block");
+    assert_eq!(
+        rust.text_content().as_deref(),
+        Some(format!("{code}\n").as_str())
+    );
+    assert!(
+        spans(&chat, "code[data-language='brainfuck'] span").is_empty(),
+        "an unknown language stays plain"
+    );
+    assert!(
+        chat.query("p code span").is_none(),
+        "inline code stays plain"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn highlighted_markup_stays_text() {
+    let chat = Fixture::new();
+    chat.send("Markup").await;
+    chat.transport.push(content(
+        "```html\n<img src=x onerror=\"window.__lit=1\"><script>window.__lit=2</script>\n```",
+    ));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    assert!(!spans(&chat, "code[data-language='html'] span").is_empty());
+    assert!(chat
+        .query(".cw-markdown img, .cw-markdown script")
+        .is_none());
+    assert!(js_sys::Reflect::get(&js_sys::global(), &"__lit".into())
+        .expect("read")
+        .is_undefined());
+}
