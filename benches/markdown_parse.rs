@@ -44,6 +44,12 @@ fn main() {
         ("less-than signs", Box::new(repeat("a < b "))),
         ("unclosed comments", Box::new(repeat("x <!--"))),
         (
+            "math, inline",
+            Box::new(repeat("Let $x_i^2$ and \\(\\frac{a}{b}\\) be. ")),
+        ),
+        ("dollars that open and never close", Box::new(repeat("$a "))),
+        ("unclosed \\( and $$", Box::new(repeat("\\( $$ x "))),
+        (
             "one long list",
             Box::new(repeat("- item with *emphasis*\n")),
         ),

@@ -406,6 +406,7 @@ fn speak(node: &Node, code: &str, text: &mut String) {
     match node {
         Node::Text(words) => text.push_str(words),
         Node::Image { alt, .. } => text.push_str(alt),
+        Node::Math { tex, .. } => text.push_str(tex),
         Node::CodeBlock { .. } => {
             text.push_str(code);
             text.push_str(".\n");

@@ -43,6 +43,9 @@ fn html(nodes: &[Node]) -> String {
                 out.push_str(&format!("<code-block {language}>{code}</code-block>"))
             }
             Node::Image { src, alt } => out.push_str(&format!("<image {src}>{alt}</image>")),
+            Node::Math { tex, display, .. } => {
+                out.push_str(&format!("<math display={display}>{tex}</math>"))
+            }
         }
     }
     out
@@ -581,4 +584,20 @@ fn a_link_whose_text_reads_as_another_address_shows_where_it_goes() {
         "<https://example.com/a> [example.com](https://www.example.com)",
     ));
     assert!(!same.contains("cw-md-link-host"), "{same}");
+}
+
+#[test]
+fn math_streams_as_it_renders_whole_and_code_keeps_its_dollars() {
+    let reply = "Let $x^2$ be, with `$y$` in code and \\$5 escaped.\n\n$$\\frac{a}{b}$$\n\n\
+                 - an item with \\(\\alpha\\)\n\n\\[a = b\\]\n\nPrices: $5 and $10.";
+    let whole = html(&render(reply));
+    assert_eq!(
+        whole,
+        "<p>Let <math display=false>x^2</math> be, with <code>$y$</code> in code and $5 escaped.</p>\
+         <p><math display=true>\\frac{a}{b}</math></p>\
+         <ul><li>an item with <math display=false>\\alpha</math></li></ul>\
+         <p><math display=true>a = b</math></p><p>Prices: $5 and $10.</p>"
+    );
+    assert_eq!(html(&stream(&characters(reply))), whole);
+    assert_eq!(html(&stream(&tokens(reply))), whole);
 }

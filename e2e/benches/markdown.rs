@@ -20,31 +20,37 @@ use chat_protocol::SseFrame;
 use serde_json::{json, Value};
 
 const SIZES: [usize; 5] = [500, 1_000, 2_000, 4_000, 16_000];
-/// Replies that are one long block, and their sizes.
-const ONE_BLOCK: [(&str, [usize; 3]); 2] = [
+/// Replies that are one long block, and their sizes. `code` is Rust, which is highlighted once
+/// the block is final; `plain code` is the same in a language the widget does not highlight, to
+/// show what highlighting costs, side by side.
+const ONE_BLOCK: [(&str, [usize; 3]); 3] = [
     ("list", [1_000, 4_000, 16_000]),
     ("code", [1_000, 4_000, 16_000]),
+    ("plain-code", [1_000, 4_000, 16_000]),
 ];
 /// Replies at a model's pace (milliseconds between tokens, so that nearly every token gets a frame
 /// of its own), of each shape and size.
 const PACED_MS: u64 = 4;
-const PACED: [(&str, usize); 6] = [
+const PACED: [(&str, usize); 7] = [
     ("sections", 1_000),
     ("sections", 4_000),
     ("list", 1_000),
     ("list", 4_000),
     ("code", 1_000),
     ("code", 4_000),
+    ("plain-code", 4_000),
 ];
 const END: &str = "END-OF-REPLY";
 
-/// Text of the given shape (`sections`, `list` or `code`) cut to `count` tokens, the last being
-/// [`END`].
+/// Text of the given shape (`sections`, `list`, `code` or `plain-code`) cut to `count` tokens,
+/// the last being [`END`].
 fn reply_tokens(shape: &str, count: usize) -> Vec<String> {
     let mut text = String::new();
     let mut section = 0;
-    if shape == "code" {
-        text.push_str("```rust\n");
+    match shape {
+        "code" => text.push_str("```rust\n"),
+        "plain-code" => text.push_str("```text\n"),
+        _ => {}
     }
     while text.split_whitespace().count() < count {
         section += 1;
@@ -55,7 +61,7 @@ fn reply_tokens(shape: &str, count: usize) -> Vec<String> {
             );
             continue;
         }
-        if shape == "code" {
+        if shape.ends_with("code") {
             let _ = writeln!(
                 text,
                 "let value_{section} = compute({section}, \"text\"); // a line of code"

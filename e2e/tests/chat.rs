@@ -103,6 +103,50 @@ async fn the_demo_models_reasoning_folds_away_and_its_sources_are_linked() {
 }
 
 #[tokio::test]
+async fn the_demo_models_math_is_mathml_and_its_code_is_highlighted() {
+    let browser = Browser::open(demo(2)).await;
+    browser.send("Some math and code please").await;
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+    let shown = browser
+        .in_widget(
+            "return [shadow.querySelectorAll('math').length,
+                     shadow.querySelectorAll('math[display=block]').length,
+                     shadow.querySelectorAll('.cw-math-source').length,
+                     [...new Set([...shadow.querySelectorAll('code[data-lit] span')].map((s) => s.className))].sort()];",
+        )
+        .await;
+    assert_eq!(shown[0], serde_json::json!(5), "{shown}");
+    assert_eq!(shown[1], serde_json::json!(2), "{shown}");
+    assert_eq!(shown[2], serde_json::json!(0), "{shown}");
+    for kind in [
+        "keyword",
+        "string",
+        "comment",
+        "literal",
+        "attribute",
+        "meta",
+    ] {
+        assert!(
+            shown[3].to_string().contains(&format!("cw-tok-{kind}")),
+            "{kind}: {shown}"
+        );
+    }
+    assert!(
+        browser.reply_text().await.contains("$5 and $10 stay text"),
+        "prices stay text"
+    );
+    let violations = browser.axe_violations().await;
+    assert!(violations.is_empty(), "{violations:?}");
+    browser
+        .in_widget("shadow.querySelector('math[display=block]').scrollIntoView({block: 'center'}); return true;")
+        .await;
+    browser.save_screenshot("math-and-code").await;
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn stop_keeps_the_partial_reply_and_the_relay_stops_generating() {
     let browser = Browser::open(demo(30)).await;
     browser.send("Tell me a long story").await;

@@ -75,6 +75,9 @@ impl DemoReply {
         if lower.contains("code") {
             text.push_str(MORE_CODE);
         }
+        if lower.contains("math") || lower.contains("formula") {
+            text.push_str(MATH);
+        }
         let mut finish_reason = FinishReason::Stop;
         let cut = request
             .stop
@@ -286,6 +289,13 @@ const MORE_CODE: &str = "\n\nThe same in Python, with its test data as JSON and 
 ```python\n@lru_cache\ndef longest(words: list[str]) -> str | None:\n    \"\"\"The longest word, if any.\"\"\"\n    return max(words, key=len, default=None)  # ties: the first\n```\n\n\
 ```json\n{\"words\": [\"Show\", \"me\", \"code\"], \"expected\": \"Show\", \"strict\": true}\n```\n\n\
 ```bash\npython3 -c 'import longest' && echo \"ok: $?\" # prints ok: 0\n```";
+
+/// Formulas, inline and displayed, for a message that asks for math.
+const MATH: &str = "\n\nSome math: the roots of $ax^2 + bx + c = 0$ are\n\n\
+$$x = \\frac{-b \\pm \\sqrt{b^2 - 4ac}}{2a}$$\n\n\
+and Euler's sum is \\(\\sum_{n=1}^{\\infty} \\frac{1}{n^2} = \\frac{\\pi^2}{6}\\); a rotation by $\\theta$ is\n\n\
+\\[R(\\theta) = \\begin{pmatrix} \\cos\\theta & -\\sin\\theta \\\\ \\sin\\theta & \\cos\\theta \\end{pmatrix}\\]\n\n\
+Prices such as $5 and $10 stay text.";
 
 /// The paragraph that cites the demo model's sources.
 const CITED: &str =

@@ -224,7 +224,10 @@ fn collect_texts(node: &web_sys::Node, texts: &mut Vec<Text>) {
         if let Some(text) = child.dyn_ref::<Text>() {
             texts.push(text.clone());
         } else if let Some(element) = child.dyn_ref::<Element>() {
-            if !matches!(element.tag_name().as_str(), "A" | "CODE" | "PRE" | "BUTTON") {
+            if !matches!(
+                element.tag_name().as_str(),
+                "A" | "CODE" | "PRE" | "BUTTON" | "math"
+            ) {
                 collect_texts(element, texts);
             }
         }
@@ -385,6 +388,7 @@ fn build_node(document: &Document, node: &Node, policy: &Policy) -> Option<web_s
             code_block(document, language, code, &policy.labels).ok()
         }
         Node::Image { src, alt } => image(document, src, alt, policy).ok(),
+        Node::Math { tex, display, raw } => Some(math(document, tex, *display, raw)),
     }
 }
 
@@ -434,6 +438,48 @@ fn code_block(
     block.append_child(&bar)?;
     block.append_child(&pre)?;
     Ok(block.into())
+}
+
+/// MathML's namespace.
+const MATHML: &str = "http://www.w3.org/1998/Math/MathML";
+
+/// A formula as MathML, or its source as code when the renderer does not know it.
+fn math(document: &Document, tex: &str, display: bool, raw: &str) -> web_sys::Node {
+    if let Some(built) =
+        super::math::to_mathml(tex, display).and_then(|tree| mathml(document, &tree))
+    {
+        return built;
+    }
+    let code = element(document, "code", "cw-math-source");
+    match code {
+        Ok(code) => {
+            code.set_text_content(Some(raw));
+            code.into()
+        }
+        Err(_) => document.create_text_node(raw).into(),
+    }
+}
+
+/// The DOM of a MathML tree, in MathML's namespace.
+fn mathml(document: &Document, node: &Node) -> Option<web_sys::Node> {
+    match node {
+        Node::Text(text) => Some(document.create_text_node(text).into()),
+        Node::Element {
+            tag,
+            attrs,
+            children,
+        } => {
+            let element = document.create_element_ns(Some(MATHML), tag).ok()?;
+            for (name, value) in attrs.iter().filter(|(name, _)| !name.starts_with("data-")) {
+                element.set_attribute(name, value).ok()?;
+            }
+            for child in children {
+                element.append_child(&mathml(document, child)?).ok()?;
+            }
+            Some(element.into())
+        }
+        _ => None,
+    }
 }
 
 /// An allowed image, or a link to it labelled with its alt text, or just the alt text.

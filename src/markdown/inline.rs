@@ -509,6 +509,12 @@ pub fn parse(text: &str, definitions: &Definitions) -> Vec<Node> {
         inactive: 0,
         backtick_runs: None,
         comments_end: false,
+        math: if text.contains('$') || text.contains("\\(") || text.contains("\\[") {
+            super::math::find_math(text)
+        } else {
+            Vec::new()
+        },
+        next_math: 0,
     };
     parser.run();
     let mut pieces = parser.pieces;
@@ -530,6 +536,9 @@ struct Inline<'a> {
     backtick_runs: Option<BTreeMap<usize, usize>>,
     /// No `-->` follows: no later `<!--` can be a comment.
     comments_end: bool,
+    /// The formulas in the text (found once), and the first not yet passed.
+    math: Vec<(std::ops::Range<usize>, String, bool)>,
+    next_math: usize,
 }
 
 impl Inline<'_> {
@@ -539,7 +548,7 @@ impl Inline<'_> {
         let mut position = 0;
         let mut plain = 0;
         while position < bytes.len() {
-            if !b"\\`*_~![]<&\n".contains(&bytes[position]) {
+            if !b"\\`*_~![]<&\n$".contains(&bytes[position]) {
                 position += 1;
                 continue;
             }
@@ -554,6 +563,29 @@ impl Inline<'_> {
     fn special(&mut self, position: usize) -> usize {
         let text = self.text;
         let bytes = text.as_bytes();
+        // A formula that starts here (those passed inside a code span or a tag are skipped).
+        while self
+            .math
+            .get(self.next_math)
+            .is_some_and(|(range, _, _)| range.start < position)
+        {
+            self.next_math += 1;
+        }
+        if let Some((range, tex, display)) = self
+            .math
+            .get(self.next_math)
+            .filter(|(range, _, _)| range.start == position)
+        {
+            let node = Node::Math {
+                tex: tex.clone(),
+                display: *display,
+                raw: text[range.clone()].to_owned(),
+            };
+            let end = range.end;
+            self.next_math += 1;
+            self.pieces.push(Piece::node(node));
+            return end;
+        }
         match bytes[position] {
             b'\\' => match bytes.get(position + 1) {
                 Some(b'\n') => {

@@ -15,7 +15,7 @@
 //! output.
 //!
 //! The modules are layers, each importing only those below it:
-//! `url` → `node` → `inline` → `block` → `tree` → `incremental` → `dom`. The parsers share
+//! `url` → `node` → `math` → `inline` → `block` → `tree` → `incremental` → `dom`. The parsers share
 //! `node` rather than reaching up into `tree`, so no cycle runs through them. Everything below
 //! `dom` knows nothing of the browser and is tested natively.
 
@@ -25,6 +25,7 @@ pub mod dom;
 pub mod highlight;
 pub mod incremental;
 pub mod inline;
+pub mod math;
 pub mod node;
 pub mod tree;
 mod url;

@@ -31,6 +31,15 @@ pub enum Node {
         /// The code.
         code: String,
     },
+    /// A formula: MathML when the renderer knows it, else its source as code.
+    Math {
+        /// The TeX between the delimiters.
+        tex: String,
+        /// Whether it is shown as a block (`$$…$$`, `\[…\]`).
+        display: bool,
+        /// The formula as written, delimiters and all (what shows when it cannot be rendered).
+        raw: String,
+    },
     /// An image, shown only when its origin is allowed; otherwise a link with its alt text.
     Image {
         /// The image's URL.
@@ -54,6 +63,7 @@ impl Node {
         match self {
             Node::Text(text) => text.clone(),
             Node::CodeBlock { code, .. } => code.clone(),
+            Node::Math { raw, .. } => raw.clone(),
             Node::Image { alt, .. } => alt.clone(),
             Node::Element { children, .. } => children.iter().map(Node::text).collect(),
         }

@@ -2,7 +2,7 @@
 //! images a reply may load.
 
 use chat_protocol::{FinishReason, StreamEvent};
-use chat_widget::markdown::dom::{build, Policy};
+use chat_widget::markdown::dom::{build, highlight_code, Policy};
 use chat_widget::markdown::render;
 use chat_widget::ChatConfig;
 use wasm_bindgen::JsCast;
@@ -139,6 +139,8 @@ async fn a_reply_patched_frame_by_frame_ends_as_the_dom_built_whole() {
     for node in build(&document, &render(reply), &Policy::default()) {
         whole.append_child(&node).expect("appended");
     }
+    // Finished, the code is highlighted, as the view highlights it.
+    highlight_code(&whole);
     // Leptos leaves an empty comment in the element as its placeholder child.
     let shown = shown.inner_html().replace("<!---->", "");
     assert_eq!(shown, whole.inner_html());

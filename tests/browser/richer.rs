@@ -236,3 +236,47 @@ async fn highlighted_markup_stays_text() {
         .expect("read")
         .is_undefined());
 }
+
+#[wasm_bindgen_test]
+async fn math_is_mathml_with_its_source_and_prices_stay_text() {
+    let chat = Fixture::new();
+    chat.send("Math").await;
+    let reply = "Inline $x^2$ and \\(\\alpha\\), prices $5 and $10.\n\n$$\\frac{a}{b}$$\n\nBroken: $\\frac{a}$ and $\\nosuch{x}$.";
+    chat.transport.push(content(reply));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    let formulas = chat.query_all(".cw-markdown math");
+    assert_eq!(formulas.len(), 3, "x^2, alpha and the fraction");
+    for formula in &formulas {
+        assert_eq!(
+            formula.namespace_uri().as_deref(),
+            Some("http://www.w3.org/1998/Math/MathML")
+        );
+    }
+    let sources: Vec<_> = formulas
+        .iter()
+        .map(|formula| {
+            formula
+                .query_selector("annotation[encoding='application/x-tex']")
+                .ok()
+                .flatten()
+                .and_then(|annotation| annotation.text_content())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(sources, ["x^2", "\\alpha", "\\frac{a}{b}"]);
+    assert_eq!(
+        formulas[2].get_attribute("display").as_deref(),
+        Some("block")
+    );
+    assert!(formulas[0].query_selector("msup").ok().flatten().is_some());
+    let text = chat.messages()[1].2.clone();
+    assert!(text.contains("prices $5 and $10."), "{text}");
+    let shown_as_code: Vec<_> = chat
+        .query_all(".cw-math-source")
+        .iter()
+        .filter_map(|code| code.text_content())
+        .collect();
+    assert_eq!(shown_as_code, ["$\\frac{a}$", "$\\nosuch{x}$"]);
+}

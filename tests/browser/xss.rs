@@ -7,7 +7,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 use crate::support::{content, settle, Fixture};
 
 /// Replies that try to run script or load something: none may, whatever the spelling.
-const XSS_VECTORS: [&str; 60] = [
+const XSS_VECTORS: [&str; 63] = [
     "<script>window.__xss=1</script>",
     "<img src=x onerror=\"window.__xss=1\">",
     "<svg onload=\"window.__xss=1\">",
@@ -68,6 +68,10 @@ const XSS_VECTORS: [&str; 60] = [
     "| a |\n|---|\n| <img src=x onerror=window.__xss=1> |",
     "- [ ] <script>window.__xss=1</script>\n> <svg onload=window.__xss=1>",
     "[x](jav&#x09;ascript:window.__xss=1)",
+    // Math and highlighted code carry text only.
+    "$\\text{<img src=x onerror=window.__xss=1>}$ and $$\\href{javascript:window.__xss=1}{x}$$",
+    "\\(\\mathrm{<script>window.__xss=1</script>}\\) $x^{<svg onload=window.__xss=1>}$",
+    "```js\n</code><img src=x onerror=window.__xss=1>`${window.__xss=1}`\n```",
 ];
 
 const ALLOWED_TAGS: [&str; 26] = [
@@ -98,8 +102,27 @@ const ALLOWED_TAGS: [&str; 26] = [
     "tbody",
     "tr",
 ];
-const MORE_ALLOWED_TAGS: [&str; 3] = ["th", "td", "button"];
-const ALLOWED_ATTRIBUTES: [&str; 12] = [
+const MORE_ALLOWED_TAGS: [&str; 18] = [
+    "th",
+    "td",
+    "button", // MathML, which carries no script, no link and no style:
+    "math",
+    "semantics",
+    "annotation",
+    "mrow",
+    "mi",
+    "mn",
+    "mo",
+    "mtext",
+    "mspace",
+    "msup",
+    "msub",
+    "msubsup",
+    "mfrac",
+    "msqrt",
+    "mroot",
+];
+const ALLOWED_ATTRIBUTES: [&str; 18] = [
     "class",
     "href",
     "target",
@@ -112,6 +135,12 @@ const ALLOWED_ATTRIBUTES: [&str; 12] = [
     "aria-label",
     "tabindex",
     "data-language",
+    "data-lit",
+    "alttext",
+    "display",
+    "encoding",
+    "mathvariant",
+    "stretchy",
 ];
 
 #[wasm_bindgen_test]
