@@ -50,6 +50,10 @@ fn main() {
         ("dollars that open and never close", Box::new(repeat("$a "))),
         ("unclosed \\( and $$", Box::new(repeat("\\( $$ x "))),
         (
+            "\\[ lines, \\] never at a line's end",
+            Box::new(|bytes| format!("{}\\]x", "\\[\n".repeat(bytes / 3))),
+        ),
+        (
             "one long list",
             Box::new(repeat("- item with *emphasis*\n")),
         ),

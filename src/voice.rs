@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
     SpeechRecognition, SpeechRecognitionError, SpeechRecognitionErrorCode, SpeechRecognitionEvent,
-    SpeechSynthesisUtterance,
+    SpeechSynthesisErrorCode, SpeechSynthesisErrorEvent, SpeechSynthesisUtterance,
 };
 
 use crate::markdown::{render, Node};
@@ -180,9 +180,9 @@ fn synthesis() -> Option<web_sys::SpeechSynthesis> {
 /// Recognition under way, with its handlers. Dropping it aborts it.
 struct Dictation {
     recognition: SpeechRecognition,
-    _on_result: Closure<dyn FnMut(SpeechRecognitionEvent)>,
-    _on_error: Closure<dyn FnMut(SpeechRecognitionError)>,
-    _on_end: Closure<dyn FnMut()>,
+    _on_result: Closure<dyn Fn(SpeechRecognitionEvent)>,
+    _on_error: Closure<dyn Fn(SpeechRecognitionError)>,
+    _on_end: Closure<dyn Fn()>,
 }
 
 impl Dictation {
@@ -202,15 +202,15 @@ impl Dictation {
         if !language.is_empty() {
             recognition.set_lang(language);
         }
-        let on_result = Closure::<dyn FnMut(_)>::new(move |event: SpeechRecognitionEvent| {
+        let on_result = Closure::<dyn Fn(_)>::new(move |event: SpeechRecognitionEvent| {
             heard(transcript(&event));
         });
         let failure = Rc::new(Cell::new(None));
-        let on_error = Closure::<dyn FnMut(_)>::new({
+        let on_error = Closure::<dyn Fn(_)>::new({
             let failure = failure.clone();
             move |event: SpeechRecognitionError| failure.set(failure_of(event.error()))
         });
-        let on_end = Closure::<dyn FnMut()>::new(move || ended(failure.take()));
+        let on_end = Closure::<dyn Fn()>::new(move || ended(failure.take()));
         recognition.set_onresult(Some(on_result.as_ref().unchecked_ref()));
         recognition.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         recognition.set_onend(Some(on_end.as_ref().unchecked_ref()));
@@ -271,7 +271,8 @@ struct Speech {
     utterances: Vec<SpeechSynthesisUtterance>,
     over: Rc<Cell<bool>>,
     watch: Rc<Cell<Option<IntervalHandle>>>,
-    _on_end: Closure<dyn FnMut()>,
+    _on_end: Closure<dyn Fn()>,
+    _on_error: Closure<dyn Fn(SpeechSynthesisErrorEvent)>,
 }
 
 /// How often reading aloud checks that the browser is still speaking: where it has no voice (a
@@ -298,9 +299,25 @@ impl Speech {
                 }
             }
         });
-        let on_end = Closure::<dyn FnMut()>::new({
+        // `Fn`, not `FnMut`: cancelling from a handler may call the handlers again at once.
+        let on_end = Closure::<dyn Fn()>::new({
             let finish = finish.clone();
             move || finish()
+        });
+        let on_error = Closure::<dyn Fn(_)>::new({
+            let (finish, synthesis) = (finish.clone(), synthesis.clone());
+            move |event: SpeechSynthesisErrorEvent| {
+                // A piece that failed by itself: the pieces after it would go on speaking with
+                // no Stop to press.
+                let stopped = matches!(
+                    event.error(),
+                    SpeechSynthesisErrorCode::Interrupted | SpeechSynthesisErrorCode::Canceled
+                );
+                if !stopped {
+                    synthesis.cancel();
+                }
+                finish();
+            }
         });
         let utterances: Vec<_> = pieces(text, PIECE)
             .filter_map(|piece| SpeechSynthesisUtterance::new_with_text(piece).ok())
@@ -311,7 +328,7 @@ impl Speech {
             if !language.is_empty() {
                 utterance.set_lang(language);
             }
-            utterance.set_onerror(Some(on_end.as_ref().unchecked_ref()));
+            utterance.set_onerror(Some(on_error.as_ref().unchecked_ref()));
             synthesis.speak(utterance);
         }
         let silent = move || !synthesis.speaking() && !synthesis.pending();
@@ -331,6 +348,7 @@ impl Speech {
             over,
             watch,
             _on_end: on_end,
+            _on_error: on_error,
         })
     }
 }
@@ -406,7 +424,11 @@ fn speak(node: &Node, code: &str, text: &mut String) {
     match node {
         Node::Text(words) => text.push_str(words),
         Node::Image { alt, .. } => text.push_str(alt),
-        Node::Math { tex, .. } => text.push_str(tex),
+        // A formula is said as its words, without TeX's backslashes and braces.
+        Node::Math { tex, .. } => text.extend(tex.chars().map(|c| match c {
+            '\\' | '{' | '}' | '_' | '^' => ' ',
+            c => c,
+        })),
         Node::CodeBlock { .. } => {
             text.push_str(code);
             text.push_str(".\n");

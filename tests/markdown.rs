@@ -600,4 +600,12 @@ fn math_streams_as_it_renders_whole_and_code_keeps_its_dollars() {
     );
     assert_eq!(html(&stream(&characters(reply))), whole);
     assert_eq!(html(&stream(&tokens(reply))), whole);
+    // A dollar that code, a link or a tag took opens nothing: the formula after it is found.
+    assert_eq!(
+        html(&render(
+            "`$HOME` is set; [a](https://e.com/?p=$1) then $x^2$"
+        )),
+        "<p><code>$HOME</code> is set; <a href=\"https://e.com/?p=$1\" target=\"_blank\" \
+         rel=\"noopener noreferrer nofollow\">a</a> then <math display=false>x^2</math></p>"
+    );
 }

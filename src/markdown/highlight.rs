@@ -298,6 +298,8 @@ impl<'a> Lexer<'a> {
             {
                 self.at += 1 + self.count_from(start + 1, |byte| is_name(byte) || byte == b'.');
                 self.push(start, Token::Number);
+            } else if self.syntax.char_quote && byte == b'r' && self.raw_string() {
+                self.push(start, Token::String);
             } else if is_name(byte) {
                 self.at += self.count_from(start, is_name);
                 if let Some(token) = self.name(&self.code[start..self.at]) {
@@ -388,17 +390,16 @@ impl<'a> Lexer<'a> {
     fn string(&mut self, quote: u8) -> Token {
         let start = self.at;
         if self.syntax.char_quote && quote == b'\'' {
-            // 'a', '\n', '\u{1F600}' are characters; 'a alone is a lifetime or a label.
-            let close = self.bytes[start + 1..]
+            // 'a', '\n', '\'', '\u{1F600}' are characters; 'a alone is a lifetime or a label.
+            let escaped = self.bytes.get(start + 1) == Some(&b'\\');
+            let from = (start + if escaped { 3 } else { 1 }).min(self.bytes.len());
+            let close = self.bytes[from..]
                 .iter()
                 .take(12)
                 .position(|&byte| byte == b'\'' || byte == b'\n');
-            let escaped = self.bytes.get(start + 1) == Some(&b'\\');
             match close {
-                Some(length)
-                    if self.bytes[start + 1 + length] == b'\'' && (escaped || length <= 4) =>
-                {
-                    self.at = start + length + 2;
+                Some(length) if self.bytes[from + length] == b'\'' && (escaped || length <= 4) => {
+                    self.at = from + length + 1;
                     return Token::String;
                 }
                 _ => {
@@ -434,6 +435,21 @@ impl<'a> Lexer<'a> {
             self.at += 1;
         }
         Token::String
+    }
+
+    /// A Rust raw string at the cursor (`r"…"`, `r#"…"#`), consumed; whether there was one.
+    fn raw_string(&mut self) -> bool {
+        let start = self.at;
+        let hashes = self.count_from(start + 1, |byte| byte == b'#');
+        if self.bytes.get(start + 1 + hashes) != Some(&b'"') {
+            return false;
+        }
+        let body = start + 2 + hashes;
+        let close = format!("\"{}", "#".repeat(hashes));
+        self.at = self.code[body..]
+            .find(&close)
+            .map_or(self.bytes.len(), |end| body + end + close.len());
+        true
     }
 
     /// Whether the next thing after spaces is a `:`.
@@ -742,6 +758,11 @@ mod tests {
         assert_eq!(kinds("rust", code, Token::Comment), ["// note"]);
         assert_eq!(kinds("rust", code, Token::Number), ["42u8"]);
         assert_eq!(kinds("rust", code, Token::Literal), ["true"]);
+        let more = "let q = '\\''; let r = r#\"a \"b\" c\"#; let s = r\"x\"; let c = 'é';";
+        assert_eq!(
+            kinds("rust", more, Token::String),
+            ["'\\''", "r#\"a \"b\" c\"#", "r\"x\"", "'é'"]
+        );
     }
 
     #[test]

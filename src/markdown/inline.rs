@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::math::MathFinder;
 use super::node::{link, Node};
 
 /// Link reference definitions, by normalized label. The first definition of a label wins.
@@ -509,12 +510,7 @@ pub fn parse(text: &str, definitions: &Definitions) -> Vec<Node> {
         inactive: 0,
         backtick_runs: None,
         comments_end: false,
-        math: if text.contains('$') || text.contains("\\(") || text.contains("\\[") {
-            super::math::find_math(text)
-        } else {
-            Vec::new()
-        },
-        next_math: 0,
+        math: None,
     };
     parser.run();
     let mut pieces = parser.pieces;
@@ -536,9 +532,8 @@ struct Inline<'a> {
     backtick_runs: Option<BTreeMap<usize, usize>>,
     /// No `-->` follows: no later `<!--` can be a comment.
     comments_end: bool,
-    /// The formulas in the text (found once), and the first not yet passed.
-    math: Vec<(std::ops::Range<usize>, String, bool)>,
-    next_math: usize,
+    /// The closers of formulas, found once, when the text first has an opener.
+    math: Option<MathFinder>,
 }
 
 impl Inline<'_> {
@@ -563,28 +558,22 @@ impl Inline<'_> {
     fn special(&mut self, position: usize) -> usize {
         let text = self.text;
         let bytes = text.as_bytes();
-        // A formula that starts here (those passed inside a code span or a tag are skipped).
-        while self
-            .math
-            .get(self.next_math)
-            .is_some_and(|(range, _, _)| range.start < position)
-        {
-            self.next_math += 1;
-        }
-        if let Some((range, tex, display)) = self
-            .math
-            .get(self.next_math)
-            .filter(|(range, _, _)| range.start == position)
-        {
-            let node = Node::Math {
-                tex: tex.clone(),
-                display: *display,
-                raw: text[range.clone()].to_owned(),
-            };
-            let end = range.end;
-            self.next_math += 1;
-            self.pieces.push(Piece::node(node));
-            return end;
+        // A formula that starts here.
+        let opens = match bytes[position] {
+            b'$' => true,
+            b'\\' => matches!(bytes.get(position + 1), Some(b'(' | b'[')),
+            _ => false,
+        };
+        if opens {
+            let finder = self.math.get_or_insert_with(|| MathFinder::new(text));
+            if let Some((range, tex, display)) = finder.at(text, position) {
+                self.pieces.push(Piece::node(Node::Math {
+                    tex,
+                    display,
+                    raw: text[range.clone()].to_owned(),
+                }));
+                return range.end;
+            }
         }
         match bytes[position] {
             b'\\' => match bytes.get(position + 1) {

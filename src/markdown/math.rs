@@ -12,8 +12,9 @@ use super::node::Node;
 
 /// The longest formula rendered, in bytes; a longer one shows as code.
 pub const MAX_SOURCE: usize = 4_000;
-/// The deepest nesting of groups rendered.
-const MAX_DEPTH: usize = 32;
+/// The deepest the reader goes (a group costs two levels, a command or a script one): about 32
+/// nested groups; a deeper formula shows as code, and nothing recurses without bound.
+const MAX_DEPTH: usize = 64;
 
 /// `tex` as a `math` element (`display` on a block of its own), with the source as its
 /// annotation; `None` when it is not math this renderer knows.
@@ -59,6 +60,11 @@ fn element(tag: &'static str, attrs: Vec<(&'static str, String)>, children: Vec<
 /// An element of text: `mi`, `mn`, `mo`, `mtext`.
 fn token(tag: &'static str, text: &str) -> Node {
     element(tag, Vec::new(), vec![Node::Text(text.to_owned())])
+}
+
+/// A space of `width` (browsers draw `mspace` by its width, not by any text in it).
+fn space(width: &str) -> Node {
+    element("mspace", vec![("width", width.to_owned())], Vec::new())
 }
 
 /// One node for several: an `mrow` unless there is exactly one.
@@ -262,14 +268,14 @@ const SYMBOLS: &[(&str, &str, &str)] = &[
     ("bigcap", "⋂", "mo"),
     ("bigoplus", "⨁", "mo"),
     ("bigotimes", "⨂", "mo"),
-    // Spaces.
-    (",", "\u{2009}", "mspace"),
-    (":", "\u{205F}", "mspace"),
-    (";", "\u{2004}", "mspace"),
-    (" ", "\u{00A0}", "mspace"),
-    ("quad", "\u{2003}", "mspace"),
-    ("qquad", "\u{2003}\u{2003}", "mspace"),
-    ("!", "", "mspace"),
+    // Spaces, by their width.
+    (",", "0.1667em", "mspace"),
+    (":", "0.2222em", "mspace"),
+    (";", "0.2778em", "mspace"),
+    (" ", "0.25em", "mspace"),
+    ("quad", "1em", "mspace"),
+    ("qquad", "2em", "mspace"),
+    ("!", "0em", "mspace"),
 ];
 
 /// Function names, set upright; those marked take their limits below in display.
@@ -387,6 +393,8 @@ impl Parser<'_> {
             return None;
         }
         let mut nodes: Vec<Node> = Vec::new();
+        // Scripts on scripts on one base (`x''''`, `x_1_1_1`) nest the result: bounded too.
+        let mut chain = 0;
         loop {
             self.skip_spaces();
             let rest = &self.tex[self.at..];
@@ -420,18 +428,22 @@ impl Parser<'_> {
                     self.depth -= 1;
                     return Some(nodes);
                 }
+                '^' | '_' | '\'' if chain >= MAX_DEPTH => return None,
                 '^' | '_' => {
+                    chain += 1;
                     self.at += 1;
                     let base = nodes.pop().unwrap_or_else(|| token("mrow", ""));
                     let script = self.argument()?;
                     nodes.push(self.attach(base, next, script)?);
                 }
                 '\'' => {
+                    chain += 1;
                     self.at += 1;
                     let base = nodes.pop().unwrap_or_else(|| token("mrow", ""));
                     nodes.push(element("msup", Vec::new(), vec![base, token("mo", "′")]));
                 }
                 _ => {
+                    chain = 0;
                     let atom = self.atom()?;
                     nodes.extend(atom);
                 }
@@ -506,8 +518,19 @@ impl Parser<'_> {
         Some(&inner[..end])
     }
 
-    /// One atom: a group, a command, a number, a letter, an operator.
+    /// One atom, a level deeper.
     fn atom(&mut self) -> Option<Vec<Node>> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let atom = self.atom_here();
+        self.depth -= 1;
+        atom
+    }
+
+    /// One atom: a group, a command, a number, a letter, an operator.
+    fn atom_here(&mut self) -> Option<Vec<Node>> {
         let rest = &self.tex[self.at..];
         let next = rest.chars().next()?;
         if next == '{' {
@@ -546,7 +569,7 @@ impl Parser<'_> {
                     node
                 }])
             }
-            '~' => Some(vec![token("mspace", "\u{00A0}")]),
+            '~' => Some(vec![space("0.25em")]),
             '#' | '%' | '$' | '&' | '}' => None,
             _ => Some(vec![token("mo", text)]),
         }
@@ -567,7 +590,11 @@ impl Parser<'_> {
         let name = &rest[..length];
         self.at += 1 + length;
         if let Some((_, text, tag)) = find(SYMBOLS, name, |entry| entry.0) {
-            let node = token(tag, text);
+            let node = if *tag == "mspace" {
+                space(text)
+            } else {
+                token(tag, text)
+            };
             let big = matches!(
                 name,
                 "sum" | "prod" | "coprod" | "bigcup" | "bigcap" | "bigoplus" | "bigotimes"
@@ -658,8 +685,19 @@ impl Parser<'_> {
         }
     }
 
-    /// A fence after `\left`, `\right` or `\big`: a character, or a command such as `\{`.
+    /// A fence, a level deeper.
     fn delimiter(&mut self) -> Option<Node> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let fence = self.delimiter_here();
+        self.depth -= 1;
+        fence
+    }
+
+    /// A fence after `\left`, `\right` or `\big`: a character, or a command such as `\{`.
+    fn delimiter_here(&mut self) -> Option<Node> {
         self.skip_spaces();
         let next = self.peek()?;
         let text = if next == '\\' {
@@ -765,103 +803,126 @@ fn with_font(node: Node, variant: &str) -> Node {
     }
 }
 
-/// Where the math in `text` is: each formula's byte range (with its delimiters), its source and
-/// whether it is displayed. `$…$` opens at a `$` not followed by a space and closes at the next
-/// `$` not after a space nor before a digit (nor part of `$$`), so that prices (`$5 and $10`)
-/// stay text; `$$…$$`,
-/// `\(…\)` and `\[…\]` close at the next of their kind. A backslash before `$` keeps it a
-/// dollar. Linear in the text: each closer is looked up, never searched for again.
-pub fn find_math(text: &str) -> Vec<(std::ops::Range<usize>, String, bool)> {
-    let bytes = text.as_bytes();
-    let escaped = |at: usize| {
-        bytes[..at]
-            .iter()
-            .rev()
-            .take_while(|&&byte| byte == b'\\')
-            .count()
-            % 2
-            == 1
-    };
-    // Every `$` that may close inline math, found once, in order.
-    let closers: Vec<usize> = text
-        .match_indices('$')
-        .map(|(at, _)| at)
-        .filter(|&at| {
-            at > 0
-                && !escaped(at)
-                && !bytes[at - 1].is_ascii_whitespace()
-                && bytes[at - 1] != b'$'
-                && !bytes
-                    .get(at + 1)
-                    .is_some_and(|&byte| byte.is_ascii_digit() || byte == b'$')
-        })
-        .collect();
-    let mut next_closer = 0;
-    // Where each other closer last occurs: none after an opener means no search.
-    let last = |close: &str| text.rfind(close);
-    let (last_double, last_paren, last_bracket) = (last("$$"), last("\\)"), last("\\]"));
-    // `\[…\]` is math on lines of its own: within a sentence, `\[` is an escaped bracket.
-    let line_start = |at: usize| {
-        let before = bytes[..at]
-            .iter()
-            .rev()
-            .take_while(|&&byte| byte == b' ' || byte == b'\t');
-        let spaces = before.count();
-        at == spaces || bytes[at - spaces - 1] == b'\n'
-    };
-    let line_end = |at: usize| {
-        let spaces = bytes[at..]
-            .iter()
-            .take_while(|&&byte| byte == b' ' || byte == b'\t')
-            .count();
-        bytes.get(at + spaces).is_none_or(|&byte| byte == b'\n')
-    };
+/// A formula found in a text: its byte range (delimiters included), its TeX, whether displayed.
+pub type Found = (std::ops::Range<usize>, String, bool);
+
+/// Finds formulas in one text (a paragraph's inline content), asked position by position by the
+/// inline parser, which asks only where no code span, link or tag has taken the text.
+///
+/// `$…$` opens at a `$` not followed by a space and closes at the next `$` not after a space,
+/// not before a digit and not part of `$$`, so that prices (`$5 and $10`) stay text; `$$…$$` and
+/// `\(…\)` close at the next of their kind; `\[…\]` is math only on lines of its own (in a
+/// sentence, `\[` is an escaped bracket). A backslash before a delimiter keeps it text. Every
+/// closer is found once, when the finder is made; each question is then a binary search: linear
+/// in the text however its delimiters are arranged.
+pub struct MathFinder {
+    /// Every closer of each kind, in order.
+    dollar: Vec<usize>,
+    double: Vec<usize>,
+    paren: Vec<usize>,
+    bracket: Vec<usize>,
+}
+
+impl MathFinder {
+    /// The closers of `text`.
+    pub fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let escaped = |at: usize| is_escaped(bytes, at);
+        let find = |what: &str| -> Vec<usize> {
+            text.match_indices(what)
+                .map(|(at, _)| at)
+                .filter(|&at| !escaped(at))
+                .collect()
+        };
+        let line_end = |at: usize| {
+            let spaces = bytes[at..]
+                .iter()
+                .take_while(|&&byte| byte == b' ' || byte == b'\t')
+                .count();
+            bytes.get(at + spaces).is_none_or(|&byte| byte == b'\n')
+        };
+        MathFinder {
+            dollar: find("$")
+                .into_iter()
+                .filter(|&at| {
+                    at > 0
+                        && !bytes[at - 1].is_ascii_whitespace()
+                        && bytes[at - 1] != b'$'
+                        && !bytes
+                            .get(at + 1)
+                            .is_some_and(|&byte| byte.is_ascii_digit() || byte == b'$')
+                })
+                .collect(),
+            double: find("$$"),
+            paren: find("\\)"),
+            bracket: find("\\]")
+                .into_iter()
+                .filter(|&at| line_end(at + 2))
+                .collect(),
+        }
+    }
+
+    /// The formula that starts at `at` in `text` (the text the finder was made of), if one does.
+    pub fn at(&self, text: &str, at: usize) -> Option<Found> {
+        let bytes = text.as_bytes();
+        if is_escaped(bytes, at) {
+            return None;
+        }
+        let rest = &text[at..];
+        let (open, close, display, closers) = if rest.starts_with("$$") {
+            ("$$", "$$", true, &self.double)
+        } else if rest.starts_with('$') {
+            let first = bytes.get(at + 1)?;
+            if first.is_ascii_whitespace() {
+                return None;
+            }
+            ("$", "$", false, &self.dollar)
+        } else if rest.starts_with("\\(") {
+            ("\\(", "\\)", false, &self.paren)
+        } else if rest.starts_with("\\[") && line_start(bytes, at) {
+            ("\\[", "\\]", true, &self.bracket)
+        } else {
+            return None;
+        };
+        let inner = at + open.len();
+        let end = *closers.get(closers.partition_point(|&closer| closer < inner))?;
+        (end > inner).then(|| (at..end + close.len(), text[inner..end].to_owned(), display))
+    }
+}
+
+/// Whether the byte at `at` is escaped by an odd run of backslashes before it.
+fn is_escaped(bytes: &[u8], at: usize) -> bool {
+    bytes[..at]
+        .iter()
+        .rev()
+        .take_while(|&&byte| byte == b'\\')
+        .count()
+        % 2
+        == 1
+}
+
+/// Whether only spaces come before `at` on its line.
+fn line_start(bytes: &[u8], at: usize) -> bool {
+    let spaces = bytes[..at]
+        .iter()
+        .rev()
+        .take_while(|&&byte| byte == b' ' || byte == b'\t')
+        .count();
+    at == spaces || bytes[at - spaces - 1] == b'\n'
+}
+
+/// Every formula in `text`, as the inline parser would find them if nothing else took the text.
+pub fn find_math(text: &str) -> Vec<Found> {
+    let finder = MathFinder::new(text);
     let mut found = Vec::new();
     let mut at = 0;
-    while at < bytes.len() {
-        let rest = &text[at..];
-        let (open, close, display, last) = if rest.starts_with("$$") && !escaped(at) {
-            ("$$", "$$", true, last_double)
-        } else if rest.starts_with('$') && !escaped(at) {
-            ("$", "$", false, None)
-        } else if rest.starts_with("\\(") && !escaped(at) {
-            ("\\(", "\\)", false, last_paren)
-        } else if rest.starts_with("\\[") && !escaped(at) && line_start(at) {
-            ("\\[", "\\]", true, last_bracket)
-        } else {
-            at += rest.chars().next().map_or(1, char::len_utf8);
-            continue;
-        };
-        let inner_start = at + open.len();
-        let closer = if open == "$" {
-            while closers
-                .get(next_closer)
-                .is_some_and(|&closer| closer < inner_start)
-            {
-                next_closer += 1;
+    while at < text.len() {
+        match finder.at(text, at) {
+            Some(formula) => {
+                at = formula.0.end;
+                found.push(formula);
             }
-            let first_ok = bytes
-                .get(inner_start)
-                .is_some_and(|byte| !byte.is_ascii_whitespace());
-            closers.get(next_closer).copied().filter(|_| first_ok)
-        } else if last.is_some_and(|last| last >= inner_start) {
-            text[inner_start..]
-                .find(close)
-                .map(|offset| inner_start + offset)
-        } else {
-            None
-        };
-        let closer = closer.filter(|&end| open != "\\[" || line_end(end + close.len()));
-        match closer {
-            Some(end) if end > inner_start => {
-                found.push((
-                    at..end + close.len(),
-                    text[inner_start..end].to_owned(),
-                    display,
-                ));
-                at = end + close.len();
-            }
-            _ => at += open.len(),
+            None => at += text[at..].chars().next().map_or(1, char::len_utf8),
         }
     }
     found
@@ -964,6 +1025,10 @@ mod tests {
             "<mrow><mtext>if </mtext><mi>x</mi></mrow>"
         );
         assert_eq!(
+            inner("a\\quad b~c"),
+            "<mrow><mi>a</mi><mspace width=\"1em\"></mspace><mi>b</mi><mspace width=\"0.25em\"></mspace><mi>c</mi></mrow>"
+        );
+        assert_eq!(
             inner("\\left( x \\right)"),
             "<mrow><mo stretchy=\"true\">(</mo><mi>x</mi><mo stretchy=\"true\">)</mo></mrow>"
         );
@@ -1052,6 +1117,16 @@ mod tests {
         }
         let deep = format!("{}x{}", "{".repeat(40), "}".repeat(40));
         assert!(to_mathml(&deep, false).is_none(), "too deep");
+        for tex in [
+            format!("{}x", "\\bm".repeat(1_300)),
+            format!("{}x", "\\left".repeat(800)),
+            format!("{}{}", "\\sqrt{".repeat(600), "}".repeat(600)),
+            format!("x{}", "'".repeat(3_990)),
+            format!("x{}", "_1".repeat(1_990)),
+        ] {
+            assert!(to_mathml(&tex, false).is_none(), "{}…", &tex[..20]);
+        }
+        assert!(to_mathml(&format!("x{}", "'".repeat(3)), false).is_some());
         assert!(
             to_mathml(&"x+".repeat(MAX_SOURCE), false).is_none(),
             "too long"

@@ -34,7 +34,10 @@ pub fn Composer(
     };
     on_cleanup(end_dictation);
     let send = move || {
-        end_dictation();
+        // While a reply arrives nothing is sent, and dictation goes on.
+        if !controller.is_busy() {
+            end_dictation();
+        }
         controller.send();
     };
     let on_keydown = move |event: KeyboardEvent| {

@@ -62,6 +62,11 @@ impl Scripted {
               },
             };
             Object.defineProperty(window, "speechSynthesis", { value: synthesis, configurable: true });
+            window.__fail = () => {
+              const said = window.__said.find((said) => !said.over);
+              said.over = true;
+              said.utterance.onerror?.({ error: "synthesis-failed" });
+            };
             window.__finish = () => {
               for (const said of window.__said.filter((said) => !said.over)) {
                 said.over = true;
@@ -423,5 +428,47 @@ async fn reading_aloud_ends_where_the_browser_refuses_or_has_no_voice() {
         pressed(&chat, "Read aloud").as_deref(),
         Some("false"),
         "no event ever comes: the button does not stay pressed"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_piece_that_fails_stops_the_rest_of_the_reading() {
+    let _scripted = Scripted::install();
+    let chat = voiced("");
+    chat.send("Long").await;
+    answer(&chat, &"A sentence of a long reply. ".repeat(30));
+    settle().await;
+    chat.click("Read aloud");
+    settle().await;
+    assert!(Scripted::said().len() > 2);
+    js_sys::eval("window.__fail()").expect("failed");
+    settle().await;
+    assert_eq!(pressed(&chat, "Read aloud").as_deref(), Some("false"));
+    assert_eq!(
+        js_sys::eval("window.__said.every((said) => said.over)")
+            .expect("read")
+            .as_bool(),
+        Some(true),
+        "the pieces after it are cancelled, not left speaking"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn enter_while_a_reply_arrives_keeps_dictation_going() {
+    let _scripted = Scripted::install();
+    let chat = voiced("");
+    chat.send("First").await;
+    chat.click("Dictate");
+    settle().await;
+    Scripted::hear(r#"[["next question", false]]"#);
+    settle().await;
+    chat.press_enter(false, false);
+    settle().await;
+    assert_eq!(Scripted::recognizer().0, ["start"], "still listening");
+    assert_eq!(chat.textarea().value(), "next question");
+    assert_eq!(
+        chat.transport.request_count(),
+        1,
+        "nothing sent while the reply arrives"
     );
 }

@@ -122,7 +122,7 @@ const MORE_ALLOWED_TAGS: [&str; 18] = [
     "msqrt",
     "mroot",
 ];
-const ALLOWED_ATTRIBUTES: [&str; 18] = [
+const ALLOWED_ATTRIBUTES: [&str; 19] = [
     "class",
     "href",
     "target",
@@ -141,6 +141,7 @@ const ALLOWED_ATTRIBUTES: [&str; 18] = [
     "encoding",
     "mathvariant",
     "stretchy",
+    "width",
 ];
 
 #[wasm_bindgen_test]
