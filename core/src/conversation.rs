@@ -2,7 +2,7 @@
 //! how stream events change them. No browser and no reactivity here, so all of it is tested natively.
 
 use chat_protocol::{
-    merge_source, Content, ContentPart, FinishReason, ImageUrl, Message, Source, StreamEvent,
+    merge_sources, Content, ContentPart, FinishReason, ImageUrl, Message, Source, StreamEvent,
     ToolCall, ToolCallBuilder, Usage,
 };
 
@@ -532,11 +532,7 @@ impl Conversation {
                 self.finished = true;
             }
             StreamEvent::Usage(usage) => reply.usage = Some(usage),
-            StreamEvent::Sources(sources) => {
-                for source in sources {
-                    merge_source(&mut reply.sources, source);
-                }
-            }
+            StreamEvent::Sources(sources) => merge_sources(&mut reply.sources, sources),
             StreamEvent::Error(error) => self.fail(ChatError::Stream(error)),
             StreamEvent::Done => {
                 self.finished = true;
@@ -826,9 +822,7 @@ impl Conversation {
                 if role == Role::Assistant {
                     restored.reasoning.clone_from(&message.reasoning);
                     restored.thought_ms = message.thought_ms;
-                    for source in message.sources.iter().cloned() {
-                        merge_source(&mut restored.sources, source);
-                    }
+                    merge_sources(&mut restored.sources, message.sources.clone());
                 }
                 restored.tool_calls = message.tool_calls.clone();
                 restored.tool_call = message.tool_call.clone();

@@ -46,21 +46,27 @@ impl Source {
 }
 
 /// The sources in a chunk or an answer: `citations` and `search_results` at its top level, and
-/// `annotations` on its first choice's delta or message. Each URL once, in their order.
+/// `annotations` on its first choice's delta or message, in that order. `citations` keep their
+/// places, since `[n]` in the text means the `n`th of them: an entry that is no URL stays as a
+/// placeholder (an empty URL, linked to nothing). Every other source is added once per URL.
 pub fn sources_in(body: &Value) -> Vec<Source> {
-    let mut found: Vec<Source> = Vec::new();
+    let list = |value: Option<&Value>| value.and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut found: Vec<Source> = list(body.get("citations"))
+        .iter()
+        .take(MAX_SOURCES)
+        .map(|entry| {
+            match entry {
+                Value::String(url) => Source::new(url, ""),
+                entry => titled(entry),
+            }
+            .unwrap_or_default()
+        })
+        .collect();
     let mut add = |source: Option<Source>| {
         if let Some(source) = source {
             merge_source(&mut found, source);
         }
     };
-    let list = |value: Option<&Value>| value.and_then(Value::as_array).cloned().unwrap_or_default();
-    for entry in list(body.get("citations")) {
-        match &entry {
-            Value::String(url) => add(Source::new(url, "")),
-            entry => add(titled(entry)),
-        }
-    }
     for entry in list(body.get("search_results")) {
         add(titled(&entry));
     }
@@ -75,6 +81,29 @@ pub fn sources_in(body: &Value) -> Vec<Source> {
         }
     }
     found
+}
+
+/// Adds `more` (a chunk's sources) to `sources` (those a reply has so far): place by place when
+/// they agree with it place by place (a provider that repeats its numbered list in every chunk,
+/// titles filling in), else each by its URL.
+pub fn merge_sources(sources: &mut Vec<Source>, more: Vec<Source>) {
+    let agree = sources
+        .iter()
+        .zip(&more)
+        .all(|(known, new)| known.url == new.url);
+    if !agree {
+        for source in more.into_iter().filter(|source| !source.url.is_empty()) {
+            merge_source(sources, source);
+        }
+        return;
+    }
+    for (at, source) in more.into_iter().enumerate().take(MAX_SOURCES) {
+        match sources.get_mut(at) {
+            Some(known) if known.title.is_empty() => known.title = source.title,
+            Some(_) => {}
+            None => sources.push(source),
+        }
+    }
 }
 
 /// Adds `source` to `sources` unless its URL is there (a title fills one that had none), or
@@ -126,14 +155,37 @@ mod tests {
             urls,
             [
                 "https://a.example/",
+                "",
+                "",
                 "https://b.example/",
                 "https://c.example/",
                 "https://d.example/"
-            ]
+            ],
+            "citations keep their places, what is no URL a placeholder"
         );
-        assert_eq!(found[2].title, "C page");
+        assert_eq!(found[4].title, "C page");
         assert_eq!(found[0].title, "A again", "a title fills one that had none");
         assert!(sources_in(&json!({"citations": "not a list", "choices": []})).is_empty());
+    }
+
+    #[test]
+    fn a_numbered_list_repeated_in_every_chunk_keeps_its_places() {
+        let chunk = |citations: Value| sources_in(&json!({ "citations": citations }));
+        let mut sources = Vec::new();
+        merge_sources(&mut sources, chunk(json!(["https://a/", "", "https://c/"])));
+        merge_sources(
+            &mut sources,
+            chunk(json!(["https://a/", "", {"url": "https://c/", "title": "C"}])),
+        );
+        let shown: Vec<_> = sources
+            .iter()
+            .map(|source| (source.url.as_str(), source.title.as_str()))
+            .collect();
+        assert_eq!(shown, [("https://a/", ""), ("", ""), ("https://c/", "C")]);
+        // A list of another order joins by URL, and adds no placeholder.
+        merge_sources(&mut sources, chunk(json!(["https://d/", "", "https://a/"])));
+        assert_eq!(sources.len(), 4);
+        assert_eq!(sources[3].url, "https://d/");
     }
 
     #[test]
@@ -141,7 +193,11 @@ mod tests {
         let many: Vec<String> = (0..500).map(|n| format!("https://{n}.example/")).collect();
         assert_eq!(sources_in(&json!({ "citations": many })).len(), MAX_SOURCES);
         let long = format!("https://x.example/{}", "a".repeat(MAX_URL));
-        assert!(sources_in(&json!({ "citations": [long] })).is_empty());
+        assert_eq!(
+            sources_in(&json!({ "citations": [long] })),
+            [Source::default()],
+            "a URL too long keeps its place, as no URL"
+        );
         let title = "t".repeat(10_000);
         let source = Source::new("https://x.example/", &title).expect("kept");
         assert_eq!(source.title.chars().count(), MAX_TITLE);

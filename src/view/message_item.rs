@@ -372,7 +372,8 @@ fn Thinking(
 }
 
 /// The sources a finished reply cites, numbered as its `[n]` markers: each a link (its title,
-/// else its host) where it is a web address, else its address as text.
+/// else its host) where it is a web address, else its address as text; a number whose source
+/// was no address is skipped, and the others keep theirs.
 #[component]
 fn Sources(
     /// The reply.
@@ -385,7 +386,10 @@ fn Sources(
     let items = message.sources.with_untracked(|sources| {
         sources
             .iter()
-            .map(|source| {
+            .enumerate()
+            // A placeholder (a numbered source that was no URL) keeps its number, shows nothing.
+            .filter(|(_, source)| !source.url.is_empty())
+            .map(|(index, source)| {
                 let link = host_of(&source.url).map(|host| {
                     let text = if source.title.is_empty() { host } else { source.title.clone() };
                     view! {
@@ -395,7 +399,7 @@ fn Sources(
                     }
                 });
                 let text = link.is_none().then(|| source.url.clone());
-                view! { <li>{link}{text}</li> }
+                view! { <li value=(index + 1).to_string()>{link}{text}</li> }
             })
             .collect_view()
     });

@@ -154,6 +154,12 @@ async fn sources_are_listed_under_the_reply_and_its_markers_link_to_them() {
         chat.query("code .cw-cite").is_none(),
         "a marker in code stays code"
     );
+    let numbers: Vec<_> = chat
+        .query_all(".cw-sources__list li")
+        .iter()
+        .map(|item| item.get_attribute("value").unwrap_or_default())
+        .collect();
+    assert_eq!(numbers, ["1", "2", "3"]);
     assert!(chat.query("a[href^='javascript']").is_none());
 
     // Kept with the conversation.
@@ -279,4 +285,47 @@ async fn math_is_mathml_with_its_source_and_prices_stay_text() {
         .filter_map(|code| code.text_content())
         .collect();
     assert_eq!(shown_as_code, ["$\\frac{a}$", "$\\nosuch{x}$"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_numbered_source_that_was_no_address_keeps_the_others_numbers() {
+    let chat = Fixture::new();
+    chat.send("Cite").await;
+    chat.transport.push(content("A[1], B[2] and C[3]."));
+    chat.transport.push(Ok(StreamEvent::Sources(vec![
+        Source::new("https://a.example/", "A").expect("a source"),
+        Source::default(),
+        Source::new("https://c.example/", "C").expect("a source"),
+    ])));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    let linked: Vec<_> = cited(&chat)
+        .into_iter()
+        .map(|(marker, href, _)| (marker, href))
+        .collect();
+    assert_eq!(
+        linked,
+        [
+            ("[1]".to_owned(), "https://a.example/".to_owned()),
+            ("[3]".to_owned(), "https://c.example/".to_owned())
+        ]
+    );
+    let items: Vec<_> = chat
+        .query_all(".cw-sources__list li")
+        .iter()
+        .map(|item| {
+            (
+                item.get_attribute("value").unwrap_or_default(),
+                item.text_content().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("1".to_owned(), "A".to_owned()),
+            ("3".to_owned(), "C".to_owned())
+        ]
+    );
 }
