@@ -294,6 +294,25 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
             "{name}: {}",
             serde_json::to_string_pretty(&violations).unwrap_or_default()
         );
+        // Reasoning (opened again), sources and math.
+        page.browser
+            .send("Think, then cite your sources, with some math")
+            .await;
+        page.browser
+            .find("[data-role='assistant']:last-of-type[data-status='done'] .cw-sources")
+            .await;
+        page.browser
+            .in_widget("shadow.querySelector('[data-role=assistant]:last-of-type .cw-thinking').open = true; return true;")
+            .await;
+        let violations = page.axe_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{name}, reasoning, sources and math: {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+        page.browser
+            .save_screenshot(&format!("richer-{name}"))
+            .await;
         // 👎 and its comment, by keyboard: focus the button, press Enter, type, send.
         let bad = page.browser.find("button[aria-label='Bad reply']").await;
         bad.send_keys(chat_e2e::ENTER).await.expect("pressed");
