@@ -91,13 +91,15 @@ pub enum Answers {
     },
 }
 
-/// The release binary of the relay (`$CHAT_RELAY_BIN`, or `target/release/chat-relay`), the one
-/// `scripts/demo` starts.
+/// The release binary of the relay (`$CHAT_RELAY_BIN`, or `release/chat-relay` in cargo's target
+/// directory: `$CARGO_TARGET_DIR`, else `target/`), the one `scripts/demo` starts.
 pub fn relay_binary() -> PathBuf {
-    let binary = std::env::var_os("CHAT_RELAY_BIN").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/chat-relay"),
-        PathBuf::from,
-    );
+    // A relative `$CARGO_TARGET_DIR` is taken from the workspace's root, where the scripts run.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let binary = std::env::var_os("CHAT_RELAY_BIN")
+        .map_or_else(|| target.join("release/chat-relay"), PathBuf::from);
     assert!(
         binary.is_file(),
         "{} is missing: build it first (`cargo build --release -p chat-relay`; scripts/test does)",
