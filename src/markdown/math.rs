@@ -116,167 +116,48 @@ struct Parser<'a> {
     display: bool,
 }
 
-/// Symbols by command name: the character and the element that shows it.
-const SYMBOLS: &[(&str, &str, &str)] = &[
-    ("alpha", "α", "mi"),
-    ("beta", "β", "mi"),
-    ("gamma", "γ", "mi"),
-    ("delta", "δ", "mi"),
-    ("epsilon", "ϵ", "mi"),
-    ("varepsilon", "ε", "mi"),
-    ("zeta", "ζ", "mi"),
-    ("eta", "η", "mi"),
-    ("theta", "θ", "mi"),
-    ("vartheta", "ϑ", "mi"),
-    ("iota", "ι", "mi"),
-    ("kappa", "κ", "mi"),
-    ("lambda", "λ", "mi"),
-    ("mu", "μ", "mi"),
-    ("nu", "ν", "mi"),
-    ("xi", "ξ", "mi"),
-    ("pi", "π", "mi"),
-    ("varpi", "ϖ", "mi"),
-    ("rho", "ρ", "mi"),
-    ("varrho", "ϱ", "mi"),
-    ("sigma", "σ", "mi"),
-    ("varsigma", "ς", "mi"),
-    ("tau", "τ", "mi"),
-    ("upsilon", "υ", "mi"),
-    ("phi", "ϕ", "mi"),
-    ("varphi", "φ", "mi"),
-    ("chi", "χ", "mi"),
-    ("psi", "ψ", "mi"),
-    ("omega", "ω", "mi"),
-    ("Gamma", "Γ", "mi"),
-    ("Delta", "Δ", "mi"),
-    ("Theta", "Θ", "mi"),
-    ("Lambda", "Λ", "mi"),
-    ("Xi", "Ξ", "mi"),
-    ("Pi", "Π", "mi"),
-    ("Sigma", "Σ", "mi"),
-    ("Upsilon", "Υ", "mi"),
-    ("Phi", "Φ", "mi"),
-    ("Psi", "Ψ", "mi"),
-    ("Omega", "Ω", "mi"),
-    ("infty", "∞", "mi"),
-    ("partial", "∂", "mi"),
-    ("nabla", "∇", "mi"),
-    ("emptyset", "∅", "mi"),
-    ("varnothing", "∅", "mi"),
-    ("hbar", "ℏ", "mi"),
-    ("ell", "ℓ", "mi"),
-    ("aleph", "ℵ", "mi"),
-    ("Re", "ℜ", "mi"),
-    ("Im", "ℑ", "mi"),
-    ("angle", "∠", "mi"),
-    ("triangle", "△", "mi"),
-    ("pm", "±", "mo"),
-    ("mp", "∓", "mo"),
-    ("times", "×", "mo"),
-    ("div", "÷", "mo"),
-    ("cdot", "⋅", "mo"),
-    ("ast", "∗", "mo"),
-    ("star", "⋆", "mo"),
-    ("circ", "∘", "mo"),
-    ("bullet", "∙", "mo"),
-    ("leq", "≤", "mo"),
-    ("le", "≤", "mo"),
-    ("geq", "≥", "mo"),
-    ("ge", "≥", "mo"),
-    ("neq", "≠", "mo"),
-    ("ne", "≠", "mo"),
-    ("approx", "≈", "mo"),
-    ("equiv", "≡", "mo"),
-    ("sim", "∼", "mo"),
-    ("simeq", "≃", "mo"),
-    ("cong", "≅", "mo"),
-    ("propto", "∝", "mo"),
-    ("ll", "≪", "mo"),
-    ("gg", "≫", "mo"),
-    ("to", "→", "mo"),
-    ("rightarrow", "→", "mo"),
-    ("leftarrow", "←", "mo"),
-    ("gets", "←", "mo"),
-    ("Rightarrow", "⇒", "mo"),
-    ("Leftarrow", "⇐", "mo"),
-    ("leftrightarrow", "↔", "mo"),
-    ("Leftrightarrow", "⇔", "mo"),
-    ("iff", "⟺", "mo"),
-    ("implies", "⟹", "mo"),
-    ("mapsto", "↦", "mo"),
-    ("uparrow", "↑", "mo"),
-    ("downarrow", "↓", "mo"),
-    ("longrightarrow", "⟶", "mo"),
-    ("in", "∈", "mo"),
-    ("notin", "∉", "mo"),
-    ("ni", "∋", "mo"),
-    ("subset", "⊂", "mo"),
-    ("subseteq", "⊆", "mo"),
-    ("supset", "⊃", "mo"),
-    ("supseteq", "⊇", "mo"),
-    ("cup", "∪", "mo"),
-    ("cap", "∩", "mo"),
-    ("setminus", "∖", "mo"),
-    ("forall", "∀", "mo"),
-    ("exists", "∃", "mo"),
-    ("neg", "¬", "mo"),
-    ("lnot", "¬", "mo"),
-    ("land", "∧", "mo"),
-    ("lor", "∨", "mo"),
-    ("wedge", "∧", "mo"),
-    ("vee", "∨", "mo"),
-    ("oplus", "⊕", "mo"),
-    ("otimes", "⊗", "mo"),
-    ("perp", "⊥", "mo"),
-    ("parallel", "∥", "mo"),
-    ("mid", "∣", "mo"),
-    ("ldots", "…", "mo"),
-    ("dots", "…", "mo"),
-    ("cdots", "⋯", "mo"),
-    ("vdots", "⋮", "mo"),
-    ("ddots", "⋱", "mo"),
-    ("prime", "′", "mo"),
-    ("langle", "⟨", "mo"),
-    ("rangle", "⟩", "mo"),
-    ("lfloor", "⌊", "mo"),
-    ("rfloor", "⌋", "mo"),
-    ("lceil", "⌈", "mo"),
-    ("rceil", "⌉", "mo"),
-    ("vert", "|", "mo"),
-    ("Vert", "‖", "mo"),
-    ("lvert", "|", "mo"),
-    ("rvert", "|", "mo"),
-    ("colon", ":", "mo"),
-    ("{", "{", "mo"),
-    ("}", "}", "mo"),
-    ("|", "‖", "mo"),
-    ("%", "%", "mo"),
-    ("$", "$", "mo"),
-    ("#", "#", "mo"),
-    ("&", "&", "mo"),
-    ("_", "_", "mo"),
-    ("degree", "°", "mo"),
-    // Big operators.
-    ("sum", "∑", "mo"),
-    ("prod", "∏", "mo"),
-    ("coprod", "∐", "mo"),
-    ("int", "∫", "mo"),
-    ("iint", "∬", "mo"),
-    ("iiint", "∭", "mo"),
-    ("oint", "∮", "mo"),
-    ("bigcup", "⋃", "mo"),
-    ("bigcap", "⋂", "mo"),
-    ("bigoplus", "⨁", "mo"),
-    ("bigotimes", "⨂", "mo"),
-    // Spaces, by their width.
-    (",", "0.1667em", "mspace"),
-    (":", "0.2222em", "mspace"),
-    (";", "0.2778em", "mspace"),
-    (" ", "0.25em", "mspace"),
-    ("quad", "1em", "mspace"),
-    ("qquad", "2em", "mspace"),
-    ("!", "0em", "mspace"),
+/// Letters by command name (`mi`): pairs of a name and its character, separated by spaces. (One
+/// string, not a table of pairs: smaller in the widget.)
+const LETTERS: &str =
+    "alpha α beta β gamma γ delta δ epsilon ϵ varepsilon ε zeta ζ eta η theta θ vartheta ϑ \
+    iota ι kappa κ lambda λ mu μ nu ν xi ξ pi π varpi ϖ rho ρ varrho ϱ sigma σ varsigma ς \
+    tau τ upsilon υ phi ϕ varphi φ chi χ psi ψ omega ω Gamma Γ Delta Δ Theta Θ Lambda Λ Xi Ξ \
+    Pi Π Sigma Σ Upsilon Υ Phi Φ Psi Ψ Omega Ω infty ∞ partial ∂ nabla ∇ emptyset ∅ \
+    varnothing ∅ hbar ℏ ell ℓ aleph ℵ Re ℜ Im ℑ angle ∠ triangle △";
+
+/// Operators and other symbols by command name (`mo`), the same way; the big operators first.
+const OPERATORS: &str =
+    "pm ± mp ∓ times × div ÷ cdot ⋅ ast ∗ star ⋆ circ ∘ bullet ∙ leq ≤ le ≤ geq ≥ ge ≥ neq ≠ \
+    ne ≠ approx ≈ equiv ≡ sim ∼ simeq ≃ cong ≅ propto ∝ ll ≪ gg ≫ to → rightarrow → \
+    leftarrow ← gets ← Rightarrow ⇒ Leftarrow ⇐ leftrightarrow ↔ Leftrightarrow ⇔ iff ⟺ \
+    implies ⟹ mapsto ↦ uparrow ↑ downarrow ↓ longrightarrow ⟶ in ∈ notin ∉ ni ∋ subset ⊂ \
+    subseteq ⊆ supset ⊃ supseteq ⊇ cup ∪ cap ∩ setminus ∖ forall ∀ exists ∃ neg ¬ lnot ¬ \
+    land ∧ lor ∨ wedge ∧ vee ∨ oplus ⊕ otimes ⊗ perp ⊥ parallel ∥ mid ∣ ldots … dots … cdots \
+    ⋯ vdots ⋮ ddots ⋱ prime ′ langle ⟨ rangle ⟩ lfloor ⌊ rfloor ⌋ lceil ⌈ rceil ⌉ vert | \
+    Vert ‖ lvert | rvert | colon : { { } } | ‖ % % $ $ # # & & _ _ degree ° sum ∑ prod ∏ \
+    coprod ∐ int ∫ iint ∬ iiint ∭ oint ∮ bigcup ⋃ bigcap ⋂ bigoplus ⨁ bigotimes ⨂";
+
+/// Spaces by command name, and their widths.
+const SPACES: &[(&str, &str)] = &[
+    (",", "0.1667em"),
+    (":", "0.2222em"),
+    (";", "0.2778em"),
+    (" ", "0.25em"),
+    ("quad", "1em"),
+    ("qquad", "2em"),
+    ("!", "0em"),
 ];
+
+/// The second word of the pair whose first is `name`, in a list of pairs separated by spaces.
+fn pair<'a>(list: &'a str, name: &str) -> Option<&'a str> {
+    let mut words = list.split(' ');
+    while let (Some(command), Some(symbol)) = (words.next(), words.next()) {
+        if command == name {
+            return Some(symbol);
+        }
+    }
+    None
+}
 
 /// Function names, set upright; those marked take their limits below in display.
 const FUNCTIONS: &[(&str, bool)] = &[
@@ -589,12 +470,14 @@ impl Parser<'_> {
         };
         let name = &rest[..length];
         self.at += 1 + length;
-        if let Some((_, text, tag)) = find(SYMBOLS, name, |entry| entry.0) {
-            let node = if *tag == "mspace" {
-                space(text)
-            } else {
-                token(tag, text)
-            };
+        if let Some((_, width)) = find(SPACES, name, |entry| entry.0) {
+            return Some(vec![space(width)]);
+        }
+        if let Some(letter) = pair(LETTERS, name) {
+            return Some(vec![token("mi", letter)]);
+        }
+        if let Some(symbol) = pair(OPERATORS, name) {
+            let node = token("mo", symbol);
             let big = matches!(
                 name,
                 "sum" | "prod" | "coprod" | "bigcup" | "bigcap" | "bigoplus" | "bigotimes"
