@@ -11,17 +11,18 @@ fn main() {
 
     use chat_widget::markdown::render;
 
-    /// The best of a few runs, to keep a noisy machine's pauses out.
-    fn time(text: &str) -> Duration {
+    /// The best of a few runs of `work`, to keep a noisy machine's pauses out.
+    fn best_of<T>(work: impl Fn() -> T) -> Duration {
         (0..5)
             .map(|_| {
                 let start = Instant::now();
-                std::hint::black_box(render(std::hint::black_box(text)));
+                std::hint::black_box(work());
                 start.elapsed()
             })
             .min()
             .expect("five runs")
     }
+    let time = |text: &str| best_of(|| render(std::hint::black_box(text)));
 
     let reply = "## Step\n\nSome **bold** and *em* text with `code` and a [link](https://example.com).\n\n- one\n- two\n  - nested\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n```rust\nfn main() {}\n```\n\n";
     let repeat = |piece: &'static str| move |bytes: usize| piece.repeat(bytes / piece.len());
@@ -99,16 +100,8 @@ fn main() {
 
     // Highlighting a code block, once it is final: the same ratio.
     use chat_widget::markdown::highlight::highlight;
-    let highlight_time = |language: &str, code: &str| {
-        (0..5)
-            .map(|_| {
-                let start = Instant::now();
-                std::hint::black_box(highlight(language, std::hint::black_box(code)));
-                start.elapsed()
-            })
-            .min()
-            .expect("five runs")
-    };
+    let highlight_time =
+        |language: &str, code: &str| best_of(|| highlight(language, std::hint::black_box(code)));
     let code: &[(&str, &str, &str)] = &[
         ("rust code", "rust", "#[inline]\nfn longest<'a>(words: &[&'a str]) -> Option<&'a str> {\n    words.iter().copied().max_by_key(|w| w.len()) // ties\n}\n"),
         ("python code", "python", "@cache\ndef f(x: int) -> str:\n    \"\"\"Doc.\"\"\"\n    return f\"{x}\" if x else None  # zero\n"),

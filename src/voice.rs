@@ -44,6 +44,9 @@ pub struct Voice {
     listening: RwSignal<bool>,
     speech: StoredValue<Option<Speech>, LocalStorage>,
     reading: RwSignal<Option<MessageId>>,
+    /// What this browser offers, asked once.
+    can_dictate: bool,
+    can_read_aloud: bool,
 }
 
 impl Voice {
@@ -55,17 +58,19 @@ impl Voice {
             listening: RwSignal::new(false),
             speech: StoredValue::new_local(None),
             reading: RwSignal::new(None),
+            can_dictate: recognizer().is_some(),
+            can_read_aloud: synthesis().is_some(),
         }
     }
 
     /// Whether this browser can take dictation.
-    pub fn can_dictate() -> bool {
-        recognizer().is_some()
+    pub fn can_dictate(&self) -> bool {
+        self.can_dictate
     }
 
     /// Whether this browser can read aloud.
-    pub fn can_read_aloud() -> bool {
-        synthesis().is_some()
+    pub fn can_read_aloud(&self) -> bool {
+        self.can_read_aloud
     }
 
     /// Whether dictation is on.

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
 use chat_e2e::{dist, eventually, host_page, serve_on, Answers, Browser, Server};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 
@@ -135,9 +135,14 @@ impl Embedding {
         browser.reply_text().await
     }
 
-    /// axe-core's violations on the page as it is now.
-    async fn axe_violations(&self) -> Vec<Value> {
-        self.browser.axe_violations().await
+    /// Fails, naming `what` and listing them, if axe-core finds violations on the page as it is.
+    async fn assert_accessible(&self, what: &str) {
+        let violations = self.browser.axe_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{what}: {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
     }
 
     async fn close(self) {
@@ -278,22 +283,13 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
         page.visit(config).await;
         // The welcome and the suggestions of an empty conversation.
         page.browser.find(".cw-suggestion").await;
-        let violations = page.axe_violations().await;
-        assert!(
-            violations.is_empty(),
-            "{name}, welcome and suggestions: {}",
-            serde_json::to_string_pretty(&violations).unwrap_or_default()
-        );
+        page.assert_accessible(&format!("{name}, welcome and suggestions"))
+            .await;
         page.browser
             .save_screenshot(&format!("welcome-{name}"))
             .await;
         page.chat("Show me a table and some code").await;
-        let violations = page.axe_violations().await;
-        assert!(
-            violations.is_empty(),
-            "{name}: {}",
-            serde_json::to_string_pretty(&violations).unwrap_or_default()
-        );
+        page.assert_accessible(&format!("{name}, a reply")).await;
         // Reasoning (opened again), sources and math.
         page.browser
             .send("Think, then cite your sources, with some math")
@@ -304,12 +300,8 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
         page.browser
             .in_widget("shadow.querySelector('[data-role=assistant]:last-of-type .cw-thinking').open = true; return true;")
             .await;
-        let violations = page.axe_violations().await;
-        assert!(
-            violations.is_empty(),
-            "{name}, reasoning, sources and math: {}",
-            serde_json::to_string_pretty(&violations).unwrap_or_default()
-        );
+        page.assert_accessible(&format!("{name}, reasoning, sources and math"))
+            .await;
         page.browser
             .save_screenshot(&format!("richer-{name}"))
             .await;
@@ -318,12 +310,7 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
         bad.send_keys(chat_e2e::ENTER).await.expect("pressed");
         let comment = page.browser.find(".cw-feedback__form textarea").await;
         comment.send_keys("Too long").await.expect("typed");
-        let violations = page.axe_violations().await;
-        assert!(
-            violations.is_empty(),
-            "{name}, feedback: {}",
-            serde_json::to_string_pretty(&violations).unwrap_or_default()
-        );
+        page.assert_accessible(&format!("{name}, feedback")).await;
         page.browser
             .save_screenshot(&format!("feedback-{name}"))
             .await;
@@ -341,12 +328,7 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
         page.browser
             .find(".cw-composer__listening:not(:empty)")
             .await;
-        let violations = page.axe_violations().await;
-        assert!(
-            violations.is_empty(),
-            "{name}, listening: {}",
-            serde_json::to_string_pretty(&violations).unwrap_or_default()
-        );
+        page.assert_accessible(&format!("{name}, listening")).await;
         page.browser
             .save_screenshot(&format!("listening-{name}"))
             .await;
@@ -356,8 +338,7 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
     }
     page.visit("launcher").await;
     page.browser.find(".cw-launcher").await;
-    let closed = page.axe_violations().await;
-    assert!(closed.is_empty(), "closed launcher: {closed:?}");
+    page.assert_accessible("closed launcher").await;
     page.browser
         .find(".cw-launcher")
         .await
@@ -366,31 +347,20 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
         .expect("clicked");
     page.chat("Hello").await;
     page.browser.click("Settings").await;
-    let open = page.axe_violations().await;
-    assert!(
-        open.is_empty(),
-        "open launcher: {}",
-        serde_json::to_string_pretty(&open).unwrap_or_default()
-    );
+    page.assert_accessible("open launcher").await;
     // A reply that finishes while the panel is closed: the badge.
     page.browser.click("Done").await;
     page.browser.send("Tell me a long story").await;
     let input = page.browser.find(chat_e2e::LOADED).await;
     input.send_keys("\u{E00C}").await.expect("Escape");
     page.browser.find(".cw-launcher__badge").await;
-    let badge = page.axe_violations().await;
-    assert!(
-        badge.is_empty(),
-        "the badge: {}",
-        serde_json::to_string_pretty(&badge).unwrap_or_default()
-    );
+    page.assert_accessible("the badge").await;
     page.browser.save_screenshot("launcher-badge").await;
     // The greeting and the badge in dark.
     page.visit("launcher-dark").await;
     page.browser.find(".cw-greeting__text").await;
     tokio::time::sleep(Duration::from_millis(400)).await; // its fade-in
-    let greeting = page.axe_violations().await;
-    assert!(greeting.is_empty(), "the greeting, dark: {greeting:?}");
+    page.assert_accessible("the greeting, dark").await;
     page.browser.save_screenshot("launcher-greeting-dark").await;
     page.browser
         .find(".cw-launcher")
@@ -402,8 +372,7 @@ async fn axe_finds_no_violations_inline_dark_and_in_the_open_launcher() {
     let input = page.browser.find(chat_e2e::LOADED).await;
     input.send_keys("\u{E00C}").await.expect("Escape");
     page.browser.find(".cw-launcher__badge").await;
-    let badge = page.axe_violations().await;
-    assert!(badge.is_empty(), "the badge, dark: {badge:?}");
+    page.assert_accessible("the badge, dark").await;
     page.browser.save_screenshot("launcher-badge-dark").await;
     page.close().await;
 }

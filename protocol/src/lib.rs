@@ -24,6 +24,6 @@ pub use response::{
     AssistantMessage, ChatChunk, ChatCompletion, Choice, ChunkChoice, Delta, FinishReason,
     FunctionCall, FunctionCallDelta, ToolCall, ToolCallDelta, Usage,
 };
-pub use sources::{merge_source, merge_sources, sources_in, Source, MAX_SOURCES};
+pub use sources::{merge_sources, sources_in, Source, MAX_SOURCES};
 pub use sse::{SseDecoder, SseEvent, SseFieldError, SseFrame};
 pub use stream::{StreamDecoder, StreamEvent, ToolCallBuilder};

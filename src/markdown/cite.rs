@@ -3,6 +3,21 @@
 
 use std::ops::Range;
 
+use chat_protocol::Source;
+
+use super::url::host_of;
+
+/// What a source is shown as, wherever it is linked: its title, else its host; `None` when it is
+/// no web (http or https) address, and so is not linked at all.
+pub fn label(source: &Source) -> Option<String> {
+    let host = host_of(&source.url)?;
+    Some(if source.title.is_empty() {
+        host
+    } else {
+        source.title.clone()
+    })
+}
+
 /// The markers `[n]` in `text` with `n` from 1 to `count`: each one's byte range and its `n`.
 /// A number of more than three digits, zero, or above `count` is no marker; nor is a `[n]`
 /// followed by `(` or `[`...`]`-then-`(` (that is a Markdown link, already made one).

@@ -5,7 +5,6 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Text, Url};
 
 use super::node::{Node, LINK_REL};
-use super::url::host_of;
 use chat_core::strings::fill;
 use chat_protocol::Source;
 
@@ -136,15 +135,10 @@ pub fn link_citations(root: &Element, sources: &[Source], name: &str) {
         let data = node.data();
         for (range, n) in super::cite::markers(&data, sources.len()) {
             let source = &sources[n - 1];
-            let Some(host) = host_of(&source.url) else {
+            let Some(label) = super::cite::label(source) else {
                 continue;
             };
-            let title = if source.title.is_empty() {
-                &host
-            } else {
-                &source.title
-            };
-            let name = fill(name, &[&n, title]);
+            let name = fill(name, &[&n, &label]);
             let utf16 = |bytes: &str| bytes.encode_utf16().count() as u32;
             let (Ok(marker), Ok(link)) = (
                 node.split_text(utf16(&data[done..range.start])),

@@ -33,4 +33,4 @@ mod url;
 pub use incremental::{IncrementalMarkdown, Update};
 pub use node::Node;
 pub use tree::render;
-pub use url::{host_of, is_safe_link, misleading_host, scheme};
+pub use url::{is_safe_link, misleading_host, scheme};

@@ -41,7 +41,7 @@ pub fn misleading_host(text: &str, href: &str) -> Option<String> {
 /// The host of an `http:` or `https:` URL as the browser reads it (controls and spaces around it
 /// and tabs and newlines in it dropped, any run of `/` and `\` after the scheme), in lower case,
 /// without user name or port.
-pub fn host_of(url: &str) -> Option<String> {
+pub(crate) fn host_of(url: &str) -> Option<String> {
     if !matches!(scheme(url).as_deref(), Some("http" | "https")) {
         return None;
     }

@@ -24,7 +24,7 @@ pub fn Composer(
     let draft = controller.draft();
     let input = NodeRef::<html::Textarea>::new();
     // Dictation, where the browser can take it.
-    let voice = controller.voice().filter(|_| Voice::can_dictate());
+    let voice = controller.voice().filter(Voice::can_dictate);
     let listening = move || voice.is_some_and(|voice| voice.listening().get());
     // Sending, or typing, ends dictation: what the box shows is what the person sends or edits.
     let end_dictation = move || {

@@ -4,8 +4,8 @@ use wasm_bindgen::JsCast;
 
 use super::{icons, MarkdownView, ReplyFeedback};
 use crate::controller::{ChatController, MessageView};
+use crate::markdown::cite;
 use crate::markdown::dom::Policy;
-use crate::markdown::host_of;
 use crate::markdown::node::LINK_REL;
 use crate::voice::Voice;
 use chat_core::conversation::{MessageStatus, Role};
@@ -152,7 +152,7 @@ fn MessageActions(
     // Reading aloud, for replies, where the browser can.
     let voice = controller
         .voice()
-        .filter(|_| message.role == Role::Assistant && Voice::can_read_aloud());
+        .filter(|voice| message.role == Role::Assistant && voice.can_read_aloud());
     if let Some(voice) = voice {
         on_cleanup(move || {
             if voice.reading().try_get_untracked() == Some(Some(message.id)) {
@@ -390,8 +390,7 @@ fn Sources(
             // A placeholder (a numbered source that was no URL) keeps its number, shows nothing.
             .filter(|(_, source)| !source.url.is_empty())
             .map(|(index, source)| {
-                let link = host_of(&source.url).map(|host| {
-                    let text = if source.title.is_empty() { host } else { source.title.clone() };
+                let link = cite::label(source).map(|text| {
                     view! {
                         <a href=source.url.clone() target="_blank" rel=LINK_REL title=source.url.clone()>
                             {text}
