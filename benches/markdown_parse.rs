@@ -99,7 +99,7 @@ fn main() {
     }
 
     // Highlighting a code block, once it is final: the same ratio.
-    use chat_widget::markdown::highlight::highlight;
+    use chat_rich::highlight::highlight;
     let highlight_time =
         |language: &str, code: &str| best_of(|| highlight(language, std::hint::black_box(code)));
     let code: &[(&str, &str, &str)] = &[

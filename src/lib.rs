@@ -5,8 +5,9 @@
 //! - [`chat_protocol`]: the wire types, validation, provider errors and the SSE decoder;
 //! - [`chat_core`]: the widget's behaviour without I/O: the conversation, the turn as a state
 //!   machine ([`chat_core::Session`]), settings, retries and the words it shows;
-//! - [`transport`]: the only code that calls `fetch`;
-//! - [`markdown`]: replies rendered safely and incrementally;
+//! - [`transport`]: the only code that calls `fetch` for the conversation;
+//! - [`markdown`]: replies rendered safely and incrementally, with [`rich`] (code highlighting
+//!   and math, a module of their own loaded when a reply first needs them);
 //! - [`controller`] and [`view`]: the driver that runs the session's effects and mirrors it into
 //!   signals, and the Leptos components;
 //! - [`embed`] and [`config`]: how a page mounts and configures the widget.
@@ -16,6 +17,7 @@ pub mod config;
 pub mod controller;
 pub mod embed;
 pub mod markdown;
+pub mod rich;
 pub mod storage;
 pub mod tools;
 pub mod transport;

@@ -105,10 +105,27 @@ async fn the_demo_models_reasoning_folds_away_and_its_sources_are_linked() {
 #[tokio::test]
 async fn the_demo_models_math_is_mathml_and_its_code_is_highlighted() {
     let browser = Browser::open(demo(2)).await;
+    let rich_fetches = "return performance.getEntriesByType('resource')
+                            .filter((entry) => entry.name.endsWith('_rich.wasm')).length;";
+    browser.find(".cw-suggestion").await;
+    assert_eq!(
+        browser.run(rich_fetches).await,
+        serde_json::json!(0),
+        "highlighting and math load only once a reply needs them"
+    );
     browser.send("Some math and code please").await;
     browser
         .find("[data-role='assistant'][data-status='done']")
         .await;
+    // The module may arrive after the reply's last token: what was built before it is upgraded.
+    eventually("the formulas are rendered", Duration::from_secs(10), async || {
+        browser
+            .in_widget("return shadow.querySelectorAll('[data-tex], code[data-language]:not([data-lit])').length;")
+            .await
+            == serde_json::json!(0)
+    })
+    .await;
+    assert_eq!(browser.run(rich_fetches).await, serde_json::json!(1));
     let shown = browser
         .in_widget(
             "return [shadow.querySelectorAll('math').length,

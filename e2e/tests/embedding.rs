@@ -162,6 +162,10 @@ async fn the_snippet_on_a_page_of_another_origin_mounts_and_chats_through_the_re
     let origin = page.browser.in_widget("return location.origin").await;
     assert_eq!(origin, json!(page.host.url));
     assert_ne!(page.host.url, page.browser.relay.url);
+    // The reply's code is highlighted: the highlighter, a module of its own, came across too.
+    page.browser
+        .find("code[data-language='rust'] .cw-tok-keyword")
+        .await;
     page.close().await;
 }
 
@@ -180,6 +184,10 @@ async fn the_widget_works_under_a_strict_content_security_policy() {
         )
         .await;
     assert_eq!(style, json!(["14px", "flex"]));
+    // The highlighter's module loaded under the policy too.
+    page.browser
+        .find("code[data-language='rust'] .cw-tok-keyword")
+        .await;
     page.close().await;
 }
 

@@ -376,3 +376,32 @@ async fn page_tools_wait_for_the_person_and_the_pages_on_tool_call_answers_first
     .await;
     page.browser.close().await;
 }
+
+/// The widget's wasm leaves code highlighting and the TeX reader to the module beside it, which
+/// a page fetches only when a reply first needs it (`chat.rs` checks when): the highlighter's
+/// keyword lists and the reader's symbol table are in the module and not in the widget.
+#[test]
+fn the_widgets_wasm_leaves_highlighting_and_math_to_its_module() {
+    let dist = dist();
+    let names: Vec<String> = std::fs::read_dir(&dist)
+        .expect("dist/ is readable")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    let one = |suffix: &str| {
+        let found: Vec<_> = names.iter().filter(|name| name.ends_with(suffix)).collect();
+        assert_eq!(found.len(), 1, "one *{suffix} in dist/: {found:?}");
+        std::fs::read(dist.join(found[0])).expect("readable")
+    };
+    let (widget, module) = (one("_bg.wasm"), one("_rich.wasm"));
+    let holds = |bytes: &[u8], word: &str| {
+        bytes
+            .windows(word.len())
+            .any(|window| window == word.as_bytes())
+    };
+    // A Go keyword the highlighter knows, and a Greek letter's command the reader knows.
+    for word in ["fallthrough", "varepsilon"] {
+        assert!(holds(&module, word), "the module has {word}");
+        assert!(!holds(&widget, word), "the widget's wasm has {word}");
+    }
+    assert_eq!(&module[..4], b"\0asm", "the module is wasm");
+}

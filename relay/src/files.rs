@@ -385,11 +385,12 @@ fn content_type(path: &str) -> &'static str {
 }
 
 /// Whether the file's name carries trunk's content hash: `-` and 8 to 16 hex digits before the
-/// extension (`chat-widget-0123456789abcdef.js`) or before `_bg.wasm`.
+/// extension (`chat-widget-0123456789abcdef.js`) or before `_bg.wasm` and `_rich.wasm`.
 fn has_content_hash(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name
         .strip_suffix("_bg.wasm")
+        .or_else(|| name.strip_suffix("_rich.wasm"))
         .or_else(|| name.rsplit_once('.').map(|(stem, _)| stem))
         .unwrap_or(name);
     stem.rsplit_once('-').is_some_and(|(_, hash)| {
@@ -437,6 +438,7 @@ mod tests {
     fn hashed_names_are_told_from_stable_ones() {
         assert!(has_content_hash("chat-widget-0123456789abcdef.js"));
         assert!(has_content_hash("chat-widget-0123456789abcdef_bg.wasm"));
+        assert!(has_content_hash("chat-widget-0123456789abcdef_rich.wasm"));
         assert!(has_content_hash("assets/demo-fedcba9876543210.css"));
         assert!(!has_content_hash("embed.js"));
         assert!(!has_content_hash("index.html"));

@@ -7,6 +7,7 @@ use web_sys::{Document, Element, Text, Url};
 use super::node::{Node, LINK_REL};
 use chat_core::strings::fill;
 use chat_protocol::Source;
+use chat_rich::markup::Markup;
 
 /// The class of a code block's copy button; the chat box handles its clicks.
 pub const COPY_BUTTON_CLASS: &str = "cw-code__copy";
@@ -172,7 +173,8 @@ pub fn link_citations(root: &Element, sources: &[Source], name: &str) {
 /// Highlights the code blocks under `root` whose language is known and that are not yet
 /// highlighted: each one's text becomes text nodes and spans of its tokens' classes (no markup
 /// is parsed). A block is highlighted once, when it is final, so a reply's code costs time linear
-/// in its length.
+/// in its length. While the highlighter is not loaded (see [`crate::rich`]) the blocks stay plain
+/// and unmarked, for a later call.
 pub fn highlight_code(root: &Element) {
     let Some(document) = root.owner_document() else {
         return;
@@ -187,10 +189,16 @@ pub fn highlight_code(root: &Element) {
         else {
             continue;
         };
-        let _ = code.set_attribute("data-lit", "");
         let language = code.get_attribute("data-language").unwrap_or_default();
+        if !chat_rich::highlight::knows(&language) {
+            let _ = code.set_attribute("data-lit", "");
+            continue;
+        }
         let text = code.text_content().unwrap_or_default();
-        let tokens = super::highlight::highlight(&language, &text);
+        let Some(tokens) = crate::rich::highlight(&language, &text) else {
+            return;
+        };
+        let _ = code.set_attribute("data-lit", "");
         if tokens.is_empty() {
             continue;
         }
@@ -200,8 +208,13 @@ pub fn highlight_code(root: &Element) {
             if shown < range.start {
                 let _ = code.append_child(&document.create_text_node(&text[shown..range.start]));
             }
+            // The reader checked the ranges against the code's length; a range that does not
+            // fall on characters is shown plain.
+            let Some(piece) = text.get(range.clone()) else {
+                continue;
+            };
             if let Ok(span) = element(&document, "span", token.class()) {
-                span.set_text_content(Some(&text[range.clone()]));
+                span.set_text_content(Some(piece));
                 let _ = code.append_child(&span);
             }
             shown = range.end;
@@ -209,6 +222,30 @@ pub fn highlight_code(root: &Element) {
         if shown < text.len() {
             let _ = code.append_child(&document.create_text_node(&text[shown..]));
         }
+    }
+}
+
+/// Renders the formulas under `root` that show as their source because the module was not in
+/// when they were built (see [`crate::rich`]), now that it is.
+pub fn upgrade_math(root: &Element) {
+    let Some(document) = root.owner_document() else {
+        return;
+    };
+    let Ok(pending) = root.query_selector_all(&format!("code.{MATH_SOURCE_CLASS}[data-tex]"))
+    else {
+        return;
+    };
+    for index in 0..pending.length() {
+        let Some(code) = pending
+            .item(index)
+            .and_then(|node| node.dyn_into::<Element>().ok())
+        else {
+            continue;
+        };
+        let tex = code.get_attribute("data-tex").unwrap_or_default();
+        let display = code.has_attribute("data-display");
+        let raw = code.text_content().unwrap_or_default();
+        let _ = code.replace_with_with_node_1(&math(&document, &tex, display, &raw));
     }
 }
 
@@ -424,6 +461,10 @@ fn code_block(
     let pre = element(document, "pre", "cw-code__pre")?;
     pre.set_attribute("tabindex", "0")?;
     let code_element = document.create_element("code")?;
+    if chat_rich::highlight::knows(language) {
+        // Asked for as the block begins, so that it is in by the time the block ends.
+        crate::rich::need();
+    }
     if !language.is_empty() {
         code_element.set_attribute("data-language", language)?;
     }
@@ -437,34 +478,44 @@ fn code_block(
 /// MathML's namespace.
 const MATHML: &str = "http://www.w3.org/1998/Math/MathML";
 
-/// A formula as MathML, or its source as code when the renderer does not know it.
+/// The class of a formula shown as its source.
+const MATH_SOURCE_CLASS: &str = "cw-math-source";
+
+/// A formula as MathML, or its source as code: for good when the module does not know it, for
+/// now (marked with its TeX for [`upgrade_math`]) while the module is not in.
 fn math(document: &Document, tex: &str, display: bool, raw: &str) -> web_sys::Node {
-    if let Some(built) =
-        super::math::to_mathml(tex, display).and_then(|tree| mathml(document, &tree))
+    let answer = crate::rich::mathml(tex, display);
+    if let Some(built) = answer
+        .as_ref()
+        .and_then(Option::as_ref)
+        .and_then(|tree| mathml(document, tree))
     {
         return built;
     }
-    let code = element(document, "code", "cw-math-source");
-    match code {
-        Ok(code) => {
-            code.set_text_content(Some(raw));
-            code.into()
+    let Ok(code) = element(document, "code", MATH_SOURCE_CLASS) else {
+        return document.create_text_node(raw).into();
+    };
+    code.set_text_content(Some(raw));
+    if answer.is_none() {
+        let _ = code.set_attribute("data-tex", tex);
+        if display {
+            let _ = code.set_attribute("data-display", "");
         }
-        Err(_) => document.create_text_node(raw).into(),
     }
+    code.into()
 }
 
 /// The DOM of a MathML tree, in MathML's namespace.
-fn mathml(document: &Document, node: &Node) -> Option<web_sys::Node> {
+fn mathml(document: &Document, node: &Markup) -> Option<web_sys::Node> {
     match node {
-        Node::Text(text) => Some(document.create_text_node(text).into()),
-        Node::Element {
+        Markup::Text(text) => Some(document.create_text_node(text).into()),
+        Markup::Element {
             tag,
             attrs,
             children,
         } => {
             let element = document.create_element_ns(Some(MATHML), tag).ok()?;
-            for (name, value) in attrs.iter().filter(|(name, _)| !name.starts_with("data-")) {
+            for (name, value) in attrs {
                 element.set_attribute(name, value).ok()?;
             }
             for child in children {
@@ -472,7 +523,6 @@ fn mathml(document: &Document, node: &Node) -> Option<web_sys::Node> {
             }
             Some(element.into())
         }
-        _ => None,
     }
 }
 

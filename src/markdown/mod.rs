@@ -22,7 +22,6 @@
 pub mod block;
 pub mod cite;
 pub mod dom;
-pub mod highlight;
 pub mod incremental;
 pub mod inline;
 pub mod math;

@@ -6,8 +6,8 @@ use web_sys::Element;
 
 use super::clipboard;
 use crate::markdown::dom::{
-    highlight_code, link_citations, patch, show_image, CopyLabels, Policy, COPY_BUTTON_CLASS,
-    IMAGE_BUTTON_CLASS,
+    highlight_code, link_citations, patch, show_image, upgrade_math, CopyLabels, Policy,
+    COPY_BUTTON_CLASS, IMAGE_BUTTON_CLASS,
 };
 use crate::markdown::{IncrementalMarkdown, Node};
 use chat_protocol::Source;
@@ -72,6 +72,14 @@ pub fn MarkdownView(
             });
         }
     });
+    // When the highlighter and the math arrive (see `crate::rich`), what was built without them
+    // is built again with them.
+    Effect::new(move |_| {
+        crate::rich::track();
+        if let Some(Some(root)) = root.try_get_untracked() {
+            renderer.try_with_value(|renderer| renderer.upgrade(&root));
+        }
+    });
     view! { <div class="cw-markdown" node_ref=root on:click=move |event| on_click(event, &labels)></div> }
 }
 
@@ -126,6 +134,28 @@ impl Renderer {
         }
         self.open_nodes = nodes.split_off(finished);
         self.rendered = Some((text.len(), complete));
+    }
+}
+
+impl Renderer {
+    /// Highlights the finished blocks' code and renders the formulas that were built before the
+    /// module was in. The open block's code stays as it is (it is still growing); its formulas,
+    /// which are whole, are rendered.
+    fn upgrade(&self, root: &Element) {
+        if crate::rich::module().is_none() {
+            return;
+        }
+        upgrade_math(root);
+        let blocks = root.child_nodes();
+        let finished = (blocks.length() as usize).saturating_sub(self.open.len());
+        for index in 0..finished as u32 {
+            if let Some(element) = blocks
+                .item(index)
+                .and_then(|node| node.dyn_into::<Element>().ok())
+            {
+                highlight_code(&element);
+            }
+        }
     }
 }
 

@@ -140,6 +140,7 @@ async fn a_reply_patched_frame_by_frame_ends_as_the_dom_built_whole() {
         whole.append_child(&node).expect("appended");
     }
     // Finished, the code is highlighted, as the view highlights it.
+    crate::support::link_rich();
     highlight_code(&whole);
     // Leptos leaves an empty comment in the element as its placeholder child.
     let shown = shown.inner_html().replace("<!---->", "");

@@ -5,7 +5,7 @@ use chat_widget::ChatConfig;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use crate::support::{content, local_storage, settle, Fixture};
+use crate::support::{content, link_rich, local_storage, settle, sleep, Fixture};
 
 fn thinking(chat: &Fixture) -> Option<web_sys::HtmlDetailsElement> {
     chat.query(".cw-thinking")
@@ -285,6 +285,96 @@ async fn math_is_mathml_with_its_source_and_prices_stay_text() {
         .filter_map(|code| code.text_content())
         .collect();
     assert_eq!(shown_as_code, ["$\\frac{a}$", "$\\nosuch{x}$"]);
+}
+
+#[wasm_bindgen_test]
+async fn what_was_built_before_the_module_arrived_is_upgraded_when_it_does() {
+    let chat = Fixture::new();
+    // As on a page where the module is still on its way.
+    chat_widget::rich::forget(true);
+    chat.send("Math and code").await;
+    // The paragraph's first two lines are whole, so the code block before it is finished.
+    let first = "```rust\nfn main() {}\n```\n\nInline $x^2$ and\nthen\n";
+    chat.transport.push(content(first));
+    settle().await;
+    let pending = chat
+        .query(".cw-math-source[data-tex]")
+        .expect("the formula waits as its source");
+    assert_eq!(pending.text_content().as_deref(), Some("$x^2$"));
+    assert!(chat.query(".cw-markdown math").is_none());
+    assert!(
+        chat.query("code [class^='cw-tok']").is_none(),
+        "plain for now"
+    );
+
+    link_rich();
+    settle().await;
+    assert_eq!(chat.query_all(".cw-markdown math").len(), 1, "upgraded");
+    assert!(chat.query("[data-tex]").is_none());
+    assert!(
+        chat.query("code[data-language='rust'] .cw-tok-keyword")
+            .is_some(),
+        "the finished block is highlighted"
+    );
+
+    // The open paragraph goes on growing around its formula.
+    let rest = "$$\\frac{a}{b}$$ too.";
+    chat.transport.push(content(rest));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    let shown = chat
+        .query("[data-role='assistant'] .cw-markdown")
+        .expect("rendered");
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .expect("a document");
+    let whole = document.create_element("div").expect("div");
+    let text = format!("{first}{rest}");
+    let nodes = chat_widget::markdown::render(&text);
+    for node in chat_widget::markdown::dom::build(&document, &nodes, &Default::default()) {
+        whole.append_child(&node).expect("appended");
+    }
+    chat_widget::markdown::dom::highlight_code(&whole);
+    assert_eq!(
+        shown.inner_html().replace("<!---->", ""),
+        whole.inner_html(),
+        "the same as a reply rendered with the module from the start"
+    );
+    assert_eq!(chat.query_all(".cw-markdown math").len(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn without_the_module_code_stays_plain_and_formulas_show_their_source() {
+    let chat = Fixture::new();
+    // The next reply that needs the module fetches it; the test server has none to give.
+    chat_widget::rich::forget(false);
+    chat.send("Math").await;
+    let reply = "```rust\nfn main() {}\n```\n\nSee $x^2$.";
+    chat.transport.push(content(reply));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    // The test server has no module: the attempt fails (`rich.rs` says so in the console).
+    sleep(300).await;
+    settle().await;
+    assert_eq!(
+        chat.query(".cw-math-source")
+            .and_then(|code| code.text_content())
+            .as_deref(),
+        Some("$x^2$")
+    );
+    assert!(chat.query(".cw-markdown math, code span").is_none());
+    assert_eq!(chat.alert(), None, "nothing for the person to worry about");
+    assert!(
+        chat.messages()[1].2.ends_with("fn main() {}\nSee $x^2$."),
+        "the reply is whole"
+    );
+
+    // A module that comes later still upgrades it.
+    link_rich();
+    settle().await;
+    assert_eq!(chat.query_all(".cw-markdown math").len(), 1);
+    assert!(chat.query("code .cw-tok-keyword").is_some());
 }
 
 #[wasm_bindgen_test]

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use chat_protocol::{ChatRequest, StreamEvent};
+use chat_widget::rich::RichModule;
 use chat_widget::{
     mount_with, AbortHandle, ChatConfig, ChatWidget, Reply, Toolbox, Transport, TransportError,
 };
@@ -99,6 +100,7 @@ impl Fixture {
                 NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             );
         }
+        link_rich();
         let root = fresh_element();
         let transport = Rc::new(Scripted::default());
         let widget = mount_with(
@@ -219,6 +221,25 @@ impl Drop for Fixture {
 
 /// Lets the widget catch up: its reactive work, then one animation frame (Markdown replies render
 /// once per frame), then whatever that frame scheduled.
+/// `chat-rich` linked into the tests, answering as the module a page fetches does.
+pub(crate) struct LinkedRich;
+
+impl RichModule for LinkedRich {
+    fn highlight(&self, language: &str, code: &str) -> Vec<u8> {
+        chat_rich::highlighted(language, code)
+    }
+
+    fn mathml(&self, tex: &str, display: bool) -> Vec<u8> {
+        chat_rich::mathml(tex, display)
+    }
+}
+
+/// Makes code highlighting and math work at once, as once the module is in (the test server
+/// does not serve the module; `e2e/tests/chat.rs` loads the real one).
+pub(crate) fn link_rich() {
+    chat_widget::rich::provide(Rc::new(LinkedRich));
+}
+
 pub(crate) async fn settle() {
     tick().await;
     let frame = js_sys::Promise::new(&mut |resolve, _| {

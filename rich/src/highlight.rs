@@ -8,7 +8,9 @@
 //! runs to the end once). Token boundaries fall on ASCII bytes or the end, so on character
 //! boundaries. Plain data, tested natively; the DOM layer turns tokens into spans.
 
-use std::ops::Range;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ops::Range;
 
 /// A token's kind; each is styled by a theme custom property.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +38,20 @@ pub enum Token {
 }
 
 impl Token {
+    /// Every kind, in the order of their numbers (`token as u8`).
+    pub const ALL: [Token; 10] = [
+        Token::Keyword,
+        Token::String,
+        Token::Comment,
+        Token::Number,
+        Token::Literal,
+        Token::Type,
+        Token::Attribute,
+        Token::Meta,
+        Token::Inserted,
+        Token::Deleted,
+    ];
+
     /// The class of the span that shows it.
     pub fn class(self) -> &'static str {
         match self {
@@ -53,19 +69,70 @@ impl Token {
     }
 }
 
+/// How each language the highlighter knows is read.
+#[derive(Clone, Copy)]
+enum Language {
+    /// By the generic lexer, with `SYNTAXES[n]`.
+    Lexed(usize),
+    Diff,
+    Markup,
+    Css,
+    Yaml,
+}
+
+/// The names a fence gives each language the highlighter knows (in any case), separated by
+/// spaces. Apart from the syntaxes themselves, so that [`knows`] costs only these words.
+const LANGUAGES: &[(&str, Language)] = &[
+    (
+        "js javascript jsx mjs cjs ts typescript tsx node",
+        Language::Lexed(0),
+    ),
+    ("py python python3 py3", Language::Lexed(1)),
+    ("rs rust", Language::Lexed(2)),
+    ("json jsonc json5 geojson", Language::Lexed(3)),
+    (
+        "sh bash shell zsh console shellsession ksh",
+        Language::Lexed(4),
+    ),
+    (
+        "sql mysql postgresql postgres psql sqlite plsql tsql",
+        Language::Lexed(5),
+    ),
+    ("go golang", Language::Lexed(6)),
+    ("java kotlin kt scala", Language::Lexed(7)),
+    (
+        "c h cpp c++ cc cxx hpp hh hxx objc arduino",
+        Language::Lexed(8),
+    ),
+    ("cs csharp c# dotnet", Language::Lexed(9)),
+    ("diff patch", Language::Diff),
+    ("html htm xml svg xhtml", Language::Markup),
+    ("css scss less", Language::Css),
+    ("yaml yml", Language::Yaml),
+];
+
+fn language(name: &str) -> Option<Language> {
+    let name = name.to_ascii_lowercase();
+    LANGUAGES
+        .iter()
+        .find(|(names, _)| names.split(' ').any(|known| known == name))
+        .map(|&(_, language)| language)
+}
+
+/// Whether `language` (a fence's first word, in any case) is one the highlighter knows.
+pub fn knows(language: &str) -> bool {
+    self::language(language).is_some()
+}
+
 /// The tokens of `code` in `language` (a fence's first word, in any case), in order and apart.
 pub fn highlight(language: &str, code: &str) -> Vec<(Range<usize>, Token)> {
-    let language = language.to_ascii_lowercase();
-    match language.as_str() {
-        "diff" | "patch" => diff(code),
-        "html" | "htm" | "xml" | "svg" | "xhtml" => markup(code),
-        "css" | "scss" | "less" => css(code),
-        "yaml" | "yml" => yaml(code),
-        other => SYNTAXES
-            .iter()
-            .find(|(names, _)| names.split(' ').any(|name| name == other))
-            .map(|(_, syntax)| Lexer::new(code, syntax).run())
-            .unwrap_or_default(),
+    match self::language(language) {
+        None => Vec::new(),
+        Some(Language::Diff) => diff(code),
+        Some(Language::Markup) => markup(code),
+        Some(Language::Css) => css(code),
+        Some(Language::Yaml) => yaml(code),
+        Some(Language::Lexed(index)) => Lexer::new(code, &SYNTAXES[index]).run(),
     }
 }
 
@@ -112,141 +179,122 @@ const C_LIKE: Syntax = Syntax {
     keys: false,
 };
 
-/// Each syntax and the names a fence gives its language.
-const SYNTAXES: &[(&str, Syntax)] = &[
-    (
-        "js javascript jsx mjs cjs ts typescript tsx node",
-        Syntax {
-            keywords: "break case catch class const continue debugger default delete do else \
-                export extends finally for from function if import in instanceof let new of \
-                return static super switch this throw try typeof var void while with yield async \
-                await as interface type enum implements private protected public readonly \
-                declare namespace abstract keyof satisfies get set",
-            literals: "true false null undefined NaN Infinity",
-            quotes: "\"'`",
-            meta: Some(b'@'),
-            ..C_LIKE
-        },
-    ),
-    (
-        "py python python3 py3",
-        Syntax {
-            keywords: "and as assert async await break class continue def del elif else \
-                except finally for from global if import in is lambda nonlocal not or pass \
-                raise return try while with yield match case",
-            literals: "True False None self cls",
-            line_comments: &["#"],
-            block_comment: None,
-            triple: true,
-            meta: Some(b'@'),
-            ..C_LIKE
-        },
-    ),
-    (
-        "rs rust",
-        Syntax {
-            keywords: "as async await break const continue crate dyn else enum extern fn for \
-                if impl in let loop match mod move mut pub ref return self static struct super \
-                trait type unsafe use where while",
-            literals: "true false",
-            quotes: "\"'",
-            multiline: true,
-            char_quote: true,
-            meta: Some(b'#'),
-            ..C_LIKE
-        },
-    ),
-    (
-        "json jsonc json5 geojson",
-        Syntax {
-            quotes: "\"",
-            capital_types: false,
-            keys: true,
-            ..C_LIKE
-        },
-    ),
-    (
-        "sh bash shell zsh console shellsession ksh",
-        Syntax {
-            keywords: "if then else elif fi for while until do done case esac in function \
-                return local export readonly declare unset shift exit break continue source \
-                alias select time",
-            literals: "true false",
-            line_comments: &["#"],
-            block_comment: None,
-            multiline: true,
-            capital_types: false,
-            meta: Some(b'$'),
-            ..C_LIKE
-        },
-    ),
-    (
-        "sql mysql postgresql postgres psql sqlite plsql tsql",
-        Syntax {
-            keywords: "select from where and or not insert into values update set delete \
-                create table drop alter add column index primary key foreign references join \
-                inner left right outer full cross on as group by order having limit offset \
-                union all distinct case when then else end in is like ilike between exists \
-                with recursive returning default constraint unique view asc desc begin commit \
-                rollback transaction grant revoke if replace",
-            literals: "null true false",
-            line_comments: &["--"],
-            capital_types: false,
-            any_case: true,
-            ..C_LIKE
-        },
-    ),
-    (
-        "go golang",
-        Syntax {
-            keywords: "break case chan const continue default defer else fallthrough for func \
-                go goto if import interface map package range return select struct switch type \
-                var",
-            literals: "true false nil iota",
-            quotes: "\"'`",
-            ..C_LIKE
-        },
-    ),
-    (
-        "java kotlin kt scala",
-        Syntax {
-            keywords: "abstract assert boolean break byte case catch char class const continue \
-                default do double else enum extends final finally float for goto if implements \
-                import instanceof int interface long native new package private protected \
-                public return short static strictfp super switch synchronized this throw \
-                throws transient try void volatile while var val fun record yield when object",
-            meta: Some(b'@'),
-            ..C_LIKE
-        },
-    ),
-    (
-        "c h cpp c++ cc cxx hpp hh hxx objc arduino",
-        Syntax {
-            keywords: "auto break case char const continue default do double else enum extern \
-                float for goto if inline int long register restrict return short signed sizeof \
-                static struct switch typedef union unsigned void volatile while bool class \
-                namespace template typename public private protected virtual override new \
-                delete using operator friend try catch throw constexpr noexcept explicit \
-                mutable static_cast dynamic_cast reinterpret_cast const_cast this",
-            literals: "true false NULL nullptr",
-            meta: Some(b'#'),
-            ..C_LIKE
-        },
-    ),
-    (
-        "cs csharp c# dotnet",
-        Syntax {
-            keywords: "abstract as base bool break byte case catch char checked class const \
-                continue decimal default delegate do double else enum event explicit extern \
-                finally fixed float for foreach goto if implicit in int interface internal is \
-                lock long namespace new object operator out override params private protected \
-                public readonly ref return sbyte sealed short sizeof stackalloc static string \
-                struct switch this throw try typeof uint ulong unchecked unsafe ushort using \
-                var virtual void volatile while async await get set init record",
-            meta: Some(b'#'),
-            ..C_LIKE
-        },
-    ),
+/// The syntaxes of the languages the generic lexer reads, in the order of their `Language::Lexed`
+/// numbers.
+const SYNTAXES: &[Syntax] = &[
+    // 0: JavaScript and TypeScript
+    Syntax {
+        keywords: "break case catch class const continue debugger default delete do else \
+            export extends finally for from function if import in instanceof let new of \
+            return static super switch this throw try typeof var void while with yield async \
+            await as interface type enum implements private protected public readonly \
+            declare namespace abstract keyof satisfies get set",
+        literals: "true false null undefined NaN Infinity",
+        quotes: "\"'`",
+        meta: Some(b'@'),
+        ..C_LIKE
+    },
+    // 1: Python
+    Syntax {
+        keywords: "and as assert async await break class continue def del elif else \
+            except finally for from global if import in is lambda nonlocal not or pass \
+            raise return try while with yield match case",
+        literals: "True False None self cls",
+        line_comments: &["#"],
+        block_comment: None,
+        triple: true,
+        meta: Some(b'@'),
+        ..C_LIKE
+    },
+    // 2: Rust
+    Syntax {
+        keywords: "as async await break const continue crate dyn else enum extern fn for \
+            if impl in let loop match mod move mut pub ref return self static struct super \
+            trait type unsafe use where while",
+        literals: "true false",
+        quotes: "\"'",
+        multiline: true,
+        char_quote: true,
+        meta: Some(b'#'),
+        ..C_LIKE
+    },
+    // 3: JSON
+    Syntax {
+        quotes: "\"",
+        capital_types: false,
+        keys: true,
+        ..C_LIKE
+    },
+    // 4: shell
+    Syntax {
+        keywords: "if then else elif fi for while until do done case esac in function \
+            return local export readonly declare unset shift exit break continue source \
+            alias select time",
+        literals: "true false",
+        line_comments: &["#"],
+        block_comment: None,
+        multiline: true,
+        capital_types: false,
+        meta: Some(b'$'),
+        ..C_LIKE
+    },
+    // 5: SQL
+    Syntax {
+        keywords: "select from where and or not insert into values update set delete \
+            create table drop alter add column index primary key foreign references join \
+            inner left right outer full cross on as group by order having limit offset \
+            union all distinct case when then else end in is like ilike between exists \
+            with recursive returning default constraint unique view asc desc begin commit \
+            rollback transaction grant revoke if replace",
+        literals: "null true false",
+        line_comments: &["--"],
+        capital_types: false,
+        any_case: true,
+        ..C_LIKE
+    },
+    // 6: Go
+    Syntax {
+        keywords: "break case chan const continue default defer else fallthrough for func \
+            go goto if import interface map package range return select struct switch type \
+            var",
+        literals: "true false nil iota",
+        quotes: "\"'`",
+        ..C_LIKE
+    },
+    // 7: Java, Kotlin, Scala
+    Syntax {
+        keywords: "abstract assert boolean break byte case catch char class const continue \
+            default do double else enum extends final finally float for goto if implements \
+            import instanceof int interface long native new package private protected \
+            public return short static strictfp super switch synchronized this throw \
+            throws transient try void volatile while var val fun record yield when object",
+        meta: Some(b'@'),
+        ..C_LIKE
+    },
+    // 8: C and C++
+    Syntax {
+        keywords: "auto break case char const continue default do double else enum extern \
+            float for goto if inline int long register restrict return short signed sizeof \
+            static struct switch typedef union unsigned void volatile while bool class \
+            namespace template typename public private protected virtual override new \
+            delete using operator friend try catch throw constexpr noexcept explicit \
+            mutable static_cast dynamic_cast reinterpret_cast const_cast this",
+        literals: "true false NULL nullptr",
+        meta: Some(b'#'),
+        ..C_LIKE
+    },
+    // 9: C#
+    Syntax {
+        keywords: "abstract as base bool break byte case catch char checked class const \
+            continue decimal default delegate do double else enum event explicit extern \
+            finally fixed float for foreach goto if implicit in int interface internal is \
+            lock long namespace new object operator out override params private protected \
+            public readonly ref return sbyte sealed short sizeof stackalloc static string \
+            struct switch this throw try typeof uint ulong unchecked unsafe ushort using \
+            var virtual void volatile while async await get set init record",
+        meta: Some(b'#'),
+        ..C_LIKE
+    },
 ];
 
 /// The generic lexer: comments, strings, numbers, names, meta tokens.
@@ -445,7 +493,7 @@ impl<'a> Lexer<'a> {
             return false;
         }
         let body = start + 2 + hashes;
-        let close = format!("\"{}", "#".repeat(hashes));
+        let close = ["\"", &"#".repeat(hashes)].concat();
         self.at = self.code[body..]
             .find(&close)
             .map_or(self.bytes.len(), |end| body + end + close.len());
