@@ -58,10 +58,15 @@ pub fn provide(module: Rc<dyn RichModule>) {
 }
 
 /// Forgets the module, as if none had been asked for: the next reply that needs it fetches it
-/// again. `hold` keeps it from being fetched at all (as if it were still on its way) until
-/// [`provide`]; for tests of what shows meanwhile.
-pub fn forget(hold: bool) {
-    set(if hold { State::Loading } else { State::Idle });
+/// again. For tests.
+pub fn forget() {
+    set(State::Idle);
+}
+
+/// Forgets the module and keeps it from being fetched, as if it were on its way, until
+/// [`provide`]. For tests of what shows meanwhile.
+pub fn hold() {
+    set(State::Loading);
 }
 
 fn set(state: State) {
@@ -204,8 +209,8 @@ mod fetched {
     }
 
     impl Fetched {
-        /// Writes `parts` into the module as one question, calls `ask` with the module's function
-        /// and its argument, and reads the answer; empty when any step fails (a trap included).
+        /// Writes `parts` into the module as one question, calls `function` with `argument`, and
+        /// reads the answer; empty when any step fails (a trap included).
         fn ask(&self, parts: &[&[u8]], function: &Function, argument: u32) -> Vec<u8> {
             self.try_ask(parts, function, argument).unwrap_or_default()
         }

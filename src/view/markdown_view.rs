@@ -147,13 +147,13 @@ impl Renderer {
         }
         upgrade_math(root);
         let blocks = root.child_nodes();
-        let finished = (blocks.length() as usize).saturating_sub(self.open.len());
-        for index in 0..finished as u32 {
-            if let Some(element) = blocks
-                .item(index)
-                .and_then(|node| node.dyn_into::<Element>().ok())
-            {
-                highlight_code(&element);
+        for index in 0..blocks.length() {
+            let Some(block) = blocks.item(index) else {
+                continue;
+            };
+            let open = self.open.iter().any(|open| open.is_same_node(Some(&block)));
+            if let (false, Some(element)) = (open, block.dyn_ref::<Element>()) {
+                highlight_code(element);
             }
         }
     }

@@ -291,7 +291,7 @@ async fn math_is_mathml_with_its_source_and_prices_stay_text() {
 async fn what_was_built_before_the_module_arrived_is_upgraded_when_it_does() {
     let chat = Fixture::new();
     // As on a page where the module is still on its way.
-    chat_widget::rich::forget(true);
+    chat_widget::rich::hold();
     chat.send("Math and code").await;
     // The paragraph's first two lines are whole, so the code block before it is finished.
     let first = "```rust\nfn main() {}\n```\n\nInline $x^2$ and\nthen\n";
@@ -345,10 +345,48 @@ async fn what_was_built_before_the_module_arrived_is_upgraded_when_it_does() {
 }
 
 #[wasm_bindgen_test]
+async fn a_code_block_still_growing_when_the_module_arrives_is_highlighted_when_it_ends() {
+    let chat = Fixture::new();
+    chat_widget::rich::hold();
+    chat.send("Code").await;
+    chat.transport
+        .push(content("Intro $x$.\n\n```rust\nfn a() {\n    let b"));
+    settle().await;
+    link_rich();
+    settle().await;
+    assert!(
+        chat.query(".cw-markdown math").is_some(),
+        "the formula is rendered"
+    );
+    assert!(
+        chat.query("code [class^='cw-tok']").is_none(),
+        "not while the block still grows"
+    );
+    chat.transport.push(content(" = 1;\n}\n```\n\nDone."));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    let code = chat.query("code[data-language='rust']").expect("the block");
+    assert_eq!(
+        code.text_content().as_deref(),
+        Some("fn a() {\n    let b = 1;\n}\n"),
+        "the code grew in order"
+    );
+    assert_eq!(
+        spans(&chat, "code[data-language='rust'] span"),
+        [
+            ("cw-tok-keyword".to_owned(), "fn".to_owned()),
+            ("cw-tok-keyword".to_owned(), "let".to_owned()),
+            ("cw-tok-number".to_owned(), "1".to_owned()),
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
 async fn without_the_module_code_stays_plain_and_formulas_show_their_source() {
     let chat = Fixture::new();
     // The next reply that needs the module fetches it; the test server has none to give.
-    chat_widget::rich::forget(false);
+    chat_widget::rich::forget();
     chat.send("Math").await;
     let reply = "```rust\nfn main() {}\n```\n\nSee $x^2$.";
     chat.transport.push(content(reply));
