@@ -7,6 +7,7 @@
 
 mod error;
 mod key;
+mod policy;
 mod request;
 mod response;
 mod sources;
@@ -15,6 +16,7 @@ mod stream;
 
 pub use error::ApiError;
 pub use key::ApiKey;
+pub use policy::{ParameterRules, PolicySummary, Rule};
 pub use request::{
     format_number, ChatRequest, Content, ContentPart, FunctionDefinition, ImageUrl, LogitBias,
     Message, Stop, Tool, ToolChoice, ValidationError, DEFAULT_MODEL, MAX_MESSAGES, MAX_TOOLS,

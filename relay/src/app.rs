@@ -74,6 +74,7 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
     let router = Router::new()
         .merge(chat)
         .route("/healthz", get(health))
+        .route("/v1/policy", get(policy))
         .fallback(move |method: Method, uri: Uri, headers: HeaderMap| {
             let files = files.clone();
             async move { files.respond(&method, &uri, &headers) }
@@ -110,6 +111,9 @@ async fn chat_completions(
         read_request(&body)?
     };
     let config = &state.config;
+    if let Some(policy) = &config.policy {
+        policy.apply(&mut request)?;
+    }
     if !config.allows_model(&request.model) {
         return Err(RelayError::ModelNotAllowed(request.model));
     }
@@ -245,6 +249,24 @@ async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
         "active_streams": state.stats.active_streams(),
         "demo_tokens": state.stats.demo_tokens(),
     }))
+}
+
+/// What the policy pins, for the widget (`{}` without one). Cached for a minute.
+async fn policy(State(state): State<AppState>) -> Response {
+    let summary = state
+        .config
+        .policy
+        .as_ref()
+        .map(crate::policy::Policy::summary)
+        .unwrap_or_default();
+    (
+        [(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        )],
+        Json(summary),
+    )
+        .into_response()
 }
 
 /// Refuses requests from pages of other origins than the relay's own and the allowed ones.

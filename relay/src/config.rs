@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::policy::Policy;
+
 /// The environment variable that holds the upstream API key. Without it the relay answers with
 /// its built-in demo model.
 pub const API_KEY_VAR: &str = "CHAT_RELAY_API_KEY";
@@ -127,6 +129,12 @@ pub struct Args {
     /// Answer with the demo model even when an API key is set.
     #[arg(long, env = "CHAT_RELAY_DEMO")]
     pub demo: bool,
+
+    /// A policy file (TOML) of what pages may ask: a pinned system prompt, the models, the tools
+    /// with their definitions, each parameter's value or range, the history's bounds. See the
+    /// README's "Production".
+    #[arg(long, env = "CHAT_RELAY_POLICY")]
+    pub policy: Option<PathBuf>,
 }
 
 pub use chat_protocol::ApiKey;
@@ -186,6 +194,8 @@ pub struct Config {
     pub body_limit: usize,
     /// What one client and everyone together may hold of the relay.
     pub limits: Limits,
+    /// The operator's policy, when there is one.
+    pub policy: Option<Policy>,
 }
 
 /// Bounds on connections and on request bodies being received.
@@ -220,6 +230,13 @@ impl Config {
     /// Whether a request for `model` may go on: one of the named models; with none named, any for
     /// the demo model and only the widget's default upstream; any at all with `allow_any_model`.
     pub fn allows_model(&self, model: &str) -> bool {
+        if let Some(allowed) = self
+            .policy
+            .as_ref()
+            .and_then(|policy| policy.allows_model(model))
+        {
+            return allowed;
+        }
         if self.allow_any_model {
             return true;
         }
@@ -232,8 +249,10 @@ impl Config {
         }
     }
 
-    /// The running configuration from the command line and the key.
-    pub fn new(args: &Args, key: Option<ApiKey>) -> Self {
+    /// The running configuration from the command line and the key; an error names a policy
+    /// file that cannot be read or is not a policy.
+    pub fn new(args: &Args, key: Option<ApiKey>) -> Result<Self, String> {
+        let policy = args.policy.as_deref().map(Policy::load).transpose()?;
         let mode = match key {
             Some(key) if !args.demo => Mode::Upstream {
                 base_url: args.upstream.clone(),
@@ -243,8 +262,9 @@ impl Config {
                 pace: Duration::from_millis(args.demo_pace_ms),
             },
         };
-        Config {
+        Ok(Config {
             mode,
+            policy,
             static_dir: args.static_dir.clone(),
             public_origins: args.public_origins.clone(),
             allowed_origins: args.allowed_origins.clone(),
@@ -266,7 +286,7 @@ impl Config {
                 )
                 .unwrap_or(usize::MAX),
             },
-        }
+        })
     }
 
     /// A demo-mode configuration with the defaults (whatever the environment says), for tests
@@ -287,6 +307,7 @@ impl Config {
             rate_burst: DEFAULT_RATE_BURST,
             body_limit: usize::try_from(DEFAULT_BODY_LIMIT).unwrap_or(usize::MAX),
             limits: Limits::default(),
+            policy: None,
         }
     }
 

@@ -19,6 +19,9 @@ pub enum RelayError {
     /// The model is not on the relay's allowlist.
     #[error("The model `{0}` is not available through this relay.")]
     ModelNotAllowed(String),
+    /// The request breaks the operator's policy.
+    #[error("{0}")]
+    Policy(#[from] crate::policy::PolicyError),
     /// The request does not say it is JSON.
     #[error("The request must be sent as `Content-Type: application/json`.")]
     NotJson,
@@ -48,9 +51,10 @@ pub enum RelayError {
 impl RelayError {
     fn status(&self) -> StatusCode {
         match self {
-            RelayError::BadRequest(_) | RelayError::Invalid(_) | RelayError::ModelNotAllowed(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            RelayError::BadRequest(_)
+            | RelayError::Invalid(_)
+            | RelayError::ModelNotAllowed(_)
+            | RelayError::Policy(_) => StatusCode::BAD_REQUEST,
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RelayError::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -71,6 +75,9 @@ impl RelayError {
             RelayError::ModelNotAllowed(_) => {
                 error.with_kind("invalid_request_error").with_param("model")
             }
+            RelayError::Policy(refused) => error
+                .with_kind("policy_violation")
+                .with_param(refused.param),
             RelayError::TooLarge { .. } => error.with_kind("request_too_large"),
             RelayError::NotJson => error.with_kind("invalid_request_error"),
             RelayError::Busy => error.with_kind("server_busy"),

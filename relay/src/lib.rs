@@ -3,7 +3,7 @@
 //!
 //! Codemap: `server` accepts connections and serves the router `app` builds; `app` holds the
 //! routes and the layers around them (origin check, CORS, rate and body limits, access log) and
-//! hands a checked request to `demo` (the offline model) or `proxy` (the upstream). Those two share
+//! hands a checked request to `demo` (the offline model) or `proxy` (the upstream), after `policy` (the operator's rules) has had its say. Those two share
 //! `state` (settings, HTTP client, counters, the guard that counts a stream) and `streaming` (a
 //! stream's response headers); `files` serves the built widget; `error` holds the relay's refusals.
 //!
@@ -16,6 +16,7 @@ pub mod demo;
 mod error;
 pub mod files;
 pub mod images;
+pub mod policy;
 mod proxy;
 mod server;
 mod state;
@@ -24,5 +25,6 @@ mod streaming;
 pub use app::router;
 pub use config::{api_key_from_env, ApiKey, Args, Config, Limits, Mode};
 pub use error::RelayError;
+pub use policy::{Policy, PolicyError};
 pub use server::serve;
 pub use state::Stats;

@@ -10,7 +10,13 @@ use tokio::net::TcpListener;
 async fn main() -> ExitCode {
     // A bad flag or variable stops here with clap's message naming it.
     let args = Args::parse();
-    let config = Config::new(&args, api_key_from_env());
+    let config = match Config::new(&args, api_key_from_env()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("chat-relay: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match TcpListener::bind(args.listen).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -29,6 +35,12 @@ async fn main() -> ExitCode {
         Mode::Demo { .. } => eprintln!(
             "chat-relay: no CHAT_RELAY_API_KEY (or --demo): answering with the offline demo model"
         ),
+    }
+    if let Some(path) = &args.policy {
+        eprintln!(
+            "chat-relay: requests are held to the policy in {}",
+            path.display()
+        );
     }
     if !config.static_dir.join("index.html").is_file() {
         eprintln!(

@@ -42,6 +42,8 @@ fn help_documents_every_option_and_its_variable() {
         "--body-limit",
         "--demo-pace-ms",
         "--demo",
+        "--policy",
+        "CHAT_RELAY_POLICY",
         "CHAT_RELAY_API_KEY",
     ] {
         assert!(
