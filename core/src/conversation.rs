@@ -407,18 +407,18 @@ impl Conversation {
         history
     }
 
-    /// The history to send within about `budget` tokens (estimated), with `reserved` tokens
-    /// already spoken for (the system prompt), and the id of the first message sent when older
-    /// ones are left out. Whole turns are left out, oldest first, so a tool call never loses its
-    /// output; the last turn is always sent.
+    /// The history to send within `limits` (its tokens estimated), with `reserved` tokens already
+    /// spoken for (the system prompt), and the id of the first message sent when older ones are
+    /// left out. Whole turns are left out, oldest first, so a tool call never loses its output;
+    /// the last turn is always sent.
     pub fn history_within(
         &self,
-        budget: Option<usize>,
+        limits: &HistoryLimits,
         reserved: usize,
     ) -> (Vec<Message>, Option<MessageId>) {
-        let Some(budget) = budget else {
+        if *limits == HistoryLimits::default() {
             return (self.history(), None);
-        };
+        }
         let turns: Vec<usize> = self
             .messages
             .iter()
@@ -433,8 +433,7 @@ impl Conversation {
                 ..Conversation::default()
             };
             let history = kept.history();
-            let cost: usize = reserved + history.iter().map(estimate_tokens).sum::<usize>();
-            if cost <= budget || n + 1 == turns.len() {
+            if limits.allow(&history, reserved) || n + 1 == turns.len() {
                 let cut = (start > 0).then(|| self.messages[start].id);
                 return (history, cut);
             }
@@ -869,6 +868,48 @@ pub fn estimate_tokens(message: &Message) -> usize {
         name: name.clone(),
     };
     characters(&text_only).div_ceil(4) + 4 + images * IMAGE_TOKENS
+}
+
+/// How much history a request may carry; `None` is no bound.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HistoryLimits {
+    /// About this many tokens (estimated), the system prompt's included.
+    pub tokens: Option<usize>,
+    /// This many messages.
+    pub messages: Option<usize>,
+    /// This many characters of text in all.
+    pub chars: Option<usize>,
+}
+
+impl HistoryLimits {
+    /// Whether `history` keeps every limit, with `reserved` tokens spoken for.
+    fn allow(&self, history: &[Message], reserved: usize) -> bool {
+        let tokens = || reserved + history.iter().map(estimate_tokens).sum::<usize>();
+        let chars = || history.iter().map(text_chars).sum::<usize>();
+        self.tokens.is_none_or(|budget| tokens() <= budget)
+            && self.messages.is_none_or(|most| history.len() <= most)
+            && self.chars.is_none_or(|most| chars() <= most)
+    }
+}
+
+/// The characters of text in `message` (as a relay's policy counts them).
+fn text_chars(message: &Message) -> usize {
+    let text = |content: &Content| match content {
+        Content::Text(text) => text.chars().count(),
+        Content::Parts(parts) => parts
+            .iter()
+            .map(|part| match part {
+                ContentPart::Text { text } => text.chars().count(),
+                _ => 0,
+            })
+            .sum(),
+    };
+    match message {
+        Message::System { content, .. }
+        | Message::User { content, .. }
+        | Message::Tool { content, .. } => text(content),
+        Message::Assistant { content, .. } => content.as_ref().map_or(0, text),
+    }
 }
 
 /// What an image is counted as in the history budget: providers charge images by their size in

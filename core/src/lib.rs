@@ -22,7 +22,8 @@ pub mod settings;
 pub mod strings;
 
 pub use conversation::{
-    ChatMessage, Conversation, Feedback, MessageId, MessageStatus, Rating, Role, Status,
+    ChatMessage, Conversation, Feedback, HistoryLimits, MessageId, MessageStatus, Rating, Role,
+    Status,
 };
 pub use error::{ChatError, TransportError};
 pub use library::Library;

@@ -1,7 +1,9 @@
 //! What a request is built from: the model and every parameter of the chat-completions API that
 //! the widget sets.
 
-use chat_protocol::{ChatRequest, LogitBias, Message, Stop, Tool, ToolChoice, DEFAULT_MODEL};
+use chat_protocol::{
+    ChatRequest, LogitBias, Message, PolicySummary, Rule, Stop, Tool, ToolChoice, DEFAULT_MODEL,
+};
 
 /// The model and the request's parameters: the config's, or the settings panel's in their place.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +51,49 @@ impl Default for Parameters {
 }
 
 impl Parameters {
+    /// These parameters brought within a relay's `policy`, so that it never has to refuse them:
+    /// no system prompt where it pins its own, a model it offers, each parameter at its fixed
+    /// value or within its range, and no logit bias or stop sequences where it takes none.
+    pub fn fit(&mut self, policy: &PolicySummary) {
+        if policy.system_prompt {
+            self.system_prompt = None;
+        }
+        if let Some(first) = policy.models.first() {
+            if !policy.models.contains(&self.model) {
+                self.model.clone_from(first);
+            }
+        }
+        let rules = &policy.parameters;
+        for (rule, value) in [
+            (rules.temperature, &mut self.temperature),
+            (rules.top_p, &mut self.top_p),
+            (rules.frequency_penalty, &mut self.frequency_penalty),
+            (rules.presence_penalty, &mut self.presence_penalty),
+        ] {
+            match rule {
+                Some(Rule::Fixed(fixed)) => *value = Some(fixed),
+                Some(rule) => *value = value.map(|value| rule.fit(value)),
+                None => {}
+            }
+        }
+        match rules.max_tokens {
+            Some(Rule::Fixed(fixed)) => self.max_tokens = Some(fixed as u32),
+            Some(rule @ Rule::Range { max, .. }) => {
+                self.max_tokens = self
+                    .max_tokens
+                    .map(|tokens| rule.fit(f64::from(tokens)).floor().max(1.0) as u32)
+                    .or(max.map(|max| max.floor().max(1.0) as u32));
+            }
+            None => {}
+        }
+        if policy.no_logit_bias {
+            self.logit_bias.clear();
+        }
+        if policy.no_stop {
+            self.stop = Stop::None;
+        }
+    }
+
     /// The request for `history`: the system prompt first, then the history, with every parameter
     /// that is set, and `tools` (with `tool_choice`) when there are any.
     pub fn request(&self, history: Vec<Message>, tools: Vec<Tool>) -> ChatRequest {

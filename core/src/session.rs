@@ -10,13 +10,14 @@
 //! switch of conversation makes the current ticket stale.
 
 use chat_protocol::{
-    Content, ContentPart, FinishReason, Message, StreamEvent, Tool, ToolCall, ToolChoice, Usage,
+    Content, ContentPart, FinishReason, Message, PolicySummary, StreamEvent, Tool, ToolCall,
+    ToolChoice, Usage,
 };
 use serde_json::Value;
 
 use crate::conversation::{
-    estimate_tokens, Conversation, Feedback, Image, MessageId, MessageStatus, Role, Status,
-    SubmitError,
+    estimate_tokens, Conversation, Feedback, HistoryLimits, Image, MessageId, MessageStatus, Role,
+    Status, SubmitError,
 };
 use crate::error::{ChatError, TransportError};
 use crate::library::Library;
@@ -379,6 +380,8 @@ pub struct Session {
     first_token_told: bool,
     /// When the current round of tools began.
     round_began: u64,
+    /// What the relay's policy pins (nothing until the driver learns it).
+    policy: PolicySummary,
 }
 
 impl Session {
@@ -411,6 +414,7 @@ impl Session {
             turn_began: 0,
             first_token_told: false,
             round_began: 0,
+            policy: PolicySummary::default(),
         }
     }
 
@@ -483,6 +487,17 @@ impl Session {
     /// Replaces the settings; the next request is built from them.
     pub fn set_settings(&mut self, settings: Settings) {
         self.settings = settings;
+    }
+
+    /// What the relay's policy pins: the next request is fitted to it (its parameters, tools
+    /// and history), so that the relay need not refuse it.
+    pub fn set_policy(&mut self, policy: PolicySummary) {
+        self.policy = policy;
+    }
+
+    /// What the relay's policy pins, as last set.
+    pub fn policy(&self) -> &PolicySummary {
+        &self.policy
     }
 
     /// The names of the tools every request offers.
@@ -757,13 +772,17 @@ impl Session {
                 return;
             }
         };
+        parameters.fit(&self.policy);
         let reserved = parameters
             .system_prompt
             .as_ref()
             .map_or(0, |prompt| estimate_tokens(&Message::system(prompt)));
-        let (history, cut) = self
-            .conversation
-            .history_within(self.config.context_budget, reserved);
+        let limits = HistoryLimits {
+            tokens: self.config.context_budget,
+            messages: self.policy.max_messages,
+            chars: self.policy.max_history_chars,
+        };
+        let (history, cut) = self.conversation.history_within(&limits, reserved);
         self.context_start = cut;
         // A choice that forces a call applies to the person's message, not to the follow-up with
         // the tools' outputs: forced again, the model could never answer in text.
@@ -775,7 +794,19 @@ impl Session {
         {
             parameters.tool_choice = Some(ToolChoice::Auto);
         }
-        let request = parameters.request(history, self.config.tools.clone());
+        let tools = self
+            .config
+            .tools
+            .iter()
+            .filter(|tool| self.policy.allows_tool(&tool.function.name))
+            .cloned()
+            .collect::<Vec<_>>();
+        if let Some(ToolChoice::Function(name)) = &parameters.tool_choice {
+            if !self.policy.allows_tool(name) {
+                parameters.tool_choice = None;
+            }
+        }
+        let request = parameters.request(history, tools);
         if let Err(error) = request.validate() {
             self.conversation.fail(ChatError::Invalid(error));
             return;

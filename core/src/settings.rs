@@ -1,7 +1,7 @@
 //! The settings panel's values: what a person typed, where empty means "not set", checked field by
 //! field against the API's ranges before anything is sent. Plain data, tested natively.
 
-use chat_protocol::{format_number, LogitBias, Message, Stop, ToolChoice};
+use chat_protocol::{format_number, LogitBias, Message, PolicySummary, Rule, Stop, ToolChoice};
 use serde::{Deserialize, Serialize};
 
 use crate::parameters::Parameters;
@@ -264,6 +264,64 @@ impl Settings {
         } else {
             Err(problems)
         }
+    }
+
+    /// The values a relay's `policy` would not take as typed, each with its field and what the
+    /// chat takes instead, in the words of `strings`. They do not stop a message: the request
+    /// carries the nearest allowed value ([`Parameters::fit`]); the panel shows why.
+    pub fn beyond(&self, policy: &PolicySummary, strings: &Strings) -> Vec<(Field, String)> {
+        let rules = &policy.parameters;
+        [
+            (
+                Field::Temperature,
+                &self.temperature,
+                rules.temperature,
+                (0.0, 2.0),
+            ),
+            (Field::TopP, &self.top_p, rules.top_p, (0.1, 1.0)),
+            (
+                Field::MaxTokens,
+                &self.max_tokens,
+                rules.max_tokens,
+                (1.0, f64::from(u32::MAX)),
+            ),
+            (
+                Field::FrequencyPenalty,
+                &self.frequency_penalty,
+                rules.frequency_penalty,
+                (-2.0, 2.0),
+            ),
+            (
+                Field::PresencePenalty,
+                &self.presence_penalty,
+                rules.presence_penalty,
+                (-2.0, 2.0),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(field, text, rule, (least, most))| {
+            let rule = rule?;
+            let value = parse_number(text.trim())?;
+            (!rule.allows(value)).then(|| {
+                // An open end is the API's own.
+                let (min, max) = match rule {
+                    Rule::Fixed(fixed) => (fixed, fixed),
+                    Rule::Range { min, max } => (min.unwrap_or(least), max.unwrap_or(most)),
+                };
+                (
+                    field,
+                    fill(
+                        strings.policy_range(),
+                        &[
+                            &format_number(min),
+                            &format_number(max),
+                            &format_number(rule.fit(value)),
+                        ],
+                    ),
+                )
+            })
+        })
+        .collect()
     }
 
     /// Whether `parameter` (as the API names it) is set here.

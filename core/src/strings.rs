@@ -153,6 +153,7 @@ strings! {
     call_tool = "call_tool" => "call {}",
     enter_model = "enter_model" => "Enter a model id.",
     enter_number = "enter_number" => "Enter a number from {} to {}, or leave it empty.",
+    policy_range = "policy_range" => "This chat takes {} to {}: {} is sent.",
     enter_whole_number = "enter_whole_number" => "Enter a whole number of at least 1, or leave it empty.",
     enter_token_id = "enter_token_id" => "The token id is a whole number, such as 50256.",
     too_many_stops = "too_many_stops" => "At most {} stop sequences.",

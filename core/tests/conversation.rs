@@ -3,6 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use chat_core::conversation::SubmitError;
+use chat_core::HistoryLimits;
 use chat_core::{ChatError, Conversation, MessageStatus, Role, Status, TransportError};
 use chat_protocol::{
     ApiError, FinishReason, FunctionCallDelta, Message, StreamEvent, ToolCallDelta, Usage,
@@ -593,13 +594,17 @@ fn the_history_budget_leaves_out_whole_old_turns_and_keeps_the_last() {
         conversation.apply(StreamEvent::Done);
     }
     conversation.submit("Last question").expect("accepted");
-    let (all, cut) = conversation.history_within(None, 0);
+    let tokens = |budget: Option<usize>| HistoryLimits {
+        tokens: budget,
+        ..HistoryLimits::default()
+    };
+    let (all, cut) = conversation.history_within(&HistoryLimits::default(), 0);
     assert_eq!((all.len(), cut), (9, None));
     let turn_cost: usize = all[..2]
         .iter()
         .map(chat_core::conversation::estimate_tokens)
         .sum();
-    let (history, cut) = conversation.history_within(Some(turn_cost * 2 + 20), 0);
+    let (history, cut) = conversation.history_within(&tokens(Some(turn_cost * 2 + 20)), 0);
     assert_eq!(
         history.len(),
         5,
@@ -610,14 +615,38 @@ fn the_history_budget_leaves_out_whole_old_turns_and_keeps_the_last() {
         "a turn starts with the person's message"
     );
     assert_eq!(cut, Some(conversation.messages()[4].id));
-    let (tiny, _) = conversation.history_within(Some(1), 0);
+    let (tiny, _) = conversation.history_within(&tokens(Some(1)), 0);
     assert_eq!(
         tiny,
         [Message::user("Last question")],
         "the last turn is always sent"
     );
-    let (reserved, _) = conversation.history_within(Some(turn_cost * 2 + 20), turn_cost);
+    let (reserved, _) = conversation.history_within(&tokens(Some(turn_cost * 2 + 20)), turn_cost);
     assert_eq!(reserved.len(), 3, "the system prompt's share comes first");
+
+    // A relay's policy bounds messages and characters the same way, by whole turns.
+    let (five, cut) = conversation.history_within(
+        &HistoryLimits {
+            messages: Some(6),
+            ..HistoryLimits::default()
+        },
+        0,
+    );
+    assert_eq!(five.len(), 5, "two turns and the last question: {five:?}");
+    assert_eq!(cut, Some(conversation.messages()[4].id));
+    let chars: usize = "Last question".len() + 2 * "Question 0: ".len() + 40 * 6;
+    let (within, _) = conversation.history_within(
+        &HistoryLimits {
+            chars: Some(chars),
+            ..HistoryLimits::default()
+        },
+        0,
+    );
+    assert!(
+        within.len() < 9 && within.len() % 2 == 1,
+        "{}",
+        within.len()
+    );
 }
 
 fn image(url: &str, preview: &str) -> chat_core::conversation::Image {

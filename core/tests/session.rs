@@ -717,6 +717,56 @@ fn the_history_budget_leaves_out_the_oldest_turns_and_says_where() {
 }
 
 #[test]
+fn a_relays_policy_shapes_every_request_so_that_it_is_never_refused() {
+    let mut config = with_tools(&[]);
+    config.parameters.system_prompt = Some("Be a pirate.".into());
+    config.parameters.model = "gpt-4o".into();
+    config.parameters.temperature = Some(1.8);
+    config.parameters.tool_choice = Some(ToolChoice::Function("get_weather".into()));
+    let mut chat = Harness::new(config);
+    chat.session.set_policy(
+        serde_json::from_value(json!({
+            "system_prompt": true,
+            "models": ["shop-model"],
+            "parameters": {"temperature": {"max": 1.0}},
+            "tools": ["get_time"],
+            "max_messages": 3
+        }))
+        .expect("a summary"),
+    );
+    for text in ["first", "second"] {
+        let ticket = chat.send(text);
+        chat.reply(ticket, "answer");
+    }
+    let effects = chat.input(Input::Send {
+        text: "third".into(),
+        images: Vec::new(),
+    });
+    let (_, sent) = request(&effects).expect("sent");
+    assert_eq!(
+        sent.messages,
+        [
+            Message::user("second"),
+            Message::assistant("answer"),
+            Message::user("third")
+        ],
+        "no system prompt of the page's, and whole turns within three messages"
+    );
+    assert_eq!(sent.model, "shop-model");
+    assert_eq!(sent.temperature, Some(1.0));
+    let offered: Vec<_> = sent
+        .tools
+        .iter()
+        .map(|tool| tool.function.name.as_str())
+        .collect();
+    assert_eq!(offered, ["get_time"]);
+    assert_eq!(
+        sent.tool_choice, None,
+        "a choice of a tool it does not offer goes"
+    );
+}
+
+#[test]
 fn switching_conversations_mid_reply_stops_it_and_keeps_both() {
     let mut chat = Harness::plain();
     let ticket = chat.send("In the first");

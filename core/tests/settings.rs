@@ -5,7 +5,7 @@
 
 use chat_core::settings::{Field, Settings};
 use chat_core::{Parameters, Strings};
-use chat_protocol::{Message, Stop, ToolChoice};
+use chat_protocol::{Message, PolicySummary, Rule, Stop, ToolChoice};
 use serde_json::json;
 
 /// `apply` with the built-in English.
@@ -209,5 +209,66 @@ fn numbers_are_read_as_people_type_them() {
     assert_eq!(
         (settings.temperature.as_str(), settings.top_p.as_str()),
         ("1", "0.95")
+    );
+}
+
+#[test]
+fn values_beyond_a_relays_policy_are_shown_and_sent_as_the_nearest_allowed() {
+    let policy: PolicySummary = serde_json::from_value(json!({
+        "system_prompt": true,
+        "models": ["shop-model"],
+        "parameters": {"temperature": {"max": 1.0}, "max_tokens": {"max": 512}, "top_p": 0.9},
+        "no_stop": true
+    }))
+    .expect("a summary");
+    let mut settings = Settings::from_parameters(&Parameters::default());
+    settings.temperature = "1.5".into();
+    settings.max_tokens = "4000".into();
+    settings.presence_penalty = "0.5".into();
+    settings.system_prompt = "Be a pirate.".into();
+    settings.stop = vec!["END".into()];
+    let beyond = settings.beyond(&policy, &Strings::default());
+    let said = |field: Field| {
+        beyond
+            .iter()
+            .find(|(at, _)| *at == field)
+            .map(|(_, problem)| problem.clone())
+    };
+    let temperature = said(Field::Temperature).expect("said");
+    assert!(
+        temperature.contains("0 to 1") && temperature.contains("1 is sent"),
+        "{temperature}"
+    );
+    assert!(said(Field::MaxTokens).is_some_and(|problem| problem.contains("512 is sent")));
+    assert_eq!(said(Field::PresencePenalty), None, "no rule for it");
+
+    let mut parameters = settings
+        .apply_in_english(&Parameters::default(), &[])
+        .expect("valid for the API");
+    parameters.fit(&policy);
+    assert_eq!(parameters.system_prompt, None, "the relay pins its own");
+    assert_eq!(parameters.model, "shop-model");
+    assert_eq!(parameters.temperature, Some(1.0));
+    assert_eq!(parameters.top_p, Some(0.9), "fixed");
+    assert_eq!(parameters.max_tokens, Some(512));
+    assert_eq!(parameters.presence_penalty, Some(0.5));
+    assert_eq!(parameters.stop, Stop::None);
+    settings.max_tokens.clear();
+    let mut parameters = settings
+        .apply_in_english(&Parameters::default(), &[])
+        .expect("valid");
+    parameters.fit(&policy);
+    assert_eq!(
+        parameters.max_tokens,
+        Some(512),
+        "left out, the range's top"
+    );
+    assert_eq!(
+        Rule::Range {
+            min: None,
+            max: Some(1.0)
+        }
+        .fit(1.7),
+        1.0
     );
 }

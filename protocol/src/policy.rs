@@ -151,10 +151,9 @@ mod tests {
                 "tools": [], "max_messages": 4, "some_future_field": 1}"#,
         )
         .expect("reads");
-        let _: PolicySummary = serde_json::from_str(
-            r#"{"parameters": {"seed": 1, "temperature": 0.5}}"#,
-        )
-        .expect("reads");
+        let _: PolicySummary =
+            serde_json::from_str(r#"{"parameters": {"seed": 1, "temperature": 0.5}}"#)
+                .expect("reads");
         assert!(summary.system_prompt);
         assert_eq!(summary.parameters.top_p, Some(Rule::Fixed(0.9)));
         assert!(!summary.allows_tool("anything"));
