@@ -13,7 +13,7 @@ use chat_core::{
     Effect as SessionEffect, Feedback, Input, Library, MessageId, MessageStatus, Role, Session,
     SessionConfig, Settings, Status, Strings, Ticket,
 };
-use chat_protocol::{Source, ToolCall, Usage};
+use chat_protocol::{PolicySummary, Source, ToolCall, Usage};
 use futures_util::StreamExt;
 use leptos::leptos_dom::helpers::TimeoutHandle;
 use leptos::prelude::*;
@@ -127,6 +127,8 @@ pub struct ChatController {
     welcome: RwSignal<Option<String>>,
     /// The settings panel's values; they replace the config's parameters.
     settings: RwSignal<Settings>,
+    /// What the relay's policy pins, once it is known (nothing until then, and from a provider).
+    policy: RwSignal<PolicySummary>,
     /// Why the last Send was refused before anything was sent (a setting out of range).
     notice: RwSignal<Option<String>>,
     /// Why history will not be kept on this device, said once.
@@ -224,6 +226,7 @@ impl ChatController {
             draft: RwSignal::new(String::new()),
             welcome: RwSignal::new(welcome),
             settings: RwSignal::new(settings),
+            policy: RwSignal::new(PolicySummary::default()),
             notice: RwSignal::new(None),
             storage_notice: RwSignal::new(storage_notice),
             attachments: RwSignal::new(Vec::new()),
@@ -232,6 +235,20 @@ impl ChatController {
             voice,
         };
         controller.mirror();
+        // The relay's policy, asked once: requests are fitted to it, and the settings panel offers
+        // only what it leaves open.
+        let asked = controller
+            .transport
+            .with_value(|transport| transport.policy());
+        leptos::task::spawn_local(async move {
+            let Some(policy) = asked.await.filter(|policy| !policy.is_empty()) else {
+                return;
+            };
+            controller
+                .session
+                .try_update_value(|session| session.set_policy(policy.clone()));
+            controller.policy.try_set(policy);
+        });
         // Settings survive a reload: they are saved whenever they change.
         Effect::new(move |_| {
             controller
@@ -501,7 +518,12 @@ impl ChatController {
         self.welcome
     }
 
-    /// The settings panel's values.
+    /// What the relay's policy pins (nothing until it is known).
+    pub fn policy(&self) -> Signal<PolicySummary> {
+        self.policy.into()
+    }
+
+    /// The settings panel's values, which replace the config's parameters.
     pub fn settings(&self) -> RwSignal<Settings> {
         self.settings
     }

@@ -306,7 +306,7 @@ impl Settings {
                 // An open end is the API's own.
                 let (min, max) = match rule {
                     Rule::Fixed(fixed) => (fixed, fixed),
-                    Rule::Range { min, max } => (min.unwrap_or(least), max.unwrap_or(most)),
+                    range => within(Some(range), least, most),
                 };
                 (
                     field,
@@ -371,6 +371,20 @@ impl Settings {
             .into_iter()
             .find(|(at, _)| *at == field)
             .map(|(_, problem)| problem)
+    }
+}
+
+/// `min..=max` narrowed to `rule`'s range, when it has one.
+pub fn within(rule: Option<Rule>, min: f64, max: f64) -> (f64, f64) {
+    match rule {
+        Some(Rule::Range {
+            min: least,
+            max: most,
+        }) => (
+            least.map_or(min, |least| least.max(min)),
+            most.map_or(max, |most| most.min(max)),
+        ),
+        _ => (min, max),
     }
 }
 

@@ -119,6 +119,15 @@ pub struct Relay {
 impl Relay {
     /// Starts the relay answering with `answers`, letting pages of `origins` call it too.
     pub async fn start(answers: &Answers, origins: &[String]) -> Self {
+        Self::start_with(answers, origins, &[]).await
+    }
+
+    /// [`Relay::start`], with more flags (`--policy FILE`, say).
+    pub async fn start_with(
+        answers: &Answers,
+        origins: &[String],
+        flags: &[&std::ffi::OsStr],
+    ) -> Self {
         let mut command = Command::new(relay_binary());
         command
             .arg("--listen")
@@ -145,6 +154,7 @@ impl Relay {
         for origin in origins {
             command.arg("--allowed-origin").arg(origin);
         }
+        command.args(flags);
         let mut process = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -523,3 +523,90 @@ async fn the_launcher_page_greets_once_and_the_greeting_opens_the_chat() {
     assert!(browser.find_all(".cw-greeting").await.is_empty());
     browser.close().await;
 }
+
+#[tokio::test]
+async fn behind_a_policy_the_widget_offers_only_what_it_leaves_open_and_the_upstream_gets_the_operators_prompt(
+) {
+    let received = Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let kept = received.clone();
+    let upstream = serve(Router::new().route(
+        "/chat/completions",
+        post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().expect("not poisoned").push(body);
+                let body = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Ahoy from the shop."},"finish_reason":"stop"}]}"#;
+                ([("content-type", "application/json")], body).into_response()
+            }
+        }),
+    ))
+    .await;
+    let policy = std::env::temp_dir().join(format!("chat-e2e-policy-{}.toml", std::process::id()));
+    std::fs::write(
+        &policy,
+        "system_prompt = \"You are the shop's assistant.\"\n\
+         [parameters]\ntemperature = { min = 0.0, max = 1.0 }\npresence_penalty = 0.0\n",
+    )
+    .expect("written");
+    let relay = chat_e2e::Relay::start_with(
+        &Answers::Upstream {
+            url: upstream.url.clone(),
+        },
+        &[],
+        &[std::ffi::OsStr::new("--policy"), policy.as_os_str()],
+    )
+    .await;
+    let browser = Browser::with(relay).await;
+    browser.visit(&browser.relay.url.clone()).await;
+    browser.find(chat_e2e::LOADED).await;
+    browser.click("Settings").await;
+    let temperature_hint = "return shadow.querySelector(\"[data-setting='temperature'] ~ .cw-field__hint\").textContent;";
+    eventually(
+        "the policy's range is shown",
+        Duration::from_secs(10),
+        async || browser.in_widget(temperature_hint).await == serde_json::json!("0 to 1"),
+    )
+    .await;
+    let laid_out = "return [...shadow.querySelectorAll('[data-setting]')]
+                        .filter((control) => control.offsetParent !== null)
+                        .map((control) => control.dataset.setting);";
+    let offered = browser.in_widget(laid_out).await.to_string();
+    assert!(
+        !offered.contains("presence_penalty") && offered.contains("temperature"),
+        "{offered}"
+    );
+    browser
+        .find("[data-setting='temperature']")
+        .await
+        .send_keys("1.5")
+        .await
+        .expect("typed");
+    let said = browser
+        .find("[data-setting='temperature'] ~ .cw-field__problem")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(said.contains("1 is sent"), "{said}");
+    browser.save_screenshot("settings-under-policy").await;
+    browser.click("Done").await;
+    browser.send("Hello").await;
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+    assert!(browser.reply_text().await.contains("Ahoy from the shop."));
+    let sent = received
+        .lock()
+        .expect("not poisoned")
+        .last()
+        .cloned()
+        .expect("sent");
+    assert_eq!(
+        sent["messages"][0],
+        serde_json::json!({"role": "system", "content": "You are the shop's assistant."})
+    );
+    assert_eq!(sent["temperature"], serde_json::json!(1.0));
+    assert_eq!(sent["presence_penalty"], serde_json::json!(0.0));
+    let _ = std::fs::remove_file(&policy);
+    browser.close().await;
+}

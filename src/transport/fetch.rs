@@ -1,7 +1,8 @@
 //! The browser's `fetch`, with one `AbortController` per request and the body read as a stream.
 
-use chat_protocol::{ChatRequest, StreamDecoder, StreamEvent};
+use chat_protocol::{ChatRequest, PolicySummary, StreamDecoder, StreamEvent};
 use futures_channel::mpsc::{self, UnboundedSender};
+use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
@@ -30,7 +31,39 @@ impl FetchTransport {
     }
 }
 
+/// The largest policy read (a relay's is a few hundred bytes).
+const MAX_POLICY: usize = 64 * 1024;
+
+impl FetchTransport {
+    /// Where a relay tells its policy: beside its chat endpoint (`…/v1/policy` for
+    /// `…/v1/chat/completions`). None in direct mode: a provider has none.
+    fn policy_url(&self) -> Option<String> {
+        if self.api_key.is_some() {
+            return None;
+        }
+        let base = self.endpoint.strip_suffix("/chat/completions")?;
+        Some(format!("{base}/policy"))
+    }
+}
+
 impl Transport for FetchTransport {
+    fn policy(&self) -> LocalBoxFuture<'static, Option<PolicySummary>> {
+        let url = self.policy_url();
+        Box::pin(async move {
+            let response = Request::get(&url?)
+                .header("Accept", "application/json")
+                .send()
+                .await
+                .ok()
+                .filter(|response| response.ok())?;
+            let text = response.text().await.ok()?;
+            if text.len() > MAX_POLICY {
+                return None;
+            }
+            serde_json::from_str(&text).ok()
+        })
+    }
+
     fn send(&self, request: &ChatRequest) -> Reply {
         let (sender, events) = mpsc::unbounded();
         let controller = AbortController::new().ok();

@@ -6,7 +6,8 @@ mod fetch;
 use std::fmt;
 use std::rc::Rc;
 
-use chat_protocol::{ChatRequest, StreamEvent};
+use chat_protocol::{ChatRequest, PolicySummary, StreamEvent};
+use futures_util::future::LocalBoxFuture;
 use futures_util::stream::LocalBoxStream;
 
 pub use chat_core::TransportError;
@@ -16,6 +17,12 @@ pub use fetch::FetchTransport;
 pub trait Transport {
     /// Starts `request`. The reply's events arrive on [`Reply::events`]; an error ends the stream.
     fn send(&self, request: &ChatRequest) -> Reply;
+
+    /// What the server's policy pins (a relay's `GET /v1/policy`), when it says; `None` from a
+    /// provider, or when it cannot be read. By default, nothing.
+    fn policy(&self) -> LocalBoxFuture<'static, Option<PolicySummary>> {
+        Box::pin(std::future::ready(None))
+    }
 }
 
 /// A transport shared by the widget's parts.

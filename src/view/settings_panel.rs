@@ -5,15 +5,18 @@ use leptos::prelude::*;
 
 use crate::controller::ChatController;
 use chat_core::settings::Steering;
-use chat_core::settings::{Field, Settings, MAX_STOPS};
+use chat_core::settings::{within, Field, Settings, MAX_STOPS};
 use chat_core::strings::fill;
+use chat_protocol::{format_number, ParameterRules, Rule};
 
 /// Numbers the panels on a page, so each control's id is unique.
 static PANELS: AtomicUsize = AtomicUsize::new(0);
 
 /// Every request parameter, editable: each control shows its documented range, an empty field is
 /// "not set" (and not sent), and a value out of range is refused at the control with the reason.
-/// Esc closes the panel.
+/// What a relay's policy pins is not offered (its system prompt, a fixed value, the models it
+/// does not offer, what it refuses), its ranges are the controls' ranges, and a value beyond one
+/// is said at its control with the value that is sent instead. Esc closes the panel.
 #[component]
 pub fn SettingsPanel(
     /// The chat box's controller.
@@ -28,14 +31,37 @@ pub fn SettingsPanel(
         .config()
         .with_value(|config| (config.parameters(), config.strings.clone()));
     let checked_tools = tools.clone();
+    let policy = controller.policy();
     let problems = Memo::new(move |_| {
         settings.with(|settings| {
-            settings
+            let mut problems = settings
                 .apply(&parameters, &strings, &checked_tools)
                 .err()
-                .unwrap_or_default()
+                .unwrap_or_default();
+            for (field, beyond) in policy.with(|policy| settings.beyond(policy, &strings)) {
+                if !problems.iter().any(|(at, _)| *at == field) {
+                    problems.push((field, beyond));
+                }
+            }
+            problems
         })
     });
+    // A parameter the policy fixes is not offered; one it bounds shows its range.
+    let fixed = move |rule: fn(&ParameterRules) -> Option<Rule>| {
+        policy.with(|policy| matches!(rule(&policy.parameters), Some(Rule::Fixed(_))))
+    };
+    let range_hint =
+        move |rule: fn(&ParameterRules) -> Option<Rule>, (min, max): (f64, f64), usual: String| {
+            Signal::derive(
+                move || match policy.with(|policy| rule(&policy.parameters)) {
+                    rule @ Some(Rule::Range { .. }) => {
+                        let (min, max) = within(rule, min, max);
+                        format!("{} to {}", format_number(min), format_number(max))
+                    }
+                    _ => usual.clone(),
+                },
+            )
+        };
     let problem = move |field: Field| {
         problems.with(|problems| {
             problems
@@ -50,7 +76,7 @@ pub fn SettingsPanel(
     let text_field = move |field: Field,
                            name: &'static str,
                            label: String,
-                           hint: String,
+                           hint: Signal<String>,
                            get: fn(&Settings) -> String,
                            set: fn(&mut Settings, String)| {
         let id = format!("{field_prefix}-{name}");
@@ -206,7 +232,7 @@ pub fn SettingsPanel(
     let model_field = editable.contains(&Steering::Model).then(|| {
         let prefix = prefix.clone();
         view! {
-                    <div class="cw-field">
+                    <div class="cw-field" hidden=move || policy.with(|policy| !policy.models.is_empty())>
                         <label class="cw-field__label" for=format!("{prefix}-model")>{text(|s| s.model())}</label>
                         <input
                             id=format!("{prefix}-model")
@@ -225,7 +251,7 @@ pub fn SettingsPanel(
     let system_field = editable.contains(&Steering::SystemPrompt).then(|| {
         let prefix = prefix.clone();
         view! {
-                    <div class="cw-field cw-field--wide">
+                    <div class="cw-field cw-field--wide" hidden=move || policy.with(|policy| policy.system_prompt)>
                         <label class="cw-field__label" for=format!("{prefix}-system")>{text(|s| s.system_prompt())}</label>
                         <textarea
                             id=format!("{prefix}-system")
@@ -239,6 +265,104 @@ pub fn SettingsPanel(
                     </div>
         }
     });
+    // Where the policy names the models, the person picks one of them (when it offers more
+    // than one).
+    let model_prefix = prefix.clone();
+    let model_label = text(|s| s.model());
+    let policy_models = editable.contains(&Steering::Model).then(|| {
+        move || {
+            let models = policy.with(|policy| policy.models.clone());
+            (models.len() > 1).then(|| {
+                let id = format!("{model_prefix}-model-choice");
+                let options = models
+                    .into_iter()
+                    .map(|model| {
+                        let (current, label) = (model.clone(), model.clone());
+                        view! {
+                            <option value=model selected=move || settings.with(|settings| settings.model == current)>
+                                {label}
+                            </option>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <div class="cw-field">
+                        <label class="cw-field__label" for=id.clone()>{model_label.clone()}</label>
+                        <select
+                            id=id
+                            class="cw-field__input"
+                            data-setting="model"
+                            on:change=move |event| settings.update(|settings| settings.model = event_target_value(&event))
+                        >
+                            {options}
+                        </select>
+                    </div>
+                }
+            })
+        }
+    });
+    let numbers = [
+        (
+            Field::Temperature,
+            "temperature",
+            text(|s| s.temperature()),
+            (0.0, 2.0),
+            "0 to 2".to_owned(),
+            (|rules: &ParameterRules| rules.temperature) as fn(&ParameterRules) -> Option<Rule>,
+            (|s: &Settings| s.temperature.clone()) as fn(&Settings) -> String,
+            (|s: &mut Settings, v| s.temperature = v) as fn(&mut Settings, String),
+        ),
+        (
+            Field::TopP,
+            "top_p",
+            text(|s| s.top_p()),
+            (0.1, 1.0),
+            "0.1 to 1".to_owned(),
+            |rules| rules.top_p,
+            |s| s.top_p.clone(),
+            |s, v| s.top_p = v,
+        ),
+        (
+            Field::MaxTokens,
+            "max_tokens",
+            text(|s| s.max_tokens()),
+            (1.0, f64::from(u32::MAX)),
+            text(|s| s.max_tokens_hint()),
+            |rules| rules.max_tokens,
+            |s| s.max_tokens.clone(),
+            |s, v| s.max_tokens = v,
+        ),
+        (
+            Field::FrequencyPenalty,
+            "frequency_penalty",
+            text(|s| s.frequency_penalty()),
+            (-2.0, 2.0),
+            "-2 to 2".to_owned(),
+            |rules| rules.frequency_penalty,
+            |s| s.frequency_penalty.clone(),
+            |s, v| s.frequency_penalty = v,
+        ),
+        (
+            Field::PresencePenalty,
+            "presence_penalty",
+            text(|s| s.presence_penalty()),
+            (-2.0, 2.0),
+            "-2 to 2".to_owned(),
+            |rules| rules.presence_penalty,
+            |s| s.presence_penalty.clone(),
+            |s, v| s.presence_penalty = v,
+        ),
+    ]
+    .into_iter()
+    .map(|(field, name, label, range, usual, rule, get, set)| {
+        let hint = range_hint(rule, range, usual);
+        view! {
+            <div class="cw-settings__number" hidden=move || fixed(rule)>
+                {text_field(field, name, label, hint, get, set)}
+            </div>
+        }
+    })
+    .collect_view();
     let tool_field = editable.contains(&Steering::ToolChoice).then(|| {
         let prefix = prefix.clone();
         view! {
@@ -261,17 +385,14 @@ pub fn SettingsPanel(
     view! {
         <form class="cw-settings" aria-label=controller.text(|s| s.settings()) on:keydown=on_keydown on:submit=|event| event.prevent_default()>
             {model_field}
+            {policy_models}
             {system_field}
-            {text_field(Field::Temperature, "temperature", text(|s| s.temperature()), "0 to 2".into(), |s| s.temperature.clone(), |s, v| s.temperature = v)}
-            {text_field(Field::TopP, "top_p", text(|s| s.top_p()), "0.1 to 1".into(), |s| s.top_p.clone(), |s, v| s.top_p = v)}
-            {text_field(Field::MaxTokens, "max_tokens", text(|s| s.max_tokens()), text(|s| s.max_tokens_hint()), |s| s.max_tokens.clone(), |s, v| s.max_tokens = v)}
-            {text_field(Field::FrequencyPenalty, "frequency_penalty", text(|s| s.frequency_penalty()), "-2 to 2".into(), |s| s.frequency_penalty.clone(), |s, v| s.frequency_penalty = v)}
-            {text_field(Field::PresencePenalty, "presence_penalty", text(|s| s.presence_penalty()), "-2 to 2".into(), |s| s.presence_penalty.clone(), |s, v| s.presence_penalty = v)}
-            <fieldset class="cw-field cw-field--wide">
+            {numbers}
+            <fieldset class="cw-field cw-field--wide" hidden=move || policy.with(|policy| policy.no_stop)>
                 <legend class="cw-field__label">{text(|s| s.stop_sequences())}</legend>
                 <div class="cw-stops">{stops}</div>
             </fieldset>
-            <fieldset class="cw-field cw-field--wide">
+            <fieldset class="cw-field cw-field--wide" hidden=move || policy.with(|policy| policy.no_logit_bias)>
                 <legend class="cw-field__label">{text(|s| s.logit_bias())}</legend>
                 {bias_rows}
                 <button

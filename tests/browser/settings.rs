@@ -326,3 +326,75 @@ async fn stored_settings_cannot_steer_the_model_unless_the_config_lets_the_perso
     assert_eq!(body["model"], "o1-pro");
     assert_eq!(body["messages"][0]["role"], "system");
 }
+
+#[wasm_bindgen_test]
+async fn behind_a_relays_policy_the_panel_offers_what_it_leaves_open_and_requests_fit_it() {
+    let policy = serde_json::from_value(serde_json::json!({
+        "system_prompt": true,
+        "models": ["shop-model", "shop-model-mini"],
+        "parameters": {"temperature": {"min": 0.0, "max": 1.0}, "presence_penalty": 0.0},
+        "tools": [],
+        "no_stop": true,
+        "no_logit_bias": true
+    }))
+    .expect("a summary");
+    let config: ChatConfig = serde_json::from_value(serde_json::json!({
+        "system_prompt": "Be a pirate.",
+        "editable": ["model", "system_prompt"]
+    }))
+    .expect("a config");
+    let chat = Fixture::with_policy(config, example_tools(), policy);
+    settle().await;
+    chat.open_settings();
+    settle().await;
+    // Laid out at all (an element under `display: none` has no offset parent).
+    let shown = |selector: &str| {
+        chat.query(selector)
+            .is_some_and(|element| element.offset_parent().is_some())
+    };
+    assert!(shown("[data-setting='temperature']"));
+    assert!(
+        !shown("[data-setting='system_prompt']"),
+        "the relay pins it"
+    );
+    assert!(!shown("[data-setting='presence_penalty']"), "fixed");
+    assert!(!shown("[data-setting='stop-0']"), "refused");
+    assert!(!shown(
+        "[data-setting='bias-token'], .cw-settings fieldset:last-of-type button"
+    ));
+    assert!(
+        shown("select[data-setting='model']"),
+        "a choice of the offered models"
+    );
+    let hint = chat
+        .query("[data-setting='temperature'] ~ .cw-field__hint")
+        .and_then(|hint| hint.text_content())
+        .unwrap_or_default();
+    assert_eq!(hint, "0 to 1");
+
+    chat.set_setting("temperature", "1.5");
+    settle().await;
+    let said = chat
+        .query("[data-setting='temperature'] ~ .cw-field__problem")
+        .and_then(|problem| problem.text_content())
+        .unwrap_or_default();
+    assert!(
+        said.contains("0 to 1") && said.contains("1 is sent"),
+        "{said}"
+    );
+
+    chat.send("Hello").await;
+    let requests = chat.transport.requests.borrow();
+    let sent = requests.first().expect("sent, fitted to the policy");
+    assert_eq!(sent.temperature, Some(1.0));
+    assert_eq!(sent.presence_penalty, Some(0.0));
+    assert_eq!(sent.model, "shop-model");
+    assert!(
+        !sent
+            .messages
+            .iter()
+            .any(|message| matches!(message, chat_protocol::Message::System { .. })),
+        "no system prompt of the page's"
+    );
+    assert!(sent.tools.is_empty(), "the policy offers no tools");
+}

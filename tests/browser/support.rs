@@ -5,12 +5,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use chat_protocol::{ChatRequest, StreamEvent};
+use chat_protocol::{ChatRequest, PolicySummary, StreamEvent};
 use chat_widget::rich::RichModule;
 use chat_widget::{
     mount_with, AbortHandle, ChatConfig, ChatWidget, Reply, Toolbox, Transport, TransportError,
 };
 use futures_channel::mpsc::{self, UnboundedSender};
+use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use leptos::task::tick;
 use wasm_bindgen::{JsCast, JsValue};
@@ -25,12 +26,18 @@ pub(crate) struct Scripted {
     pub(crate) requests: RefCell<Vec<ChatRequest>>,
     senders: RefCell<Vec<Events>>,
     pub(crate) aborted: Rc<RefCell<usize>>,
+    /// What the relay's policy says, when the test gives one.
+    pub(crate) policy: Option<PolicySummary>,
 }
 
 /// The widget's handle on the scripted transport the test also holds.
 pub(crate) struct Shared(pub(crate) Rc<Scripted>);
 
 impl Transport for Shared {
+    fn policy(&self) -> LocalBoxFuture<'static, Option<PolicySummary>> {
+        Box::pin(std::future::ready(self.0.policy.clone()))
+    }
+
     fn send(&self, request: &ChatRequest) -> Reply {
         let this = &self.0;
         let (sender, events) = mpsc::unbounded();
@@ -92,7 +99,23 @@ impl Fixture {
         Self::with_tools(config, Toolbox::new())
     }
 
-    pub(crate) fn with_tools(mut config: ChatConfig, toolbox: Toolbox) -> Self {
+    pub(crate) fn with_tools(config: ChatConfig, toolbox: Toolbox) -> Self {
+        Self::mount(config, toolbox, Scripted::default())
+    }
+
+    /// A chat box behind a relay whose policy is `policy`.
+    pub(crate) fn with_policy(config: ChatConfig, toolbox: Toolbox, policy: PolicySummary) -> Self {
+        Self::mount(
+            config,
+            toolbox,
+            Scripted {
+                policy: Some(policy),
+                ..Scripted::default()
+            },
+        )
+    }
+
+    fn mount(mut config: ChatConfig, toolbox: Toolbox, transport: Scripted) -> Self {
         // Saved settings are per widget id: each test gets its own unless it chose one.
         if config.id == ChatConfig::default().id {
             config.id = format!(
@@ -102,7 +125,7 @@ impl Fixture {
         }
         link_rich();
         let root = fresh_element();
-        let transport = Rc::new(Scripted::default());
+        let transport = Rc::new(transport);
         let widget = mount_with(
             root.clone(),
             config,
