@@ -269,37 +269,35 @@ pub fn SettingsPanel(
     // than one).
     let model_prefix = prefix.clone();
     let model_label = text(|s| s.model());
-    let policy_models = editable.contains(&Steering::Model).then(|| {
-        move || {
-            let models = policy.with(|policy| policy.models.clone());
-            (models.len() > 1).then(|| {
-                let id = format!("{model_prefix}-model-choice");
-                let options = models
-                    .into_iter()
-                    .map(|model| {
-                        let (current, label) = (model.clone(), model.clone());
-                        view! {
-                            <option value=model selected=move || settings.with(|settings| settings.model == current)>
-                                {label}
-                            </option>
-                        }
-                    })
-                    .collect_view();
-                view! {
-                    <div class="cw-field">
-                        <label class="cw-field__label" for=id.clone()>{model_label.clone()}</label>
-                        <select
-                            id=id
-                            class="cw-field__input"
-                            data-setting="model"
-                            on:change=move |event| settings.update(|settings| settings.model = event_target_value(&event))
-                        >
-                            {options}
-                        </select>
-                    </div>
-                }
-            })
-        }
+    let policy_models = editable.contains(&Steering::Model).then_some(move || {
+        let models = policy.with(|policy| policy.models.clone());
+        (models.len() > 1).then(|| {
+            let id = format!("{model_prefix}-model-choice");
+            let options = models
+                .into_iter()
+                .map(|model| {
+                    let (current, label) = (model.clone(), model.clone());
+                    view! {
+                        <option value=model selected=move || settings.with(|settings| settings.model == current)>
+                            {label}
+                        </option>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="cw-field">
+                    <label class="cw-field__label" for=id.clone()>{model_label.clone()}</label>
+                    <select
+                        id=id
+                        class="cw-field__input"
+                        data-setting="model"
+                        on:change=move |event| settings.update(|settings| settings.model = event_target_value(&event))
+                    >
+                        {options}
+                    </select>
+                </div>
+            }
+        })
     });
     let numbers = [
         (
