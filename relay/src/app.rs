@@ -20,6 +20,7 @@ use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::client::{self, client_network, Client};
 use crate::config::{Config, Mode};
 use crate::error::RelayError;
 use crate::files::StaticFiles;
@@ -81,6 +82,10 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
         })
         .layer(cors)
         .layer(middleware::from_fn_with_state(state.clone(), check_origin))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client::resolve,
+        ))
         .layer(middleware::from_fn(access_log))
         .with_state(state);
     Ok((router, stats))
@@ -202,9 +207,8 @@ fn read_request(body: &[u8]) -> Result<ChatRequest, RelayError> {
     Ok(request)
 }
 
-/// The rate limit's key: the client's IPv4 address, or the /64 network of its IPv6 address (one
-/// subscriber commonly holds a whole /64, so a key per address would let one client rotate
-/// through billions of them).
+/// The rate limit's key: the client's network ([`client_network`]), the client as
+/// [`crate::client::resolve`] found it (the peer, or who a trusted proxy forwarded for).
 #[derive(Clone, Copy, Debug)]
 struct ClientNetwork;
 
@@ -212,23 +216,15 @@ impl KeyExtractor for ClientNetwork {
     type Key = std::net::IpAddr;
 
     fn extract<T>(&self, request: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
-        let peer = request
-            .extensions()
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip())
-            .ok_or(GovernorError::UnableToExtractKey)?;
-        Ok(client_network(peer))
-    }
-}
-
-/// `address`, or its /64 network when it is IPv6 (an IPv4 address mapped into IPv6 stays itself).
-pub(crate) fn client_network(address: std::net::IpAddr) -> std::net::IpAddr {
-    match address {
-        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.into(),
-            None => std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)).into(),
-        },
-        v4 => v4,
+        let client = match request.extensions().get::<Client>() {
+            Some(Client(client)) => *client,
+            None => request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip())
+                .ok_or(GovernorError::UnableToExtractKey)?,
+        };
+        Ok(client_network(client))
     }
 }
 
@@ -328,20 +324,7 @@ fn rate_limited(error: GovernorError) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{capped_max_tokens, client_network};
-
-    #[test]
-    fn ipv6_clients_are_limited_per_64_and_ipv4_per_address() {
-        let key = |address: &str| client_network(address.parse().expect("an address"));
-        assert_eq!(
-            key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
-            key("2001:db8:1:2::1"),
-            "one /64, one budget"
-        );
-        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
-        assert_eq!(key("::ffff:203.0.113.9"), key("203.0.113.9"));
-        assert_ne!(key("203.0.113.9"), key("203.0.113.10"));
-    }
+    use super::capped_max_tokens;
 
     #[test]
     fn max_tokens_is_capped() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::policy::Policy;
+use ipnet::IpNet;
 
 /// The environment variable that holds the upstream API key. Without it the relay answers with
 /// its built-in demo model.
@@ -130,6 +131,12 @@ pub struct Args {
     #[arg(long, env = "CHAT_RELAY_DEMO")]
     pub demo: bool,
 
+    /// A proxy in front of the relay (an address, or a network such as 10.0.0.0/8) whose
+    /// X-Forwarded-For (or, without it, Forwarded) header names the client: limits and budgets
+    /// then count by that client, not by the proxy. Repeat, or separate with commas.
+    #[arg(long = "trusted-proxy", env = "CHAT_RELAY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
     /// A policy file (TOML) of what pages may ask: a pinned system prompt, the models, the tools
     /// with their definitions, each parameter's value or range, the history's bounds. See the
     /// README's "Production".
@@ -196,6 +203,8 @@ pub struct Config {
     pub limits: Limits,
     /// The operator's policy, when there is one.
     pub policy: Option<Policy>,
+    /// Proxies whose word on the client's address is taken.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// Bounds on connections and on request bodies being received.
@@ -265,6 +274,7 @@ impl Config {
         Ok(Config {
             mode,
             policy,
+            trusted_proxies: args.trusted_proxies.clone(),
             static_dir: args.static_dir.clone(),
             public_origins: args.public_origins.clone(),
             allowed_origins: args.allowed_origins.clone(),
@@ -308,6 +318,7 @@ impl Config {
             body_limit: usize::try_from(DEFAULT_BODY_LIMIT).unwrap_or(usize::MAX),
             limits: Limits::default(),
             policy: None,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -352,6 +363,16 @@ fn parse_frame_ancestors(value: &str) -> Result<String, String> {
         return Err("must name 'self', 'none' or origins".to_owned());
     }
     Ok(sources.join(" "))
+}
+
+/// An address (a network of one) or a network in CIDR notation.
+fn parse_network(value: &str) -> Result<IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map(|network| network.trunc())
+        .map_err(|_| "must be an address or a network, such as 10.0.0.0/8".to_owned())
 }
 
 fn parse_origin(value: &str) -> Result<String, String> {

@@ -19,7 +19,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::app::{client_network, router};
+use crate::app::router;
+use crate::client::client_network;
 use crate::config::{Config, Limits};
 
 /// Serves the relay on `listener` until `shutdown` resolves; connections still open then get

@@ -44,6 +44,8 @@ fn help_documents_every_option_and_its_variable() {
         "--demo",
         "--policy",
         "CHAT_RELAY_POLICY",
+        "--trusted-proxy",
+        "CHAT_RELAY_TRUSTED_PROXIES",
         "CHAT_RELAY_API_KEY",
     ] {
         assert!(
@@ -58,8 +60,9 @@ type BadStart<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
 
 #[test]
 fn a_bad_value_stops_start_up_naming_it() {
-    let cases: [BadStart; 4] = [
+    let cases: [BadStart; 5] = [
         (&["--max-tokens", "0"], &[], "--max-tokens"),
+        (&["--trusted-proxy", "proxy.example"], &[], "--trusted-proxy"),
         (
             &["--allowed-origin", "https://shop.example/path"],
             &[],
@@ -243,5 +246,70 @@ fn a_password_in_the_upstream_url_is_not_logged() {
     assert!(
         !logs.contains("pa55word"),
         "the password is in the log:\n{logs}"
+    );
+}
+
+/// Starts the binary in demo mode with `flags`; the process (killed when dropped) and its URL.
+async fn start_demo(flags: &[&str]) -> (tokio::process::Child, String) {
+    let mut relay = tokio::process::Command::new(RELAY)
+        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
+        .args(["--demo", "--demo-pace-ms", "0"])
+        .args(flags)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(relay.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
+        .await
+        .expect("starts in time")
+        .expect("reads");
+    let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
+    (relay, url)
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let chat = |url: String, forwarded_for: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .post(format!("{url}/v1/chat/completions"))
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", forwarded_for)
+                .body(r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":false}"#)
+                .send()
+                .await
+                .expect("answers")
+                .status()
+                .as_u16()
+        }
+    };
+    let limit = ["--rate-per-minute", "1", "--rate-burst", "1"];
+    let (_trusting, url) =
+        start_demo(&[&limit[..], &["--trusted-proxy", "127.0.0.0/8"]].concat()).await;
+    assert_eq!(chat(url.clone(), "203.0.113.1").await, 200);
+    assert_eq!(
+        chat(url.clone(), "203.0.113.1").await,
+        429,
+        "one client, one budget"
+    );
+    assert_eq!(
+        chat(url.clone(), "203.0.113.1, 203.0.113.2").await,
+        200,
+        "another client behind the proxy, whatever the first wrote before it"
+    );
+
+    // Without the flag the header is anyone's to write, and nothing changes by it.
+    let (_plain, url) = start_demo(&limit).await;
+    assert_eq!(chat(url.clone(), "203.0.113.1").await, 200);
+    assert_eq!(
+        chat(url.clone(), "203.0.113.2").await,
+        429,
+        "the peer's budget"
     );
 }
