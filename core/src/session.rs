@@ -72,6 +72,10 @@ pub struct SessionConfig {
     pub uid_prefix: String,
 }
 
+/// The longest wait a retry waits out on its own; a server that asks for longer gets the error
+/// shown with its Retry button instead.
+const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
 /// What happens to a session: the person's actions, the transport's news, tools' results and
 /// timers.
 #[derive(Clone, Debug, PartialEq)]
@@ -1026,8 +1030,13 @@ impl Session {
             _ => None,
         };
         let attempt = self.retries + 1;
-        self.retries = attempt;
         let wait = policy.delay(attempt, retry_after.as_deref(), now_ms, random);
+        if wait > LONGEST_WAIT {
+            // A server that asks for hours (a daily budget spent) is not waited on in the page:
+            // the error says when, and Retry stays.
+            return;
+        }
+        self.retries = attempt;
         let due_ms = now_ms.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
         self.phase = Phase::WaitingToRetry { attempt, due_ms };
         out.push(Effect::WakeAt(self.next_wake(now_ms)));

@@ -317,6 +317,24 @@ fn a_rate_limit_is_retried_after_the_servers_wait_counting_down_each_second() {
 }
 
 #[test]
+fn a_wait_of_hours_is_not_waited_out_in_the_page() {
+    let mut chat = Harness::plain();
+    let ticket = chat.send("Hello");
+    let effects = chat.error(ticket, http(429, Some("18000")));
+    assert_eq!(wake_at(&effects), None, "no retry scheduled");
+    assert!(
+        matches!(chat.session.conversation().status(), Status::Error(_)),
+        "the error stays, with Retry"
+    );
+    let ticket = chat.send("Again, later");
+    let effects = chat.error(ticket, http(429, Some("30")));
+    assert!(
+        wake_at(&effects).is_some(),
+        "a short wait is still waited out"
+    );
+}
+
+#[test]
 fn retry_after_as_a_date_and_backoff_without_it() {
     let mut chat = Harness::plain();
     let ticket = chat.send("Hello");

@@ -40,6 +40,12 @@ impl ApiError {
     }
 
     /// Sets the parameter at fault.
+    /// The same error with a `code`.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
         self.param = Some(param.into());
         self

@@ -20,6 +20,7 @@ use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::budget::{self, Meter};
 use crate::client::{self, client_network, Client};
 use crate::config::{Config, Mode};
 use crate::error::RelayError;
@@ -123,9 +124,26 @@ async fn chat_completions(
         return Err(RelayError::ModelNotAllowed(request.model));
     }
     request.max_tokens = capped_max_tokens(request.max_tokens, config.max_tokens);
+    let meter = match &state.budgets {
+        Some(budgets) => {
+            let client = parts
+                .extensions
+                .get::<Client>()
+                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |client| client.0);
+            let prompt = budget::estimate_prompt(&request);
+            let most = prompt + u64::from(request.max_tokens.unwrap_or(config.max_tokens));
+            let reservation = budgets
+                .reserve(client_network(client), most, std::time::SystemTime::now())
+                .map_err(RelayError::Budget)?;
+            Some(Meter::new(reservation, prompt, request.is_streaming()))
+        }
+        None => None,
+    };
     match &config.mode {
-        Mode::Upstream { base_url, key } => proxy::forward(&state, &request, base_url, key).await,
-        Mode::Demo { pace } => Ok(demo::respond(&state, &request, *pace)),
+        Mode::Upstream { base_url, key } => {
+            proxy::forward(&state, &request, base_url, key, meter).await
+        }
+        Mode::Demo { pace } => Ok(demo::respond(&state, &request, *pace, meter)),
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::budget::BudgetLimits;
 use crate::policy::Policy;
 use ipnet::IpNet;
 
@@ -131,6 +132,23 @@ pub struct Args {
     #[arg(long, env = "CHAT_RELAY_DEMO")]
     pub demo: bool,
 
+    /// Tokens one client (an IPv4 address, or an IPv6 /64) may spend per minute, counted from
+    /// the upstream's reported usage (estimated when it reports none).
+    #[arg(long, env = "CHAT_RELAY_CLIENT_TOKENS_PER_MINUTE", value_parser = clap::value_parser!(u64).range(1..))]
+    pub client_tokens_per_minute: Option<u64>,
+
+    /// Tokens one client may spend per UTC day.
+    #[arg(long, env = "CHAT_RELAY_CLIENT_TOKENS_PER_DAY", value_parser = clap::value_parser!(u64).range(1..))]
+    pub client_tokens_per_day: Option<u64>,
+
+    /// Tokens everyone together may spend per minute.
+    #[arg(long, env = "CHAT_RELAY_TOKENS_PER_MINUTE", value_parser = clap::value_parser!(u64).range(1..))]
+    pub tokens_per_minute: Option<u64>,
+
+    /// Tokens everyone together may spend per UTC day.
+    #[arg(long, env = "CHAT_RELAY_TOKENS_PER_DAY", value_parser = clap::value_parser!(u64).range(1..))]
+    pub tokens_per_day: Option<u64>,
+
     /// A proxy in front of the relay (an address, or a network such as 10.0.0.0/8) whose
     /// X-Forwarded-For (or, without it, Forwarded) header names the client: limits and budgets
     /// then count by that client, not by the proxy. Repeat, or separate with commas.
@@ -205,6 +223,8 @@ pub struct Config {
     pub policy: Option<Policy>,
     /// Proxies whose word on the client's address is taken.
     pub trusted_proxies: Vec<IpNet>,
+    /// Token budgets.
+    pub budgets: BudgetLimits,
 }
 
 /// Bounds on connections and on request bodies being received.
@@ -275,6 +295,12 @@ impl Config {
             mode,
             policy,
             trusted_proxies: args.trusted_proxies.clone(),
+            budgets: BudgetLimits {
+                client_per_minute: args.client_tokens_per_minute,
+                client_per_day: args.client_tokens_per_day,
+                all_per_minute: args.tokens_per_minute,
+                all_per_day: args.tokens_per_day,
+            },
             static_dir: args.static_dir.clone(),
             public_origins: args.public_origins.clone(),
             allowed_origins: args.allowed_origins.clone(),
@@ -319,6 +345,7 @@ impl Config {
             limits: Limits::default(),
             policy: None,
             trusted_proxies: Vec::new(),
+            budgets: BudgetLimits::default(),
         }
     }
 

@@ -16,6 +16,7 @@ use chat_protocol::{
 };
 use futures_util::{stream, StreamExt};
 
+use crate::budget::Meter;
 use crate::state::{AppState, StreamGuard};
 use crate::streaming::no_buffering;
 
@@ -127,7 +128,12 @@ impl DemoReply {
 }
 
 /// Answers `request` with the demo model: a stream paced at `pace` per token, or one JSON body.
-pub fn respond(state: &AppState, request: &ChatRequest, pace: Duration) -> Response {
+pub fn respond(
+    state: &AppState,
+    request: &ChatRequest,
+    pace: Duration,
+    meter: Option<Meter>,
+) -> Response {
     let reply = DemoReply::new(request);
     let id = format!("demo-{:x}", seconds_now());
     if !request.is_streaming() {
@@ -152,19 +158,31 @@ pub fn respond(state: &AppState, request: &ChatRequest, pace: Duration) -> Respo
         if !reply.sources.is_empty() {
             body["choices"][0]["message"]["annotations"] = annotations(&reply.sources);
         }
+        if let Some(mut meter) = meter {
+            meter.feed(body.to_string().as_bytes());
+        }
         return Json(body).into_response();
     }
     let frames = frames(&reply, &id, &request.model);
     let stats = state.stats.clone();
     let guard = StreamGuard::new(stats.clone());
+    let meter = std::sync::Arc::new(std::sync::Mutex::new(meter));
     // The stream is produced lazily, one frame per `pace`: when the browser goes away, axum drops it
     // and generation stops there.
     let body = stream::iter(frames.into_iter().enumerate()).then(move |(index, frame)| {
         let stats = stats.clone();
         let _alive = &guard;
+        let meter = meter.clone();
         async move {
             if index > 0 && !pace.is_zero() {
                 tokio::time::sleep(pace).await;
+            }
+            if let Some(meter) = meter
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .as_mut()
+            {
+                meter.feed(&frame);
             }
             stats.count_demo_token();
             Ok::<_, Infallible>(frame)

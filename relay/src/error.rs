@@ -22,6 +22,9 @@ pub enum RelayError {
     /// The request breaks the operator's policy.
     #[error("{0}")]
     Policy(#[from] crate::policy::PolicyError),
+    /// A token budget has no room for the request.
+    #[error("{}", .0.message())]
+    Budget(crate::budget::Exhausted),
     /// The request does not say it is JSON.
     #[error("The request must be sent as `Content-Type: application/json`.")]
     NotJson,
@@ -56,6 +59,7 @@ impl RelayError {
             | RelayError::ModelNotAllowed(_)
             | RelayError::Policy(_) => StatusCode::BAD_REQUEST,
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::Budget(_) => StatusCode::TOO_MANY_REQUESTS,
             RelayError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RelayError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -79,6 +83,14 @@ impl RelayError {
                 .with_kind("policy_violation")
                 .with_param(refused.param),
             RelayError::TooLarge { .. } => error.with_kind("request_too_large"),
+            RelayError::Budget(exhausted) => error.with_kind("budget_exceeded").with_code(
+                match (exhausted.own, exhausted.daily) {
+                    (true, false) => "client_tokens_per_minute",
+                    (true, true) => "client_tokens_per_day",
+                    (false, false) => "tokens_per_minute",
+                    (false, true) => "tokens_per_day",
+                },
+            ),
             RelayError::NotJson => error.with_kind("invalid_request_error"),
             RelayError::Busy => error.with_kind("server_busy"),
             RelayError::BodyTimeout => error.with_kind("request_timeout"),
@@ -97,10 +109,15 @@ impl IntoResponse for RelayError {
             Json(self.to_api_error().to_body()),
         )
             .into_response();
-        if matches!(self, RelayError::Busy) {
+        let retry_after = match self {
+            RelayError::Busy => Some(1),
+            RelayError::Budget(exhausted) => Some(exhausted.retry_after.max(1)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+                .insert(RETRY_AFTER, axum::http::HeaderValue::from(seconds));
         }
         response
     }

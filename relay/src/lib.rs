@@ -11,6 +11,7 @@
 //! `proxy` → `state`, `streaming`. `demo` and `proxy` never import `app`, nor each other.
 
 mod app;
+pub mod budget;
 pub mod client;
 pub mod config;
 pub mod demo;

@@ -11,6 +11,7 @@ use axum::Json;
 use chat_protocol::{ApiError, ChatRequest};
 use futures_util::StreamExt;
 
+use crate::budget::Meter;
 use crate::config::ApiKey;
 use crate::error::RelayError;
 use crate::state::{AppState, StreamGuard};
@@ -24,7 +25,10 @@ pub async fn forward(
     request: &ChatRequest,
     base_url: &str,
     key: &ApiKey,
+    meter: Option<Meter>,
 ) -> Result<Response, RelayError> {
+    // An answer that is not passed on cost nothing.
+    let spent_nothing = |meter: Option<Meter>| meter.map(Meter::spent_nothing);
     let body =
         serde_json::to_vec(request).map_err(|error| RelayError::BadRequest(error.to_string()))?;
     let accept = if request.is_streaming() {
@@ -40,10 +44,16 @@ pub async fn forward(
         .header(ACCEPT, accept)
         .body(body)
         .send()
-        .await
-        .map_err(|error| RelayError::Upstream(error.without_url().to_string()))?;
-
+        .await;
+    let upstream = match upstream {
+        Ok(upstream) => upstream,
+        Err(error) => {
+            spent_nothing(meter);
+            return Err(RelayError::Upstream(error.without_url().to_string()));
+        }
+    };
     if !upstream.status().is_success() {
+        spent_nothing(meter);
         return Ok(reframed_error(upstream, key).await);
     }
     let content_type = upstream
@@ -56,6 +66,7 @@ pub async fn forward(
         .iter()
         .any(|allowed| content_type.starts_with(allowed))
     {
+        spent_nothing(meter);
         return Err(RelayError::UpstreamAnswer(format!(
             "it came as {}, not JSON or an event stream",
             if content_type.is_empty() {
@@ -84,8 +95,12 @@ pub async fn forward(
     // When the browser goes away, axum drops this body, which drops the upstream response and
     // closes its connection.
     let guard = StreamGuard::new(state.stats.clone());
+    let mut meter = meter;
     let bytes = upstream.bytes_stream().map(move |chunk| {
         let _alive = &guard;
+        if let (Some(meter), Ok(bytes)) = (&mut meter, &chunk) {
+            meter.feed(bytes);
+        }
         chunk
     });
     response

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::budget::Budgets;
 use crate::config::Config;
 
 /// Counters the health endpoint reports.
@@ -59,6 +60,8 @@ pub struct AppState {
     pub(crate) stats: Arc<Stats>,
     /// A permit per byte of request bodies being received.
     bodies_in_flight: Arc<Semaphore>,
+    /// The token budgets' counts, when any budget is set.
+    pub(crate) budgets: Option<Arc<Budgets>>,
 }
 
 impl AppState {
@@ -80,7 +83,12 @@ impl AppState {
                 .body_bytes_in_flight
                 .min(Semaphore::MAX_PERMITS),
         ));
+        let budgets = config
+            .budgets
+            .any()
+            .then(|| Arc::new(Budgets::new(config.budgets)));
         AppState {
+            budgets,
             config: Arc::new(config),
             client,
             stats: Arc::new(Stats::default()),

@@ -62,7 +62,11 @@ type BadStart<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
 fn a_bad_value_stops_start_up_naming_it() {
     let cases: [BadStart; 5] = [
         (&["--max-tokens", "0"], &[], "--max-tokens"),
-        (&["--trusted-proxy", "proxy.example"], &[], "--trusted-proxy"),
+        (
+            &["--trusted-proxy", "proxy.example"],
+            &[],
+            "--trusted-proxy",
+        ),
         (
             &["--allowed-origin", "https://shop.example/path"],
             &[],
