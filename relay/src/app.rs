@@ -22,7 +22,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::budget::{self, Meter};
 use crate::client::{self, client_network, Client};
-use crate::config::{Config, Mode};
+use crate::config::{Config, LogFormat, Mode};
+use crate::error::Refused;
 use crate::error::RelayError;
 use crate::files::StaticFiles;
 use crate::state::{AppState, Stats};
@@ -77,17 +78,18 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
         .merge(chat)
         .route("/healthz", get(health))
         .route("/v1/policy", get(policy))
+        .route("/metrics", get(metrics_with_token))
         .fallback(move |method: Method, uri: Uri, headers: HeaderMap| {
             let files = files.clone();
             async move { files.respond(&method, &uri, &headers) }
         })
         .layer(cors)
         .layer(middleware::from_fn_with_state(state.clone(), check_origin))
+        .layer(middleware::from_fn_with_state(state.clone(), access_log))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             client::resolve,
         ))
-        .layer(middleware::from_fn(access_log))
         .with_state(state);
     Ok((router, stats))
 }
@@ -96,6 +98,7 @@ async fn chat_completions(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, RelayError> {
+    let arrived = Instant::now();
     let (parts, body) = request.into_parts();
     let json = parts
         .headers
@@ -124,26 +127,33 @@ async fn chat_completions(
         return Err(RelayError::ModelNotAllowed(request.model));
     }
     request.max_tokens = capped_max_tokens(request.max_tokens, config.max_tokens);
-    let meter = match &state.budgets {
+    let prompt = budget::estimate_prompt(&request);
+    let reservation = match &state.budgets {
         Some(budgets) => {
             let client = parts
                 .extensions
                 .get::<Client>()
                 .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |client| client.0);
-            let prompt = budget::estimate_prompt(&request);
             let most = prompt + u64::from(request.max_tokens.unwrap_or(config.max_tokens));
-            let reservation = budgets
-                .reserve(client_network(client), most, std::time::SystemTime::now())
-                .map_err(RelayError::Budget)?;
-            Some(Meter::new(reservation, prompt, request.is_streaming()))
+            Some(
+                budgets
+                    .reserve(client_network(client), most, std::time::SystemTime::now())
+                    .map_err(RelayError::Budget)?,
+            )
         }
         None => None,
     };
+    let meter = Meter::new(
+        reservation,
+        state.stats.clone(),
+        prompt,
+        request.is_streaming(),
+    );
     match &config.mode {
         Mode::Upstream { base_url, key } => {
-            proxy::forward(&state, &request, base_url, key, meter).await
+            proxy::forward(&state, &request, base_url, key, meter, arrived).await
         }
-        Mode::Demo { pace } => Ok(demo::respond(&state, &request, *pace, meter)),
+        Mode::Demo { pace } => Ok(demo::respond(&state, &request, *pace, meter, arrived)),
     }
 }
 
@@ -302,20 +312,106 @@ async fn check_origin(State(state): State<AppState>, request: Request, next: Nex
     RelayError::ForbiddenOrigin(origin.to_owned()).into_response()
 }
 
-/// One line per request on stderr: method, path, status and time to the response head. Never
-/// headers or bodies, so never the key.
-async fn access_log(request: Request, next: Next) -> Response {
+/// `GET /metrics` on the main address: only with `CHAT_RELAY_METRICS_TOKEN` set, and only to a
+/// request that bears it (`Authorization: Bearer <token>`); 404 otherwise, as if there were none.
+async fn metrics_with_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let borne = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let opens = match (&state.config.metrics_token, borne) {
+        (Some(token), Some(borne)) => same_secret(token.expose().as_bytes(), borne.as_bytes()),
+        _ => false,
+    };
+    if !opens {
+        return (StatusCode::NOT_FOUND, "Not found\n").into_response();
+    }
+    metrics_text(&state.stats)
+}
+
+/// The metrics, in Prometheus' text format.
+pub(crate) fn metrics_text(stats: &Stats) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        stats.metrics.render(stats.active_streams()),
+    )
+        .into_response()
+}
+
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// Numbers the requests; with the start time, an id unique to this process's life.
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// One line per request on stderr (text or JSON): a request id (also sent as `X-Request-Id`),
+/// method, path, status, time to the response head, the client and, for a refusal, its reason.
+/// Never headers or bodies, so never the key. Counts the request (and a refusal) in the metrics.
+async fn access_log(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    eprintln!(
-        "{method} {path} {} {} ms",
-        response.status().as_u16(),
-        started.elapsed().as_millis()
+    let client = request.extensions().get::<Client>().map(|client| client.0);
+    let id = format!(
+        "{:x}-{:x}",
+        *STARTED,
+        REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
+    let started = Instant::now();
+    let mut response = next.run(request).await;
+    let status = response.status().as_u16();
+    let route = crate::metrics::route(&path);
+    let metrics = &state.stats.metrics;
+    metrics.request(route, status);
+    let refused = response
+        .extensions()
+        .get::<Refused>()
+        .map(|refused| refused.0);
+    if let (Some(reason), "chat") = (refused, route) {
+        metrics.refusal(reason);
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    let ms = started.elapsed().as_millis();
+    let client = client.map(|client| client.to_string()).unwrap_or_default();
+    match state.config.log_format {
+        LogFormat::Text => {
+            let refused = refused
+                .map(|reason| format!(" refused={reason}"))
+                .unwrap_or_default();
+            eprintln!("{method} {path} {status} {ms} ms id={id} client={client}{refused}");
+        }
+        LogFormat::Json => eprintln!(
+            "{}",
+            json!({
+                "time": std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |since| since.as_millis() as u64),
+                "id": id,
+                "method": method.as_str(),
+                "path": path,
+                "route": route,
+                "status": status,
+                "ms": ms as u64,
+                "client": client,
+                "refused": refused,
+            })
+        ),
+    }
     response
 }
+
+/// When the process started (seconds since the epoch), the first part of every request id.
+static STARTED: std::sync::LazyLock<u64> = std::sync::LazyLock::new(|| {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+});
 
 fn rate_limited(error: GovernorError) -> Response {
     match error {
@@ -329,6 +425,7 @@ fn rate_limited(error: GovernorError) -> Response {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(wait_time.max(1)));
+            response.extensions_mut().insert(Refused("rate_limited"));
             response
         }
         other => {

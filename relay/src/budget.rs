@@ -20,6 +20,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chat_protocol::{ChatRequest, Content, ContentPart, Message, StreamDecoder, StreamEvent};
 
+use crate::state::Stats;
+
 /// What one image is counted as before the upstream says what it cost.
 const IMAGE_TOKENS: u64 = 1_000;
 /// The most counts kept; past it, old windows are forgotten, and then new clients are counted
@@ -251,21 +253,30 @@ const MAX_WHOLE_ANSWER: usize = 4 * 1024 * 1024;
 /// characters of the reply so far.
 #[derive(Debug)]
 pub struct Meter {
-    reservation: Reservation,
+    reservation: Option<Reservation>,
+    stats: Arc<Stats>,
     prompt: u64,
     /// Streamed: events are read as they pass. Whole: the body is kept (bounded) and read at
     /// the end.
     decoder: Option<StreamDecoder>,
     whole: Vec<u8>,
     chars: u64,
-    usage: Option<u64>,
+    /// What the upstream reported: the prompt's tokens and the reply's.
+    usage: Option<(u64, u64)>,
 }
 
 impl Meter {
-    /// A meter for a reply to a request whose prompt is about `prompt` tokens.
-    pub fn new(reservation: Reservation, prompt: u64, streamed: bool) -> Self {
+    /// A meter for a reply to a request whose prompt is about `prompt` tokens, settling
+    /// `reservation` (when budgets are set) and counting the tokens in `stats`.
+    pub fn new(
+        reservation: Option<Reservation>,
+        stats: Arc<Stats>,
+        prompt: u64,
+        streamed: bool,
+    ) -> Self {
         Meter {
             reservation,
+            stats,
             prompt,
             decoder: streamed.then(StreamDecoder::new),
             whole: Vec::new(),
@@ -276,7 +287,7 @@ impl Meter {
 
     /// Settles the reservation to nothing: no answer was passed on.
     pub fn spent_nothing(mut self) {
-        self.usage = Some(0);
+        self.usage = Some((0, 0));
     }
 
     /// A piece of the reply's body, as it passes.
@@ -309,9 +320,10 @@ impl Meter {
                 }
             }
             StreamEvent::Usage(usage) => {
-                let total = u64::from(usage.total_tokens)
-                    .max(u64::from(usage.prompt_tokens) + u64::from(usage.completion_tokens));
-                self.usage = Some(total);
+                let prompt = u64::from(usage.prompt_tokens);
+                let completion = u64::from(usage.completion_tokens)
+                    .max(u64::from(usage.total_tokens).saturating_sub(prompt));
+                self.usage = Some((prompt, completion));
             }
             _ => {}
         }
@@ -326,10 +338,11 @@ impl Drop for Meter {
                 self.count(event);
             }
         }
-        let actual = self
-            .usage
-            .unwrap_or_else(|| self.prompt + self.chars.div_ceil(4));
-        self.reservation.settle(actual);
+        let (prompt, completion) = self.usage.unwrap_or((self.prompt, self.chars.div_ceil(4)));
+        self.stats.metrics.tokens(prompt, completion);
+        if let Some(reservation) = &mut self.reservation {
+            reservation.settle(prompt + completion);
+        }
     }
 }
 

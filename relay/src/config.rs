@@ -42,7 +42,7 @@ const DEFAULT_BODY_BYTES_IN_FLIGHT: u64 = 4 * DEFAULT_BODY_LIMIT;
     long_about = None,
     after_help = "The upstream API key is read from the CHAT_RELAY_API_KEY environment variable \
                   only (never a flag, never logged). Without it the relay answers with a built-in \
-                  offline demo model."
+                  offline demo model. CHAT_RELAY_METRICS_TOKEN, from the environment only too,                   opens GET /metrics on the main address to requests that bear it."
 )]
 pub struct Args {
     /// Address to listen on (port 0 picks a free one).
@@ -149,6 +149,16 @@ pub struct Args {
     #[arg(long, env = "CHAT_RELAY_TOKENS_PER_DAY", value_parser = clap::value_parser!(u64).range(1..))]
     pub tokens_per_day: Option<u64>,
 
+    /// An address to serve `GET /metrics` on, apart from everything else (an internal address,
+    /// such as 127.0.0.1:9100). Without it, /metrics is served on the main address only when
+    /// CHAT_RELAY_METRICS_TOKEN is set, to requests that bear it.
+    #[arg(long, env = "CHAT_RELAY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// The access log's format: one line of text per request, or one JSON object.
+    #[arg(long, env = "CHAT_RELAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// A proxy in front of the relay (an address, or a network such as 10.0.0.0/8) whose
     /// X-Forwarded-For (or, without it, Forwarded) header names the client: limits and budgets
     /// then count by that client, not by the proxy. Repeat, or separate with commas.
@@ -225,7 +235,26 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Token budgets.
     pub budgets: BudgetLimits,
+    /// Where `/metrics` is served on its own.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The bearer token that opens `/metrics` on the main address.
+    pub metrics_token: Option<ApiKey>,
+    /// The access log's format.
+    pub log_format: LogFormat,
 }
+
+/// How the access log is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `POST /v1/chat/completions 200 12 ms id=…`
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The environment variable that holds the token for `/metrics` on the main address.
+pub const METRICS_TOKEN_VAR: &str = "CHAT_RELAY_METRICS_TOKEN";
 
 /// Bounds on connections and on request bodies being received.
 #[derive(Clone, Debug)]
@@ -295,6 +324,13 @@ impl Config {
             mode,
             policy,
             trusted_proxies: args.trusted_proxies.clone(),
+            metrics_listen: args.metrics_listen,
+            metrics_token: std::env::var(METRICS_TOKEN_VAR)
+                .ok()
+                .map(|token| token.trim().to_owned())
+                .filter(|token| !token.is_empty())
+                .map(ApiKey::new),
+            log_format: args.log_format,
             budgets: BudgetLimits {
                 client_per_minute: args.client_tokens_per_minute,
                 client_per_day: args.client_tokens_per_day,
@@ -346,6 +382,9 @@ impl Config {
             policy: None,
             trusted_proxies: Vec::new(),
             budgets: BudgetLimits::default(),
+            metrics_listen: None,
+            metrics_token: None,
+            log_format: LogFormat::Text,
         }
     }
 

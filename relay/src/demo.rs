@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_TYPE;
@@ -132,7 +132,8 @@ pub fn respond(
     state: &AppState,
     request: &ChatRequest,
     pace: Duration,
-    meter: Option<Meter>,
+    meter: Meter,
+    arrived: Instant,
 ) -> Response {
     let reply = DemoReply::new(request);
     let id = format!("demo-{:x}", seconds_now());
@@ -158,30 +159,33 @@ pub fn respond(
         if !reply.sources.is_empty() {
             body["choices"][0]["message"]["annotations"] = annotations(&reply.sources);
         }
-        if let Some(mut meter) = meter {
-            meter.feed(body.to_string().as_bytes());
-        }
+        let mut meter = meter;
+        meter.feed(body.to_string().as_bytes());
+        state.stats.metrics.first_byte(arrived.elapsed());
         return Json(body).into_response();
     }
     let frames = frames(&reply, &id, &request.model);
     let stats = state.stats.clone();
-    let guard = StreamGuard::new(stats.clone());
-    let meter = std::sync::Arc::new(std::sync::Mutex::new(meter));
+    // The guard and the meter go with the stream, and are dropped with it.
+    let watched = std::sync::Arc::new(std::sync::Mutex::new((
+        StreamGuard::new(stats.clone(), arrived),
+        meter,
+    )));
     // The stream is produced lazily, one frame per `pace`: when the browser goes away, axum drops it
     // and generation stops there.
     let body = stream::iter(frames.into_iter().enumerate()).then(move |(index, frame)| {
         let stats = stats.clone();
-        let _alive = &guard;
-        let meter = meter.clone();
+        let watched = watched.clone();
         async move {
             if index > 0 && !pace.is_zero() {
                 tokio::time::sleep(pace).await;
             }
-            if let Some(meter) = meter
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .as_mut()
             {
+                let mut watched = watched
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let (guard, meter) = &mut *watched;
+                guard.sent();
                 meter.feed(&frame);
             }
             stats.count_demo_token();

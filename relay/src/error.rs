@@ -101,8 +101,32 @@ impl RelayError {
     }
 }
 
+/// A refusal's reason (its error type), left on the response for the access log and the metrics.
+#[derive(Clone, Copy, Debug)]
+pub struct Refused(pub &'static str);
+
+impl RelayError {
+    /// The reason it is counted under.
+    fn reason(&self) -> &'static str {
+        match self {
+            RelayError::BadRequest(_) | RelayError::Invalid(_) | RelayError::NotJson => {
+                "invalid_request"
+            }
+            RelayError::ModelNotAllowed(_) => "model_not_allowed",
+            RelayError::Policy(_) => "policy_violation",
+            RelayError::Budget(_) => "budget_exceeded",
+            RelayError::Busy => "busy",
+            RelayError::BodyTimeout => "body_timeout",
+            RelayError::TooLarge { .. } => "too_large",
+            RelayError::ForbiddenOrigin(_) => "forbidden_origin",
+            RelayError::Upstream(_) | RelayError::UpstreamAnswer(_) => "upstream",
+        }
+    }
+}
+
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
+        let reason = Refused(self.reason());
         let mut response = (
             self.status(),
             [(X_CONTENT_TYPE_OPTIONS, "nosniff")],
@@ -119,6 +143,7 @@ impl IntoResponse for RelayError {
                 .headers_mut()
                 .insert(RETRY_AFTER, axum::http::HeaderValue::from(seconds));
         }
+        response.extensions_mut().insert(reason);
         response
     }
 }

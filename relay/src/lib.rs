@@ -18,6 +18,7 @@ pub mod demo;
 mod error;
 pub mod files;
 pub mod images;
+pub mod metrics;
 pub mod policy;
 mod proxy;
 mod server;

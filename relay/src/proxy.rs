@@ -3,6 +3,8 @@
 //! is read (bounded), put in OpenAI's error shape, and cleaned of the key and any bearer token, so
 //! an upstream or a proxy that echoes the request's headers cannot hand the key to the page.
 
+use std::time::Instant;
+
 use axum::body::Body;
 use axum::http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use axum::http::StatusCode;
@@ -25,10 +27,10 @@ pub async fn forward(
     request: &ChatRequest,
     base_url: &str,
     key: &ApiKey,
-    meter: Option<Meter>,
+    meter: Meter,
+    arrived: Instant,
 ) -> Result<Response, RelayError> {
-    // An answer that is not passed on cost nothing.
-    let spent_nothing = |meter: Option<Meter>| meter.map(Meter::spent_nothing);
+    let metrics = &state.stats.metrics;
     let body =
         serde_json::to_vec(request).map_err(|error| RelayError::BadRequest(error.to_string()))?;
     let accept = if request.is_streaming() {
@@ -48,12 +50,19 @@ pub async fn forward(
     let upstream = match upstream {
         Ok(upstream) => upstream,
         Err(error) => {
-            spent_nothing(meter);
+            // An answer that is not passed on cost nothing.
+            meter.spent_nothing();
+            metrics.upstream_error("unreachable");
             return Err(RelayError::Upstream(error.without_url().to_string()));
         }
     };
     if !upstream.status().is_success() {
-        spent_nothing(meter);
+        meter.spent_nothing();
+        metrics.upstream_error(if upstream.status().is_server_error() {
+            "status_5xx"
+        } else {
+            "status_4xx"
+        });
         return Ok(reframed_error(upstream, key).await);
     }
     let content_type = upstream
@@ -66,7 +75,8 @@ pub async fn forward(
         .iter()
         .any(|allowed| content_type.starts_with(allowed))
     {
-        spent_nothing(meter);
+        meter.spent_nothing();
+        metrics.upstream_error("not_json_or_a_stream");
         return Err(RelayError::UpstreamAnswer(format!(
             "it came as {}, not JSON or an event stream",
             if content_type.is_empty() {
@@ -94,11 +104,11 @@ pub async fn forward(
     }
     // When the browser goes away, axum drops this body, which drops the upstream response and
     // closes its connection.
-    let guard = StreamGuard::new(state.stats.clone());
+    let mut guard = StreamGuard::new(state.stats.clone(), arrived);
     let mut meter = meter;
     let bytes = upstream.bytes_stream().map(move |chunk| {
-        let _alive = &guard;
-        if let (Some(meter), Ok(bytes)) = (&mut meter, &chunk) {
+        if let Ok(bytes) = &chunk {
+            guard.sent();
             meter.feed(bytes);
         }
         chunk

@@ -33,7 +33,52 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     config.accept_local_origins(listener.local_addr()?);
     let limits = config.limits.clone();
-    let (router, _) = router(config)?;
+    let metrics_listen = config.metrics_listen;
+    let (router, stats) = router(config)?;
+    // The metrics on an address of their own, until the relay stops.
+    let metrics = match metrics_listen {
+        Some(address) => {
+            let listener = TcpListener::bind(address).await?;
+            eprintln!(
+                "chat-relay: metrics on http://{}/metrics",
+                listener.local_addr()?
+            );
+            let routes = axum::Router::new().route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let stats = stats.clone();
+                    async move { crate::app::metrics_text(&stats) }
+                }),
+            );
+            let limits = Limits {
+                max_connections: 16,
+                max_connections_per_client: 16,
+                ..limits.clone()
+            };
+            Some(tokio::spawn(connections(
+                listener,
+                routes,
+                limits,
+                std::future::pending(),
+            )))
+        }
+        None => None,
+    };
+    connections(listener, router, limits, shutdown).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    Ok(())
+}
+
+/// Serves `router` on `listener`'s connections, within `limits`, until `shutdown` resolves;
+/// connections still open then get five seconds to finish.
+async fn connections(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let gate = Gate::new(&limits);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -73,7 +118,6 @@ pub async fn serve(
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(5)) => {}
     }
-    Ok(())
 }
 
 /// Counts the open connections, in all and per client.

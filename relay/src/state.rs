@@ -6,18 +6,21 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::budget::Budgets;
 use crate::config::Config;
+use crate::metrics::Metrics;
 
-/// Counters the health endpoint reports.
+/// Counters the health endpoint and the metrics report.
 #[derive(Debug, Default)]
 pub struct Stats {
     active_streams: AtomicUsize,
     demo_tokens: AtomicU64,
+    /// What `GET /metrics` tells.
+    pub metrics: Metrics,
 }
 
 impl Stats {
@@ -36,19 +39,36 @@ impl Stats {
     }
 }
 
-/// Counts one answer as active until it is dropped (finished, or the browser went away).
-pub(crate) struct StreamGuard(Arc<Stats>);
+/// Counts one answer as active until it is dropped (finished, or the browser went away), and
+/// times it: from the request's arrival to its first byte, and to its end.
+pub(crate) struct StreamGuard {
+    stats: Arc<Stats>,
+    arrived: Instant,
+    first_byte: bool,
+}
 
 impl StreamGuard {
-    pub(crate) fn new(stats: Arc<Stats>) -> Self {
+    pub(crate) fn new(stats: Arc<Stats>, arrived: Instant) -> Self {
         stats.active_streams.fetch_add(1, Ordering::Relaxed);
-        StreamGuard(stats)
+        StreamGuard {
+            stats,
+            arrived,
+            first_byte: false,
+        }
+    }
+
+    /// A piece of the answer is on its way to the browser.
+    pub(crate) fn sent(&mut self) {
+        if !std::mem::replace(&mut self.first_byte, true) {
+            self.stats.metrics.first_byte(self.arrived.elapsed());
+        }
     }
 }
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
-        self.0.active_streams.fetch_sub(1, Ordering::Relaxed);
+        self.stats.active_streams.fetch_sub(1, Ordering::Relaxed);
+        self.stats.metrics.stream_ended(self.arrived.elapsed());
     }
 }
 

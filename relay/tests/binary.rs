@@ -46,6 +46,13 @@ fn help_documents_every_option_and_its_variable() {
         "CHAT_RELAY_POLICY",
         "--trusted-proxy",
         "CHAT_RELAY_TRUSTED_PROXIES",
+        "--client-tokens-per-minute",
+        "--client-tokens-per-day",
+        "--tokens-per-minute",
+        "--tokens-per-day",
+        "--metrics-listen",
+        "--log-format",
+        "CHAT_RELAY_METRICS_TOKEN",
         "CHAT_RELAY_API_KEY",
     ] {
         assert!(
@@ -141,7 +148,9 @@ async fn the_key_never_appears_in_a_response_or_a_log_line() {
             "--static-dir",
             "/nonexistent",
         ])
+        .args(["--log-format", "json"])
         .env("CHAT_RELAY_API_KEY", CANARY)
+        .env("CHAT_RELAY_METRICS_TOKEN", "metrics-token")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -181,6 +190,21 @@ async fn the_key_never_appears_in_a_response_or_a_log_line() {
         seen.push_str(&format!("{:?}", response.headers()));
         seen.push_str(&response.text().await.expect("body"));
     }
+    seen.push_str(
+        &client
+            .get(format!("{url}/metrics"))
+            .bearer_auth("metrics-token")
+            .send()
+            .await
+            .expect("answers")
+            .text()
+            .await
+            .expect("body"),
+    );
+    assert!(
+        seen.contains("chat_relay_requests_total"),
+        "the metrics were read"
+    );
     for path in ["/healthz", "/", "/index.html"] {
         seen.push_str(
             &client
@@ -217,7 +241,9 @@ async fn the_key_never_appears_in_a_response_or_a_log_line() {
     upstream_task.abort();
 
     assert!(
-        logs.contains("POST /v1/chat/completions 401"),
+        logs.lines()
+            .any(|line| line.contains("\"path\":\"/v1/chat/completions\"")
+                && line.contains("\"status\":401")),
         "requests are logged: {logs}"
     );
     assert!(!logs.contains(CANARY), "the key is in the logs:\n{logs}");
@@ -316,4 +342,119 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
         429,
         "the peer's budget"
     );
+}
+
+#[tokio::test]
+async fn metrics_count_what_the_relay_did_and_are_served_only_where_the_operator_said() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let metrics_address = free.local_addr().expect("bound");
+    drop(free);
+    let mut relay = tokio::process::Command::new(RELAY)
+        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
+        .args(["--demo", "--demo-pace-ms", "0", "--log-format", "json"])
+        .args(["--metrics-listen", &metrics_address.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(relay.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
+        .await
+        .expect("starts in time")
+        .expect("reads");
+    let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let post = |body: &'static str| {
+        client
+            .post(format!("{url}/v1/chat/completions"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let answered = post(r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":20,"stream":true}"#)
+        .await
+        .expect("answers");
+    let id = answered
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .expect("a request id")
+        .to_owned();
+    answered.text().await.expect("the whole stream");
+    assert_eq!(post("{").await.expect("answers").status().as_u16(), 400);
+
+    let text = client
+        .get(format!("http://{metrics_address}/metrics"))
+        .send()
+        .await
+        .expect("the metrics' own address answers")
+        .text()
+        .await
+        .expect("text");
+    let value = |line_start: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(line_start))
+            .and_then(|rest| rest.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {line_start} in\n{text}"))
+    };
+    assert_eq!(
+        value("chat_relay_requests_total{route=\"chat\",status=\"200\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("chat_relay_requests_total{route=\"chat\",status=\"400\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("chat_relay_refusals_total{reason=\"invalid_request\"}"),
+        1.0
+    );
+    assert!(value("chat_relay_tokens_total{direction=\"in\"}") > 0.0);
+    assert!(value("chat_relay_tokens_total{direction=\"out\"}") > 0.0);
+    assert_eq!(value("chat_relay_time_to_first_byte_seconds_count"), 1.0);
+    assert_eq!(value("chat_relay_stream_duration_seconds_count"), 1.0);
+    assert_eq!(value("chat_relay_active_streams"), 0.0);
+    assert_eq!(
+        client
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .expect("answers")
+            .status()
+            .as_u16(),
+        404,
+        "not on the public address without a token"
+    );
+
+    let pid = relay.id().expect("running").to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    let _ = tokio::time::timeout(Duration::from_secs(10), relay.wait()).await;
+    let mut logs = String::new();
+    relay
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .await
+        .expect("stderr");
+    let logged: Vec<serde_json::Value> = logs
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).expect("each access line is JSON"))
+        .collect();
+    let first = logged
+        .iter()
+        .find(|line| line["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("no line with the request's id {id}: {logs}"));
+    assert_eq!(first["route"], "chat");
+    assert_eq!(first["status"], 200);
+    assert!(logged
+        .iter()
+        .any(|line| line["status"] == 400 && line["refused"] == "invalid_request"));
 }
