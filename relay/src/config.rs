@@ -27,6 +27,7 @@ const DEFAULT_BODY_LIMIT: u64 = 16 * 1024 * 1024;
 const DEFAULT_DEMO_PACE_MS: u64 = 30;
 const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 20;
 const DEFAULT_BODY_TIMEOUT_SECS: u64 = 60;
+const DEFAULT_FIRST_BYTE_TIMEOUT_SECS: u64 = 30;
 const DEFAULT_MAX_CONNECTIONS: usize = 512;
 const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 32;
 /// Four bodies at the default limit at once.
@@ -123,6 +124,11 @@ pub struct Args {
     /// over is answered 503 at once. At least --body-limit.
     #[arg(long, env = "CHAT_RELAY_BODY_BYTES_IN_FLIGHT", default_value_t = DEFAULT_BODY_BYTES_IN_FLIGHT, value_parser = clap::value_parser!(u64).range(1024..))]
     pub body_bytes_in_flight: u64,
+
+    /// Seconds the upstream has to begin its answer (its status and headers); after them the
+    /// browser gets a 504 saying the upstream did not answer in time.
+    #[arg(long, env = "CHAT_RELAY_FIRST_BYTE_TIMEOUT_SECS", default_value_t = DEFAULT_FIRST_BYTE_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub first_byte_timeout_secs: u64,
 
     /// Milliseconds between the demo model's tokens.
     #[arg(long, env = "CHAT_RELAY_DEMO_PACE_MS", default_value_t = DEFAULT_DEMO_PACE_MS, value_parser = clap::value_parser!(u64).range(0..=10_000))]
@@ -263,6 +269,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// To send a request's body.
     pub body_timeout: Duration,
+    /// For the upstream to begin its answer.
+    pub first_byte_timeout: Duration,
     /// Connections at once, in all.
     pub max_connections: usize,
     /// Connections at once from one client.
@@ -276,6 +284,7 @@ impl Default for Limits {
         Limits {
             header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
             body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECS),
+            first_byte_timeout: Duration::from_secs(DEFAULT_FIRST_BYTE_TIMEOUT_SECS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             body_bytes_in_flight: usize::try_from(DEFAULT_BODY_BYTES_IN_FLIGHT)
@@ -350,6 +359,7 @@ impl Config {
             limits: Limits {
                 header_timeout: Duration::from_secs(args.header_timeout_secs),
                 body_timeout: Duration::from_secs(args.body_timeout_secs),
+                first_byte_timeout: Duration::from_secs(args.first_byte_timeout_secs),
                 max_connections: args.max_connections,
                 max_connections_per_client: args.max_connections_per_client,
                 // One body at the limit always fits.

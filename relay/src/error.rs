@@ -46,6 +46,9 @@ pub enum RelayError {
     /// The upstream could not be reached.
     #[error("The relay could not reach the upstream API: {0}")]
     Upstream(String),
+    /// The upstream did not begin its answer in time.
+    #[error("The upstream API did not answer within {0} s. Try again in a moment.")]
+    UpstreamTimeout(u64),
     /// The upstream answered with something the relay does not pass on.
     #[error("The upstream API's answer was not passed on: {0}")]
     UpstreamAnswer(String),
@@ -65,6 +68,7 @@ impl RelayError {
             RelayError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             RelayError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
             RelayError::Upstream(_) | RelayError::UpstreamAnswer(_) => StatusCode::BAD_GATEWAY,
+            RelayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -97,6 +101,7 @@ impl RelayError {
             RelayError::ForbiddenOrigin(_) => error.with_kind("forbidden_origin"),
             RelayError::Upstream(_) => error.with_kind("upstream_unreachable"),
             RelayError::UpstreamAnswer(_) => error.with_kind("upstream_error"),
+            RelayError::UpstreamTimeout(_) => error.with_kind("upstream_timeout"),
         }
     }
 }
@@ -119,7 +124,9 @@ impl RelayError {
             RelayError::BodyTimeout => "body_timeout",
             RelayError::TooLarge { .. } => "too_large",
             RelayError::ForbiddenOrigin(_) => "forbidden_origin",
-            RelayError::Upstream(_) | RelayError::UpstreamAnswer(_) => "upstream",
+            RelayError::Upstream(_)
+            | RelayError::UpstreamAnswer(_)
+            | RelayError::UpstreamTimeout(_) => "upstream",
         }
     }
 }

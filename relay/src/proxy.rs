@@ -45,11 +45,16 @@ pub async fn forward(
         .header(CONTENT_TYPE, "application/json")
         .header(ACCEPT, accept)
         .body(body)
-        .send()
-        .await;
-    let upstream = match upstream {
-        Ok(upstream) => upstream,
-        Err(error) => {
+        .send();
+    let wait = state.config.limits.first_byte_timeout;
+    let upstream = match tokio::time::timeout(wait, upstream).await {
+        Ok(Ok(upstream)) => upstream,
+        Err(_) => {
+            meter.spent_nothing();
+            metrics.upstream_error("timeout");
+            return Err(RelayError::UpstreamTimeout(wait.as_secs()));
+        }
+        Ok(Err(error)) => {
             // An answer that is not passed on cost nothing.
             meter.spent_nothing();
             metrics.upstream_error("unreachable");

@@ -52,6 +52,7 @@ fn help_documents_every_option_and_its_variable() {
         "--tokens-per-day",
         "--metrics-listen",
         "--log-format",
+        "--first-byte-timeout-secs",
         "CHAT_RELAY_METRICS_TOKEN",
         "CHAT_RELAY_API_KEY",
     ] {
@@ -279,11 +280,17 @@ fn a_password_in_the_upstream_url_is_not_logged() {
     );
 }
 
-/// Starts the binary in demo mode with `flags`; the process (killed when dropped) and its URL.
+/// Starts the binary in demo mode with `flags` (the demo's tokens without a pause, unless they
+/// say otherwise); the process (killed when dropped) and its URL.
 async fn start_demo(flags: &[&str]) -> (tokio::process::Child, String) {
+    let pace: &[&str] = if flags.contains(&"--demo-pace-ms") {
+        &[]
+    } else {
+        &["--demo-pace-ms", "0"]
+    };
     let mut relay = tokio::process::Command::new(RELAY)
-        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
-        .args(["--demo", "--demo-pace-ms", "0"])
+        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent", "--demo"])
+        .args(pace)
         .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -457,4 +464,148 @@ async fn metrics_count_what_the_relay_did_and_are_served_only_where_the_operator
     assert!(logged
         .iter()
         .any(|line| line["status"] == 400 && line["refused"] == "invalid_request"));
+}
+
+/// An upstream that accepts connections and then does what `serve` does with each.
+async fn raw_upstream<F, Fut>(serve: F) -> (String, tokio::task::JoinHandle<()>)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve(stream));
+        }
+    });
+    (url, task)
+}
+
+/// Starts the binary in front of `upstream` with `flags`.
+async fn start_upstream(upstream: &str, flags: &[&str]) -> (tokio::process::Child, String) {
+    let mut relay = tokio::process::Command::new(RELAY)
+        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
+        .args(["--upstream", upstream])
+        .args(flags)
+        .env("CHAT_RELAY_API_KEY", "sk-test")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(relay.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
+        .await
+        .expect("starts in time")
+        .expect("reads");
+    let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
+    (relay, url)
+}
+
+const HELLO: &str =
+    r#"{"model":"gemini-1.5-pro","messages":[{"role":"user","content":"hi"}],"stream":true}"#;
+
+async fn post_hello(url: &str) -> reqwest::Response {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .body(HELLO)
+        .send()
+        .await
+        .expect("answers")
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_begins_its_answer_is_a_504_within_the_first_byte_timeout() {
+    let (upstream, task) = raw_upstream(|mut stream| async move {
+        // Reads the request, then says nothing for a minute.
+        let mut buffer = [0u8; 4096];
+        let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buffer).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    })
+    .await;
+    let (_relay, url) = start_upstream(&upstream, &["--first-byte-timeout-secs", "1"]).await;
+    let started = std::time::Instant::now();
+    let response = post_hello(&url).await;
+    let waited = started.elapsed();
+    assert_eq!(response.status().as_u16(), 504);
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(body["error"]["type"], "upstream_timeout");
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|message| message.contains("did not answer within 1 s")));
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_stream_the_upstream_cuts_short_ends_for_the_browser_with_what_arrived() {
+    let (upstream, task) = raw_upstream(|mut stream| async move {
+        let mut buffer = [0u8; 4096];
+        let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buffer).await;
+        let event = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Half an ans\"}}]}\n\n";
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n",
+            event.len()
+        );
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes()).await;
+        // And the connection drops, with no last chunk and no [DONE].
+    })
+    .await;
+    let (_relay, url) = start_upstream(&upstream, &[]).await;
+    let response = post_hello(&url).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let mut body = response.bytes_stream();
+    let mut received = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+            match chunk {
+                Ok(bytes) => received.extend_from_slice(&bytes),
+                Err(_) => break,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the browser's stream ends too");
+    assert!(String::from_utf8_lossy(&received).contains("Half an ans"));
+    task.abort();
+}
+
+#[tokio::test]
+async fn sigterm_with_a_stream_in_flight_ends_it_within_the_grace_period_and_exits_cleanly() {
+    let (mut relay, url) = start_demo(&["--demo-pace-ms", "100"]).await;
+    let response = post_hello(&url).await;
+    let mut body = response.bytes_stream();
+    let first = futures_util::StreamExt::next(&mut body).await;
+    assert!(matches!(first, Some(Ok(_))), "the reply began");
+    let pid = relay.id().expect("running").to_string();
+    let stopped = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    let drained = tokio::time::timeout(Duration::from_secs(8), async {
+        while let Some(Ok(_)) = futures_util::StreamExt::next(&mut body).await {}
+    })
+    .await;
+    assert!(
+        drained.is_ok(),
+        "the stream ended (finished or cut) in the grace period"
+    );
+    let status = tokio::time::timeout(Duration::from_secs(8), relay.wait())
+        .await
+        .expect("exits in time")
+        .expect("an exit status");
+    assert!(status.success(), "{status}");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        stopped.elapsed()
+    );
 }
