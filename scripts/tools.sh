@@ -104,6 +104,14 @@ ensure_zopfli() {
     apt_install zopfli
 }
 
+# Redis, which the relay's tests start on free loopback ports (relay/tests/redis.rs) to check
+# replicas sharing their counts.
+ensure_redis() {
+    command -v redis-server >/dev/null 2>&1 && return
+    log "installing redis-server"
+    apt_install redis-server
+}
+
 ensure_build_tools() {
     ensure_wasm_target
     ensure_wasm_opt
@@ -118,6 +126,7 @@ ensure_test_tools() {
     ensure_rust_components
     ensure_build_tools
     ensure_browser
+    ensure_redis
     ensure_axe
     ensure_cargo_tool wasm-pack wasm-pack "$WASM_PACK_VERSION" --locked
 }

@@ -26,6 +26,7 @@ use crate::config::{Config, LogFormat, Mode};
 use crate::error::Refused;
 use crate::error::RelayError;
 use crate::files::StaticFiles;
+use crate::shared::Count;
 use crate::state::{AppState, Stats};
 use crate::{demo, proxy};
 
@@ -100,6 +101,29 @@ async fn chat_completions(
 ) -> Result<Response, RelayError> {
     let arrived = Instant::now();
     let (parts, body) = request.into_parts();
+    let client = parts
+        .extensions
+        .get::<Client>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |client| client.0);
+    if let Some(shared) = &state.shared {
+        // The request rate, shared by every replica (each also limits its own bursts).
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let left = 60 - seconds % 60;
+        let count = Count {
+            key: format!(
+                "chat-relay:requests:{}:{}",
+                client_network(client),
+                seconds / 60
+            ),
+            limit: u64::from(state.config.rate_per_minute.max(state.config.rate_burst)),
+            ttl: left + 5,
+        };
+        if let Ok(Some(_)) = shared.reserve(&[count], 1).await {
+            return Err(RelayError::RateLimited { retry_after: left });
+        }
+    }
     let json = parts
         .headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -130,14 +154,11 @@ async fn chat_completions(
     let prompt = budget::estimate_prompt(&request);
     let reservation = match &state.budgets {
         Some(budgets) => {
-            let client = parts
-                .extensions
-                .get::<Client>()
-                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |client| client.0);
             let most = prompt + u64::from(request.max_tokens.unwrap_or(config.max_tokens));
             Some(
                 budgets
                     .reserve(client_network(client), most, std::time::SystemTime::now())
+                    .await
                     .map_err(RelayError::Budget)?,
             )
         }
@@ -336,7 +357,9 @@ pub(crate) fn metrics_text(stats: &Stats) -> Response {
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        stats.metrics.render(stats.active_streams()),
+        stats
+            .metrics
+            .render(stats.active_streams(), stats.redis_up()),
     )
         .into_response()
 }

@@ -20,6 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chat_protocol::{ChatRequest, Content, ContentPart, Message, StreamDecoder, StreamEvent};
 
+use crate::shared::{Count, Shared};
 use crate::state::Stats;
 
 /// What one image is counted as before the upstream says what it cost.
@@ -109,6 +110,8 @@ impl Exhausted {
 pub struct Budgets {
     limits: BudgetLimits,
     counts: Mutex<HashMap<Key, u64>>,
+    /// Redis, when the relay shares its counts with other processes.
+    shared: Option<Arc<Shared>>,
 }
 
 /// Tokens reserved in some budgets' windows, settled when dropped (see [`Reservation::settle`]).
@@ -119,20 +122,24 @@ pub struct Reservation {
     reserved: u64,
     /// What it finally cost, once known.
     actual: Option<u64>,
+    /// Whether it was counted in Redis (or in this process).
+    shared: bool,
 }
 
 impl Budgets {
-    /// No tokens spent yet.
-    pub fn new(limits: BudgetLimits) -> Self {
+    /// No tokens spent yet; counted in `shared` (Redis) when given and answering.
+    pub fn new(limits: BudgetLimits, shared: Option<Arc<Shared>>) -> Self {
         Budgets {
             limits,
             counts: Mutex::new(HashMap::new()),
+            shared,
         }
     }
 
     /// Reserves `tokens` for `client` at `now` in every budget, or says which has no room (the
-    /// first by: the client's day, the client's minute, everyone's day, everyone's minute).
-    pub fn reserve(
+    /// first by: the client's day, the client's minute, everyone's day, everyone's minute). In
+    /// Redis when the relay shares its counts and Redis answers; in this process otherwise.
+    pub async fn reserve(
         self: &Arc<Self>,
         client: IpAddr,
         tokens: u64,
@@ -142,7 +149,7 @@ impl Budgets {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
         let limits = self.limits;
-        let budgets = [
+        let budgets: Vec<(Key, u64)> = [
             (Scope::Client(client), Span::Day, limits.client_per_day),
             (
                 Scope::Client(client),
@@ -151,7 +158,39 @@ impl Budgets {
             ),
             (Scope::All, Span::Day, limits.all_per_day),
             (Scope::All, Span::Minute, limits.all_per_minute),
-        ];
+        ]
+        .into_iter()
+        .filter_map(|(scope, span, limit)| Some(((scope, span, seconds / span.seconds()), limit?)))
+        .collect();
+        let exhausted = |(scope, span, window): Key| Exhausted {
+            own: matches!(scope, Scope::Client(_)),
+            daily: span == Span::Day,
+            retry_after: (window + 1) * span.seconds() - seconds,
+        };
+        if let Some(shared) = &self.shared {
+            let counts: Vec<Count> = budgets
+                .iter()
+                .map(|&(key, limit)| Count {
+                    key: shared_key(key),
+                    limit,
+                    // A minute past the window's end, so that a late settlement still finds it.
+                    ttl: exhausted(key).retry_after + 60,
+                })
+                .collect();
+            match shared.reserve(&counts, tokens).await {
+                Ok(None) => {
+                    return Ok(Reservation {
+                        budgets: self.clone(),
+                        keys: budgets.iter().map(|(key, _)| *key).collect(),
+                        reserved: tokens,
+                        actual: None,
+                        shared: true,
+                    })
+                }
+                Ok(Some(index)) => return Err(exhausted(budgets[index].0)),
+                Err(()) => {}
+            }
+        }
         let mut counts = self
             .counts
             .lock()
@@ -165,22 +204,13 @@ impl Budgets {
             });
         }
         let mut keys = Vec::with_capacity(budgets.len());
-        for (scope, span, limit) in budgets {
-            let Some(limit) = limit else {
-                continue;
-            };
-            let window = seconds / span.seconds();
-            let key = (scope, span, window);
+        for (key, limit) in budgets {
             let used = counts.get(&key).copied().unwrap_or(0);
             if used.saturating_add(tokens) > limit {
-                return Err(Exhausted {
-                    own: matches!(scope, Scope::Client(_)),
-                    daily: span == Span::Day,
-                    retry_after: (window + 1) * span.seconds() - seconds,
-                });
+                return Err(exhausted(key));
             }
             let room = counts.len() < MAX_ENTRIES || counts.contains_key(&key);
-            if room || scope == Scope::All {
+            if room || key.0 == Scope::All {
                 keys.push(key);
             }
         }
@@ -192,6 +222,7 @@ impl Budgets {
             keys,
             reserved: tokens,
             actual: None,
+            shared: false,
         })
     }
 
@@ -232,6 +263,19 @@ impl Drop for Reservation {
         let Some(actual) = self.actual else {
             return;
         };
+        if self.shared {
+            let (Some(shared), Ok(runtime)) = (
+                self.budgets.shared.clone(),
+                tokio::runtime::Handle::try_current(),
+            ) else {
+                return;
+            };
+            let keys: Vec<String> = self.keys.iter().map(|key| shared_key(*key)).collect();
+            let delta = i64::try_from(actual).unwrap_or(i64::MAX)
+                - i64::try_from(self.reserved).unwrap_or(i64::MAX);
+            runtime.spawn(async move { shared.adjust(&keys, delta).await });
+            return;
+        }
         let mut counts = self
             .budgets
             .counts
@@ -242,6 +286,18 @@ impl Drop for Reservation {
                 *count = count.saturating_sub(self.reserved).saturating_add(actual);
             }
         }
+    }
+}
+
+/// A budget's key in Redis.
+fn shared_key((scope, span, window): Key) -> String {
+    let span = match span {
+        Span::Minute => "minute",
+        Span::Day => "day",
+    };
+    match scope {
+        Scope::Client(client) => format!("chat-relay:tokens:{client}:{span}:{window}"),
+        Scope::All => format!("chat-relay:tokens:all:{span}:{window}"),
     }
 }
 
@@ -400,19 +456,24 @@ mod tests {
         text.parse().expect("an address")
     }
 
-    #[test]
-    fn a_reservation_that_does_not_fit_is_refused_naming_the_budget_and_its_renewal() {
-        let budgets = Arc::new(Budgets::new(BudgetLimits {
-            client_per_minute: Some(100),
-            all_per_day: Some(250),
-            ..BudgetLimits::default()
-        }));
+    #[tokio::test]
+    async fn a_reservation_that_does_not_fit_is_refused_naming_the_budget_and_its_renewal() {
+        let budgets = Arc::new(Budgets::new(
+            BudgetLimits {
+                client_per_minute: Some(100),
+                all_per_day: Some(250),
+                ..BudgetLimits::default()
+            },
+            None,
+        ));
         let start = 86_400 * 1_000 + 30;
         let first = budgets
             .reserve(ip("203.0.113.1"), 80, at(start))
+            .await
             .expect("fits");
         let refused = budgets
             .reserve(ip("203.0.113.1"), 30, at(start + 5))
+            .await
             .expect_err("over the client's minute");
         assert_eq!(
             refused,
@@ -426,9 +487,11 @@ mod tests {
         // Another client has its own minute, but everyone's day is shared.
         let _second = budgets
             .reserve(ip("203.0.113.2"), 100, at(start + 5))
+            .await
             .expect("fits");
         let all = budgets
             .reserve(ip("203.0.113.3"), 80, at(start + 5))
+            .await
             .expect_err("over everyone's day");
         assert!(!all.own && all.daily && all.retry_after == 86_400 - 35);
         assert!(all.message().contains("today") && all.message().contains("24 h"));
@@ -436,23 +499,27 @@ mod tests {
         drop(first);
         assert!(budgets
             .reserve(ip("203.0.113.1"), 30, at(start + 31))
+            .await
             .is_ok());
     }
 
-    #[test]
-    fn settling_gives_back_what_the_reply_did_not_use() {
-        let budgets = Arc::new(Budgets::new(BudgetLimits {
-            client_per_minute: Some(1_000),
-            ..BudgetLimits::default()
-        }));
+    #[tokio::test]
+    async fn settling_gives_back_what_the_reply_did_not_use() {
+        let budgets = Arc::new(Budgets::new(
+            BudgetLimits {
+                client_per_minute: Some(1_000),
+                ..BudgetLimits::default()
+            },
+            None,
+        ));
         let client = ip("2001:db8::1");
-        let mut reservation = budgets.reserve(client, 900, at(60)).expect("fits");
+        let mut reservation = budgets.reserve(client, 900, at(60)).await.expect("fits");
         assert_eq!(budgets.used_by(Some(client), false, at(60)), 900);
         reservation.settle(120);
         drop(reservation);
         assert_eq!(budgets.used_by(Some(client), false, at(61)), 120);
         // Not settled (the reply's cost never became known): the reservation stands.
-        drop(budgets.reserve(client, 500, at(62)).expect("fits"));
+        drop(budgets.reserve(client, 500, at(62)).await.expect("fits"));
         assert_eq!(budgets.used_by(Some(client), false, at(62)), 620);
     }
 

@@ -165,6 +165,12 @@ pub struct Args {
     #[arg(long, env = "CHAT_RELAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// A Redis (redis://host:port/db) in which every relay process counts the rate limits and
+    /// the token budgets, so that replicas share them. Without it, each process counts in its
+    /// own memory; when Redis does not answer, the relay counts in its own memory until it does.
+    #[arg(long, env = "CHAT_RELAY_REDIS_URL", value_parser = parse_redis_url)]
+    pub redis_url: Option<String>,
+
     /// A proxy in front of the relay (an address, or a network such as 10.0.0.0/8) whose
     /// X-Forwarded-For (or, without it, Forwarded) header names the client: limits and budgets
     /// then count by that client, not by the proxy. Repeat, or separate with commas.
@@ -241,6 +247,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Token budgets.
     pub budgets: BudgetLimits,
+    /// Redis, for counts shared by every replica.
+    pub redis_url: Option<String>,
     /// Where `/metrics` is served on its own.
     pub metrics_listen: Option<SocketAddr>,
     /// The bearer token that opens `/metrics` on the main address.
@@ -334,6 +342,7 @@ impl Config {
             policy,
             trusted_proxies: args.trusted_proxies.clone(),
             metrics_listen: args.metrics_listen,
+            redis_url: args.redis_url.clone(),
             metrics_token: std::env::var(METRICS_TOKEN_VAR)
                 .ok()
                 .map(|token| token.trim().to_owned())
@@ -393,6 +402,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             budgets: BudgetLimits::default(),
             metrics_listen: None,
+            redis_url: None,
             metrics_token: None,
             log_format: LogFormat::Text,
         }
@@ -439,6 +449,13 @@ fn parse_frame_ancestors(value: &str) -> Result<String, String> {
         return Err("must name 'self', 'none' or origins".to_owned());
     }
     Ok(sources.join(" "))
+}
+
+/// A Redis URL the client can use.
+fn parse_redis_url(value: &str) -> Result<String, String> {
+    redis::Client::open(value.trim())
+        .map(|_| value.trim().to_owned())
+        .map_err(|error| format!("not a Redis URL ({error}), such as redis://127.0.0.1:6379"))
 }
 
 /// An address (a network of one) or a network in CIDR notation.

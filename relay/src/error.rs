@@ -22,6 +22,12 @@ pub enum RelayError {
     /// The request breaks the operator's policy.
     #[error("{0}")]
     Policy(#[from] crate::policy::PolicyError),
+    /// The client has made its requests for this minute (counted with every replica).
+    #[error("Too many requests from this address. Try again in {retry_after} s.")]
+    RateLimited {
+        /// Seconds until the next minute.
+        retry_after: u64,
+    },
     /// A token budget has no room for the request.
     #[error("{}", .0.message())]
     Budget(crate::budget::Exhausted),
@@ -62,7 +68,7 @@ impl RelayError {
             | RelayError::ModelNotAllowed(_)
             | RelayError::Policy(_) => StatusCode::BAD_REQUEST,
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            RelayError::Budget(_) => StatusCode::TOO_MANY_REQUESTS,
+            RelayError::Budget(_) | RelayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             RelayError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RelayError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -87,6 +93,7 @@ impl RelayError {
                 .with_kind("policy_violation")
                 .with_param(refused.param),
             RelayError::TooLarge { .. } => error.with_kind("request_too_large"),
+            RelayError::RateLimited { .. } => error.with_kind("rate_limit_exceeded"),
             RelayError::Budget(exhausted) => error.with_kind("budget_exceeded").with_code(
                 match (exhausted.own, exhausted.daily) {
                     (true, false) => "client_tokens_per_minute",
@@ -120,6 +127,7 @@ impl RelayError {
             RelayError::ModelNotAllowed(_) => "model_not_allowed",
             RelayError::Policy(_) => "policy_violation",
             RelayError::Budget(_) => "budget_exceeded",
+            RelayError::RateLimited { .. } => "rate_limited",
             RelayError::Busy => "busy",
             RelayError::BodyTimeout => "body_timeout",
             RelayError::TooLarge { .. } => "too_large",
@@ -143,6 +151,7 @@ impl IntoResponse for RelayError {
         let retry_after = match self {
             RelayError::Busy => Some(1),
             RelayError::Budget(exhausted) => Some(exhausted.retry_after.max(1)),
+            RelayError::RateLimited { retry_after } => Some(retry_after.max(1)),
             _ => None,
         };
         if let Some(seconds) = retry_after {

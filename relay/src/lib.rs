@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod policy;
 mod proxy;
 mod server;
+pub mod shared;
 mod state;
 mod streaming;
 

@@ -156,8 +156,9 @@ impl Metrics {
         self.stream_duration.observe(after);
     }
 
-    /// Everything, in Prometheus' text format, with `active_streams` beside.
-    pub fn render(&self, active_streams: usize) -> String {
+    /// Everything, in Prometheus' text format, with `active_streams` and, when counts are
+    /// shared in Redis, whether it answers.
+    pub fn render(&self, active_streams: usize, redis_up: Option<bool>) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -207,6 +208,15 @@ impl Metrics {
             self.tokens_in.load(Ordering::Relaxed),
             self.tokens_out.load(Ordering::Relaxed)
         );
+        if let Some(up) = redis_up {
+            let _ = writeln!(
+                out,
+                "# HELP chat_relay_redis_up Whether Redis answered the last call (0: limits and \
+                 budgets are counted in this process).\n\
+                 # TYPE chat_relay_redis_up gauge\nchat_relay_redis_up {}",
+                u8::from(up)
+            );
+        }
         self.first_byte.write(
             &mut out,
             "chat_relay_time_to_first_byte_seconds",
@@ -235,7 +245,7 @@ mod tests {
         metrics.first_byte(Duration::from_millis(70));
         metrics.first_byte(Duration::from_secs(60));
         metrics.tokens(10, 5);
-        let text = metrics.render(3);
+        let text = metrics.render(3, Some(false));
         for line in [
             "chat_relay_requests_total{route=\"chat\",status=\"200\"} 2",
             "chat_relay_requests_total{route=\"files\",status=\"404\"} 1",
@@ -249,6 +259,7 @@ mod tests {
             "chat_relay_time_to_first_byte_seconds_bucket{le=\"+Inf\"} 2",
             "chat_relay_time_to_first_byte_seconds_count 2",
             "# TYPE chat_relay_stream_duration_seconds histogram",
+            "chat_relay_redis_up 0",
         ] {
             assert!(
                 text.lines().any(|have| have == line),

@@ -13,6 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::budget::Budgets;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::shared::Shared;
 
 /// Counters the health endpoint and the metrics report.
 #[derive(Debug, Default)]
@@ -21,12 +22,19 @@ pub struct Stats {
     demo_tokens: AtomicU64,
     /// What `GET /metrics` tells.
     pub metrics: Metrics,
+    /// Redis, when counts are shared, for whether it answers.
+    shared: Option<Arc<Shared>>,
 }
 
 impl Stats {
     /// Answers being streamed right now.
     pub fn active_streams(&self) -> usize {
         self.active_streams.load(Ordering::Relaxed)
+    }
+
+    /// Whether Redis answers, when the relay shares its counts there.
+    pub fn redis_up(&self) -> Option<bool> {
+        self.shared.as_ref().map(|shared| shared.is_up())
     }
 
     /// Tokens the demo model has produced since start.
@@ -82,6 +90,8 @@ pub struct AppState {
     bodies_in_flight: Arc<Semaphore>,
     /// The token budgets' counts, when any budget is set.
     pub(crate) budgets: Option<Arc<Budgets>>,
+    /// Redis, when the relay shares its counts with other processes.
+    pub(crate) shared: Option<Arc<Shared>>,
 }
 
 impl AppState {
@@ -103,15 +113,24 @@ impl AppState {
                 .body_bytes_in_flight
                 .min(Semaphore::MAX_PERMITS),
         ));
+        let shared = config
+            .redis_url
+            .as_deref()
+            .and_then(|url| Shared::new(url).ok())
+            .map(Arc::new);
         let budgets = config
             .budgets
             .any()
-            .then(|| Arc::new(Budgets::new(config.budgets)));
+            .then(|| Arc::new(Budgets::new(config.budgets, shared.clone())));
         AppState {
             budgets,
+            shared: shared.clone(),
             config: Arc::new(config),
             client,
-            stats: Arc::new(Stats::default()),
+            stats: Arc::new(Stats {
+                shared: shared.clone(),
+                ..Stats::default()
+            }),
             bodies_in_flight,
         }
     }

@@ -289,7 +289,13 @@ async fn start_demo(flags: &[&str]) -> (tokio::process::Child, String) {
         &["--demo-pace-ms", "0"]
     };
     let mut relay = tokio::process::Command::new(RELAY)
-        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent", "--demo"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--static-dir",
+            "/nonexistent",
+            "--demo",
+        ])
         .args(pace)
         .args(flags)
         .stdout(Stdio::piped())

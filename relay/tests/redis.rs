@@ -1,0 +1,230 @@
+//! Two `chat-relay` processes sharing their counts in a real Redis (`redis-server` from the system
+//! packages, which `scripts/test` installs; this test starts its own on a free loopback port and
+//! stops it by its id): one token budget and one request rate for both, Redis going away (both
+//! keep answering, counting on their own, and say so) and coming back (shared again).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const RELAY: &str = env!("CARGO_BIN_EXE_chat-relay");
+const TOKEN: &str = "metrics-token";
+
+/// A `redis-server` on `port`, without persistence, stopped (killed) when dropped.
+struct Redis(Child);
+
+impl Redis {
+    fn start(port: u16) -> Self {
+        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
+        let child = Command::new(&binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("{binary} does not start ({error}): scripts/test installs redis-server")
+            });
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "Redis did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis(child)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// A relay sharing its counts in the Redis on `port`; its URL, and its log (stderr) as it comes.
+struct Relay {
+    url: String,
+    log: tokio::sync::mpsc::UnboundedReceiver<String>,
+    _process: tokio::process::Child,
+}
+
+impl Relay {
+    async fn start(port: u16, flags: &[&str]) -> Self {
+        let mut process = tokio::process::Command::new(RELAY)
+            .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
+            .args(["--demo", "--demo-pace-ms", "0"])
+            .args(["--redis-url", &format!("redis://127.0.0.1:{port}")])
+            .args(flags)
+            .env("CHAT_RELAY_METRICS_TOKEN", TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starts");
+        let mut stdout = BufReader::new(process.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
+            .await
+            .expect("starts in time")
+            .expect("reads");
+        let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
+        let (sender, log) = tokio::sync::mpsc::unbounded_channel();
+        let mut stderr = BufReader::new(process.stderr.take().expect("stderr")).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stderr.next_line().await {
+                let _ = sender.send(line);
+            }
+        });
+        Relay {
+            url,
+            log,
+            _process: process,
+        }
+    }
+
+    async fn chat(&self, max_tokens: u32) -> u16 {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", self.url))
+            .json(&json!({
+                "model": "m",
+                "messages": [{"role": "user", "content": "Hello there"}],
+                "max_tokens": max_tokens,
+                "stream": false
+            }))
+            .send()
+            .await
+            .expect("answers")
+            .status()
+            .as_u16()
+    }
+
+    async fn redis_up(&self) -> Option<bool> {
+        let text = reqwest::Client::new()
+            .get(format!("{}/metrics", self.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("answers")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .find_map(|line| line.strip_prefix("chat_relay_redis_up "))
+            .map(|value| value.trim() == "1")
+    }
+
+    /// Waits until the log has a line with `words`.
+    async fn logged(&mut self, words: &str) {
+        let found = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(line) = self.log.recv().await {
+                if line.contains(words) {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(found.is_ok(), "the relay did not log {words:?}");
+    }
+}
+
+/// How many requests the two relays answer, taking turns, before one refuses.
+async fn answered_in_turns(relays: [&Relay; 2], max_tokens: u32) -> usize {
+    for n in 0..20 {
+        if relays[n % 2].chat(max_tokens).await != 200 {
+            return n;
+        }
+    }
+    panic!("no relay ever refused");
+}
+
+#[tokio::test]
+async fn two_relays_share_one_budget_and_keep_serving_while_redis_is_away() {
+    let port = free_port();
+    let mut redis = Redis::start(port);
+    // A day's budget, so that no window renews while the test runs (but at midnight UTC):
+    // each reply to 100 tokens costs about 105, so 400 hold three.
+    let budget = ["--client-tokens-per-day", "400"];
+    let mut first = Relay::start(port, &budget).await;
+    let mut second = Relay::start(port, &budget).await;
+    assert_eq!(
+        answered_in_turns([&first, &second], 100).await,
+        3,
+        "the two count against one budget (each alone would allow three)"
+    );
+    assert_eq!(first.redis_up().await, Some(true));
+
+    // Redis goes away: both keep answering, each counting on its own, and say so.
+    drop(redis);
+    assert_eq!(first.chat(100).await, 200, "served while Redis is away");
+    assert_eq!(second.chat(100).await, 200);
+    first.logged("Redis does not answer").await;
+    second.logged("Redis does not answer").await;
+    assert_eq!(first.redis_up().await, Some(false));
+
+    // It comes back (empty): the counts are shared again.
+    redis = Redis::start(port);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let came_back = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            // A request is what tries Redis again.
+            first.chat(1).await;
+            second.chat(1).await;
+            if first.redis_up().await == Some(true) && second.redis_up().await == Some(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(came_back.is_ok(), "both relays use Redis again");
+    first.logged("Redis answers again").await;
+    second.logged("Redis answers again").await;
+    let shared_again = answered_in_turns([&first, &second], 100).await;
+    assert!(
+        (2..=3).contains(&shared_again),
+        "one budget again: {shared_again}"
+    );
+    drop(redis);
+}
+
+#[tokio::test]
+async fn two_relays_share_one_request_rate() {
+    let port = free_port();
+    let _redis = Redis::start(port);
+    let rate = ["--rate-per-minute", "3", "--rate-burst", "3"];
+    let first = Relay::start(port, &rate).await;
+    let second = Relay::start(port, &rate).await;
+    let minute = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs() / 60)
+    };
+    // A window that renews in the middle would allow more: then the turn is taken again.
+    for _ in 0..3 {
+        let began = minute();
+        let answered = answered_in_turns([&first, &second], 5).await;
+        if minute() == began {
+            assert_eq!(answered, 3, "three requests a minute for both together");
+            return;
+        }
+        // Again from the start of a minute of its own.
+        let seconds = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        tokio::time::sleep(Duration::from_secs(60 - seconds % 60)).await;
+    }
+    panic!("every try straddled a minute");
+}
