@@ -8,8 +8,11 @@
 //! 1. Throughput: one stream of `CHUNKS` SSE chunks, read straight and through the relay.
 //! 2. Added latency: chunks sent every 2 ms carrying their send time; the latency of each chunk
 //!    straight and through the relay, p50 and p99.
-//! 3. Concurrency: `STREAMS` streams at once through the relay, each 5 s long; errors and the
-//!    relay's peak memory.
+//! 3. Concurrency: 1,000 and then 5,000 streams at once through the relay, each 5 s long:
+//!    errors, chunks per second in all, the relay's CPU time and its peak memory.
+//! 4. The checks' cost: requests one after another to the demo model, without a policy or
+//!    budgets, with a policy, with budgets in memory, and with budgets in Redis (a
+//!    `redis-server` this starts on a free port, when there is one).
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -27,7 +30,7 @@ use tokio::net::TcpListener;
 
 const CHUNKS: usize = 50_000;
 const LATENCY_CHUNKS: usize = 1_000;
-const STREAMS: usize = 1_000;
+const STREAMS: [usize; 2] = [1_000, 5_000];
 const RUNS: usize = 5;
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
@@ -174,9 +177,9 @@ async fn main() {
         // A thousand streams from one client, on purpose.
         .args([
             "--max-connections",
-            "4000",
+            "12000",
             "--max-connections-per-client",
-            "4000",
+            "12000",
         ])
         .env("CHAT_RELAY_API_KEY", "bench-key")
         .stdout(Stdio::piped())
@@ -255,54 +258,266 @@ async fn main() {
     );
 
     println!();
-    println!(
-        "3. concurrency: {STREAMS} streams at once through the relay, 50 chunks 100 ms apart each"
-    );
-    let before = peak_memory_kib(relay_pid).unwrap_or(0);
-    let errors = Arc::new(AtomicUsize::new(0));
-    let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..STREAMS)
-        .map(|_| {
-            let client = client.clone();
-            let url = relayed.clone();
-            let errors = errors.clone();
-            let first_error = first_error.clone();
-            tokio::spawn(async move {
-                match read_stream(&client, &url, 50, 100_000).await {
-                    Ok(latencies) if latencies.len() == 50 => {}
-                    Ok(latencies) => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                        first_error
-                            .lock()
-                            .expect("lock")
-                            .get_or_insert(format!("{} chunks", latencies.len()));
+    println!("3. concurrency: streams at once through the relay, 50 chunks 100 ms apart each");
+    for streams in STREAMS {
+        let cpu_before = cpu_seconds(relay_pid).unwrap_or(0.0);
+        let errors = Arc::new(AtomicUsize::new(0));
+        let chunks = Arc::new(AtomicUsize::new(0));
+        let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..streams)
+            .map(|_| {
+                let client = client.clone();
+                let url = relayed.clone();
+                let errors = errors.clone();
+                let chunks = chunks.clone();
+                let first_error = first_error.clone();
+                tokio::spawn(async move {
+                    match read_stream(&client, &url, 50, 100_000).await {
+                        Ok(latencies) if latencies.len() == 50 => {
+                            chunks.fetch_add(50, Ordering::Relaxed);
+                        }
+                        Ok(latencies) => {
+                            chunks.fetch_add(latencies.len(), Ordering::Relaxed);
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            first_error
+                                .lock()
+                                .expect("lock")
+                                .get_or_insert(format!("{} chunks", latencies.len()));
+                        }
+                        Err(error) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            first_error.lock().expect("lock").get_or_insert(error);
+                        }
                     }
-                    Err(error) => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                        first_error.lock().expect("lock").get_or_insert(error);
-                    }
-                }
+                })
             })
-        })
-        .collect();
-    for task in tasks {
-        let _ = task.await;
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let errors = errors.load(Ordering::Relaxed);
+        let chunks = chunks.load(Ordering::Relaxed);
+        let cpu = cpu_seconds(relay_pid).unwrap_or(0.0) - cpu_before;
+        let peak = peak_memory_kib(relay_pid).unwrap_or(0);
+        println!(
+            "   {streams:>6} streams: {} complete, {errors} errors, in {elapsed:.1} s; \
+             {:.0} chunks/s in all; relay CPU {cpu:.2} s ({:.0} % of one core); \
+             relay peak memory {:.1} MiB",
+            streams - errors,
+            chunks as f64 / elapsed,
+            100.0 * cpu / elapsed,
+            peak as f64 / 1024.0,
+        );
+        let first_error = first_error.lock().expect("lock").take();
+        if let Some(error) = first_error {
+            println!("          first error: {error}");
+        }
     }
-    let errors = errors.load(Ordering::Relaxed);
-    let peak = peak_memory_kib(relay_pid).unwrap_or(0);
     println!(
-        "   {} of {STREAMS} streams complete, {errors} errors, in {:.1} s",
-        STREAMS - errors,
-        started.elapsed().as_secs_f64()
-    );
-    if let Some(error) = first_error.lock().expect("lock").take() {
-        println!("   first error: {error}");
-    }
-    println!(
-        "   relay peak memory: {:.1} MiB (before: {:.1} MiB)",
-        peak as f64 / 1024.0,
-        before as f64 / 1024.0
+        "   (10,000 streams need more than this machine's {} open files: a relay holds two per \
+         stream, the browser's and the upstream's)",
+        open_file_limit().unwrap_or(0)
     );
     let _ = relay.kill().await;
+
+    println!();
+    println!(
+        "4. the cost of the checks: {CHECKED} requests one after another (the demo model, not \
+         streamed), mean time per request, best of three rounds"
+    );
+    let redis = Redis::start();
+    let rows = checks(redis.as_ref().map(|redis| redis.url.as_str()));
+    // Three rounds, the rows taking turns in each, so that none gets the quieter moments; the
+    // best of each row's three.
+    let mut best = vec![f64::INFINITY; rows.len()];
+    for _ in 0..3 {
+        for ((_, flags), best) in rows.iter().zip(&mut best) {
+            if let Some(mean) = mean_request(flags).await {
+                *best = best.min(mean);
+            }
+        }
+    }
+    for ((name, _), mean) in rows.iter().zip(&best) {
+        if !mean.is_finite() {
+            println!("   {name:<44} (could not run)");
+            continue;
+        }
+        let added = if *mean == best[0] {
+            String::new()
+        } else {
+            format!("  ({:+.0} µs against none)", mean - best[0])
+        };
+        println!("   {name:<44} {mean:>7.0} µs{added}");
+    }
+    if redis.is_none() {
+        println!(
+            "   (no redis-server on PATH: the Redis row is left out; scripts/test installs it)"
+        );
+    }
+}
+
+/// The policy the checks' rows use: a pinned prompt, a range, a fixed value, a tool.
+const POLICY: &str = r#"
+system_prompt = "You are the assistant of Example Shop."
+models = ["m"]
+max_messages = 40
+[parameters]
+temperature = { min = 0.0, max = 1.0 }
+presence_penalty = 0.0
+[[tools]]
+name = "order_status"
+parameters = { type = "object", properties = { order = { type = "string" } } }
+"#;
+
+/// How many requests each row of the checks sends.
+const CHECKED: usize = 2_000;
+
+/// The rows of the checks: a name and the relay's flags.
+fn checks(redis: Option<&str>) -> Vec<(&'static str, Vec<String>)> {
+    let policy = std::env::temp_dir().join(format!(
+        "chat-relay-bench-policy-{}.toml",
+        std::process::id()
+    ));
+    let _ = std::fs::write(&policy, POLICY);
+    let policy = policy.display().to_string();
+    let budgets = [
+        "--client-tokens-per-minute",
+        "1000000000000",
+        "--tokens-per-minute",
+        "1000000000000",
+    ]
+    .map(str::to_owned);
+    let mut rows = vec![
+        ("no policy, no budgets", Vec::new()),
+        ("a policy", vec!["--policy".to_owned(), policy.clone()]),
+        (
+            "a policy and budgets, in memory",
+            [
+                vec!["--policy".to_owned(), policy.clone()],
+                budgets.to_vec(),
+            ]
+            .concat(),
+        ),
+    ];
+    if let Some(url) = redis {
+        rows.push((
+            "a policy and budgets, in Redis",
+            [
+                vec![
+                    "--policy".to_owned(),
+                    policy,
+                    "--redis-url".to_owned(),
+                    url.to_owned(),
+                ],
+                budgets.to_vec(),
+            ]
+            .concat(),
+        ));
+    }
+    rows
+}
+
+/// The mean time of a request to a demo-mode relay started with `flags`, in microseconds.
+async fn mean_request(flags: &[String]) -> Option<f64> {
+    let mut relay = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-relay"))
+        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
+        .args(["--demo", "--demo-pace-ms", "0"])
+        .args(["--rate-per-minute", "60000", "--rate-burst", "1000000"])
+        .args(flags)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    tokio::io::BufReader::new(relay.stdout.take()?)
+        .read_line(&mut line)
+        .await
+        .ok()?;
+    let url = format!("{}/v1/chat/completions", line.trim().rsplit(' ').next()?);
+    let client = reqwest::Client::new();
+    let body = r#"{"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hello there"}],"temperature":0.5,"max_tokens":1,"stream":false,"tools":[{"type":"function","function":{"name":"order_status"}}]}"#;
+    let send = || async {
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .ok()?
+            .bytes()
+            .await
+            .ok()
+    };
+    for _ in 0..200 {
+        send().await?;
+    }
+    let started = Instant::now();
+    for _ in 0..CHECKED {
+        send().await?;
+    }
+    let mean = started.elapsed().as_secs_f64() * 1e6 / CHECKED as f64;
+    let _ = relay.kill().await;
+    Some(mean)
+}
+
+/// A `redis-server` on a free port, for the Redis row; stopped when dropped.
+struct Redis {
+    url: String,
+    process: std::process::Child,
+}
+
+impl Redis {
+    fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .ok()?
+            .port();
+        let process = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(10) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Redis {
+            url: format!("redis://127.0.0.1:{port}"),
+            process,
+        })
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The CPU time (user and system) the process has used, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command's name (which may hold spaces) in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // The kernel's clock ticks per second, 100 on Linux everywhere this runs.
+    Some(ticks / 100.0)
+}
+
+/// The open-file limit of this process.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
