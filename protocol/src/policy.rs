@@ -114,6 +114,53 @@ impl PolicySummary {
         *self == PolicySummary::default()
     }
 
+    /// The summary in a relay's JSON (`GET /v1/policy`), read leniently and by hand: what is not
+    /// of the expected shape is left out, and what is unknown ignored. (Read by hand rather than
+    /// through the derived `Deserialize`, whose untagged rules would cost the widget several KB.)
+    pub fn from_json(json: &serde_json::Value) -> Self {
+        use serde_json::Value;
+        let rule = |value: &Value| match value {
+            Value::Number(number) => number.as_f64().map(Rule::Fixed),
+            Value::Object(range) => Some(Rule::Range {
+                min: range.get("min").and_then(Value::as_f64),
+                max: range.get("max").and_then(Value::as_f64),
+            }),
+            _ => None,
+        };
+        let parameter = |name: &str| json.get("parameters")?.get(name).and_then(rule);
+        let names = |field: &str| {
+            json.get(field)?.as_array().map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+        };
+        let yes = |field: &str| json.get(field).and_then(Value::as_bool) == Some(true);
+        let count = |field: &str| {
+            json.get(field)
+                .and_then(Value::as_u64)
+                .and_then(|count| usize::try_from(count).ok())
+        };
+        PolicySummary {
+            system_prompt: yes("system_prompt"),
+            models: names("models").unwrap_or_default(),
+            parameters: ParameterRules {
+                temperature: parameter("temperature"),
+                top_p: parameter("top_p"),
+                max_tokens: parameter("max_tokens"),
+                frequency_penalty: parameter("frequency_penalty"),
+                presence_penalty: parameter("presence_penalty"),
+            },
+            tools: names("tools"),
+            no_logit_bias: yes("no_logit_bias"),
+            no_stop: yes("no_stop"),
+            max_messages: count("max_messages"),
+            max_history_chars: count("max_history_chars"),
+        }
+    }
+
     /// Whether `tool` may be offered.
     pub fn allows_tool(&self, tool: &str) -> bool {
         self.tools
@@ -166,5 +213,36 @@ mod tests {
         );
         let nothing: PolicySummary = serde_json::from_str("{}").expect("reads");
         assert!(nothing.is_empty() && nothing.allows_tool("anything"));
+    }
+
+    #[test]
+    fn read_by_hand_a_summary_is_what_serde_reads_and_odd_shapes_are_left_out() {
+        let json = serde_json::json!({
+            "system_prompt": true,
+            "models": ["a", "b", 3],
+            "parameters": {"temperature": {"min": 0, "max": 1}, "top_p": 0.9, "max_tokens": "x"},
+            "tools": ["order_status"],
+            "no_stop": true,
+            "max_messages": 40,
+            "max_history_chars": -1
+        });
+        let by_hand = PolicySummary::from_json(&json);
+        assert_eq!(by_hand.models, ["a", "b"]);
+        assert_eq!(by_hand.parameters.max_tokens, None);
+        assert_eq!(by_hand.max_history_chars, None);
+        let clean = serde_json::json!({
+            "system_prompt": true,
+            "models": ["a", "b"],
+            "parameters": {"temperature": {"min": 0.0, "max": 1.0}, "top_p": 0.9},
+            "tools": ["order_status"],
+            "no_stop": true,
+            "max_messages": 40
+        });
+        assert_eq!(
+            PolicySummary::from_json(&clean),
+            serde_json::from_value::<PolicySummary>(clean).expect("reads")
+        );
+        assert_eq!(by_hand.parameters.top_p, Some(Rule::Fixed(0.9)));
+        assert!(PolicySummary::from_json(&serde_json::json!([1])).is_empty());
     }
 }

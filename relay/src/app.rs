@@ -166,7 +166,7 @@ async fn chat_completions(
     };
     let meter = Meter::new(
         reservation,
-        state.stats.clone(),
+        state.stats.metrics.clone(),
         prompt,
         request.is_streaming(),
     );

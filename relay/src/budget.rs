@@ -20,8 +20,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chat_protocol::{ChatRequest, Content, ContentPart, Message, StreamDecoder, StreamEvent};
 
+use crate::metrics::Metrics;
 use crate::shared::{Count, Shared};
-use crate::state::Stats;
 
 /// What one image is counted as before the upstream says what it cost.
 const IMAGE_TOKENS: u64 = 1_000;
@@ -310,7 +310,7 @@ const MAX_WHOLE_ANSWER: usize = 4 * 1024 * 1024;
 #[derive(Debug)]
 pub struct Meter {
     reservation: Option<Reservation>,
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
     prompt: u64,
     /// Streamed: events are read as they pass. Whole: the body is kept (bounded) and read at
     /// the end.
@@ -323,16 +323,16 @@ pub struct Meter {
 
 impl Meter {
     /// A meter for a reply to a request whose prompt is about `prompt` tokens, settling
-    /// `reservation` (when budgets are set) and counting the tokens in `stats`.
+    /// `reservation` (when budgets are set) and counting the tokens in `metrics`.
     pub fn new(
         reservation: Option<Reservation>,
-        stats: Arc<Stats>,
+        metrics: Arc<Metrics>,
         prompt: u64,
         streamed: bool,
     ) -> Self {
         Meter {
             reservation,
-            stats,
+            metrics,
             prompt,
             decoder: streamed.then(StreamDecoder::new),
             whole: Vec::new(),
@@ -395,7 +395,7 @@ impl Drop for Meter {
             }
         }
         let (prompt, completion) = self.usage.unwrap_or((self.prompt, self.chars.div_ceil(4)));
-        self.stats.metrics.tokens(prompt, completion);
+        self.metrics.tokens(prompt, completion);
         if let Some(reservation) = &mut self.reservation {
             reservation.settle(prompt + completion);
         }

@@ -21,7 +21,7 @@ pub struct Stats {
     active_streams: AtomicUsize,
     demo_tokens: AtomicU64,
     /// What `GET /metrics` tells.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Redis, when counts are shared, for whether it answers.
     shared: Option<Arc<Shared>>,
 }

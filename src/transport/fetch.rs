@@ -6,6 +6,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
 use super::{AbortHandle, Reply, Transport, TransportError};
@@ -50,17 +51,26 @@ impl Transport for FetchTransport {
     fn policy(&self) -> LocalBoxFuture<'static, Option<PolicySummary>> {
         let url = self.policy_url();
         Box::pin(async move {
-            let response = Request::get(&url?)
-                .header("Accept", "application/json")
-                .send()
+            // The browser's own `fetch` rather than gloo's builder: a plain GET, and the smaller
+            // for it.
+            let response: web_sys::Response =
+                JsFuture::from(web_sys::window()?.fetch_with_str(&url?))
+                    .await
+                    .ok()?
+                    .dyn_into()
+                    .ok()?;
+            if !response.ok() {
+                return None;
+            }
+            let text = JsFuture::from(response.text().ok()?)
                 .await
-                .ok()
-                .filter(|response| response.ok())?;
-            let text = response.text().await.ok()?;
+                .ok()?
+                .as_string()?;
             if text.len() > MAX_POLICY {
                 return None;
             }
-            serde_json::from_str(&text).ok()
+            let json = serde_json::from_str(&text).ok()?;
+            Some(PolicySummary::from_json(&json))
         })
     }
 

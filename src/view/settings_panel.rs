@@ -31,14 +31,17 @@ pub fn SettingsPanel(
         .config()
         .with_value(|config| (config.parameters(), config.strings.clone()));
     let checked_tools = tools.clone();
-    let policy = controller.policy();
+    // What the relay's policy pins, as it stands when the panel opens (it arrives as the chat
+    // box starts): read once, not followed, which keeps the panel as light as it was.
+    let policy = controller.policy().get_untracked();
+    let pinned = policy.clone();
     let problems = Memo::new(move |_| {
         settings.with(|settings| {
             let mut problems = settings
                 .apply(&parameters, &strings, &checked_tools)
                 .err()
                 .unwrap_or_default();
-            for (field, beyond) in policy.with(|policy| settings.beyond(policy, &strings)) {
+            for (field, beyond) in settings.beyond(&pinned, &strings) {
                 if !problems.iter().any(|(at, _)| *at == field) {
                     problems.push((field, beyond));
                 }
@@ -46,22 +49,6 @@ pub fn SettingsPanel(
             problems
         })
     });
-    // A parameter the policy fixes is not offered; one it bounds shows its range.
-    let fixed = move |rule: fn(&ParameterRules) -> Option<Rule>| {
-        policy.with(|policy| matches!(rule(&policy.parameters), Some(Rule::Fixed(_))))
-    };
-    let range_hint =
-        move |rule: fn(&ParameterRules) -> Option<Rule>, (min, max): (f64, f64), usual: String| {
-            Signal::derive(
-                move || match policy.with(|policy| rule(&policy.parameters)) {
-                    rule @ Some(Rule::Range { .. }) => {
-                        let (min, max) = within(rule, min, max);
-                        format!("{} to {}", format_number(min), format_number(max))
-                    }
-                    _ => usual.clone(),
-                },
-            )
-        };
     let problem = move |field: Field| {
         problems.with(|problems| {
             problems
@@ -76,7 +63,7 @@ pub fn SettingsPanel(
     let text_field = move |field: Field,
                            name: &'static str,
                            label: String,
-                           hint: Signal<String>,
+                           hint: String,
                            get: fn(&Settings) -> String,
                            set: fn(&mut Settings, String)| {
         let id = format!("{field_prefix}-{name}");
@@ -229,10 +216,10 @@ pub fn SettingsPanel(
     let editable = controller
         .config()
         .with_value(|config| config.editable.clone());
-    let model_field = editable.contains(&Steering::Model).then(|| {
+    let model_field = (editable.contains(&Steering::Model) && policy.models.is_empty()).then(|| {
         let prefix = prefix.clone();
         view! {
-                    <div class="cw-field" hidden=move || policy.with(|policy| !policy.models.is_empty())>
+                    <div class="cw-field">
                         <label class="cw-field__label" for=format!("{prefix}-model")>{text(|s| s.model())}</label>
                         <input
                             id=format!("{prefix}-model")
@@ -248,10 +235,10 @@ pub fn SettingsPanel(
                     </div>
         }
     });
-    let system_field = editable.contains(&Steering::SystemPrompt).then(|| {
+    let system_field = (editable.contains(&Steering::SystemPrompt) && !policy.system_prompt).then(|| {
         let prefix = prefix.clone();
         view! {
-                    <div class="cw-field cw-field--wide" hidden=move || policy.with(|policy| policy.system_prompt)>
+                    <div class="cw-field cw-field--wide">
                         <label class="cw-field__label" for=format!("{prefix}-system")>{text(|s| s.system_prompt())}</label>
                         <textarea
                             id=format!("{prefix}-system")
@@ -269,9 +256,9 @@ pub fn SettingsPanel(
     // than one).
     let model_prefix = prefix.clone();
     let model_label = text(|s| s.model());
-    let policy_models = editable.contains(&Steering::Model).then_some(move || {
-        let models = policy.with(|policy| policy.models.clone());
-        (models.len() > 1).then(|| {
+    let policy_models = (editable.contains(&Steering::Model) && policy.models.len() > 1).then(|| {
+        let models = policy.models.clone();
+        {
             let id = format!("{model_prefix}-model-choice");
             let options = models
                 .into_iter()
@@ -297,7 +284,7 @@ pub fn SettingsPanel(
                     </select>
                 </div>
             }
-        })
+        }
     });
     let numbers = [
         (
@@ -352,15 +339,42 @@ pub fn SettingsPanel(
         ),
     ]
     .into_iter()
-    .map(|(field, name, label, range, usual, rule, get, set)| {
-        let hint = range_hint(rule, range, usual);
-        view! {
-            <div class="cw-settings__number" hidden=move || fixed(rule)>
-                {text_field(field, name, label, hint, get, set)}
-            </div>
-        }
+    // A parameter the policy fixes is not offered; one it bounds shows its range.
+    .filter_map(|(field, name, label, (min, max), usual, rule, get, set)| {
+        let hint = match rule(&policy.parameters) {
+            Some(Rule::Fixed(_)) => return None,
+            bounds @ Some(Rule::Range { .. }) => {
+                let (min, max) = within(bounds, min, max);
+                format!("{} to {}", format_number(min), format_number(max))
+            }
+            None => usual,
+        };
+        Some(text_field(field, name, label, hint, get, set))
     })
     .collect_view();
+    let stop_field = (!policy.no_stop).then(|| {
+        view! {
+            <fieldset class="cw-field cw-field--wide">
+                <legend class="cw-field__label">{text(|s| s.stop_sequences())}</legend>
+                <div class="cw-stops">{stops}</div>
+            </fieldset>
+        }
+    });
+    let bias_field = (!policy.no_logit_bias).then(|| {
+        view! {
+            <fieldset class="cw-field cw-field--wide">
+                <legend class="cw-field__label">{text(|s| s.logit_bias())}</legend>
+                {bias_rows}
+                <button
+                    type="button"
+                    class="cw-button cw-button--quiet"
+                    on:click=move |_| settings.update(|settings| settings.logit_bias.push((String::new(), String::new())))
+                >
+                    {text(|s| s.add_bias())}
+                </button>
+            </fieldset>
+        }
+    });
     let tool_field = editable.contains(&Steering::ToolChoice).then(|| {
         let prefix = prefix.clone();
         view! {
@@ -386,21 +400,8 @@ pub fn SettingsPanel(
             {policy_models}
             {system_field}
             {numbers}
-            <fieldset class="cw-field cw-field--wide" hidden=move || policy.with(|policy| policy.no_stop)>
-                <legend class="cw-field__label">{text(|s| s.stop_sequences())}</legend>
-                <div class="cw-stops">{stops}</div>
-            </fieldset>
-            <fieldset class="cw-field cw-field--wide" hidden=move || policy.with(|policy| policy.no_logit_bias)>
-                <legend class="cw-field__label">{text(|s| s.logit_bias())}</legend>
-                {bias_rows}
-                <button
-                    type="button"
-                    class="cw-button cw-button--quiet"
-                    on:click=move |_| settings.update(|settings| settings.logit_bias.push((String::new(), String::new())))
-                >
-                    {text(|s| s.add_bias())}
-                </button>
-            </fieldset>
+            {stop_field}
+            {bias_field}
             <div class="cw-field">
                 <label class="cw-field__check">
                     <input
