@@ -28,6 +28,12 @@ pub trait RichModule {
     fn highlight(&self, language: &str, code: &str) -> Vec<u8>;
     /// `tex` as MathML, as `chat_rich::mathml` writes it (empty when it is not math).
     fn mathml(&self, tex: &str, display: bool) -> Vec<u8>;
+
+    /// Whether a call went wrong in a way that leaves the module unfit for more (a trap): it is
+    /// then loaded afresh for the next question.
+    fn broken(&self) -> bool {
+        false
+    }
 }
 
 /// Where the module is.
@@ -133,6 +139,7 @@ pub(crate) fn highlight(language: &str, code: &str) -> Option<Vec<(Range<usize>,
         return None;
     };
     let answer = module.highlight(language, code);
+    retire_if_broken(&*module);
     Some(wire::read_tokens(&answer, code.len()).unwrap_or_default())
 }
 
@@ -143,7 +150,17 @@ pub(crate) fn mathml(tex: &str, display: bool) -> Option<Option<Markup>> {
         need();
         return None;
     };
-    Some(wire::read_markup(&module.mathml(tex, display)))
+    let answer = module.mathml(tex, display);
+    retire_if_broken(&*module);
+    Some(wire::read_markup(&answer))
+}
+
+/// Forgets a module that trapped (its stack may not have been unwound), so that the next reply
+/// that needs one loads it again (from the browser's cache).
+fn retire_if_broken(module: &dyn RichModule) {
+    if module.broken() {
+        set(State::Idle);
+    }
 }
 
 /// The module as the browser loads it: fetched from beside the widget's script and instantiated
@@ -162,6 +179,8 @@ mod fetched {
     }
 
     pub(super) struct Fetched {
+        /// Set when a call failed: the instance is not asked again.
+        broken: std::cell::Cell<bool>,
         memory: WebAssembly::Memory,
         input: Function,
         output: Function,
@@ -195,6 +214,7 @@ mod fetched {
         let exports = instance.exports();
         let export = |name: &str| Reflect::get(&exports, &JsValue::from_str(name));
         Ok(Fetched {
+            broken: std::cell::Cell::new(false),
             memory: export("memory")?.dyn_into()?,
             input: export("input")?.dyn_into()?,
             output: export("output")?.dyn_into()?,
@@ -212,7 +232,12 @@ mod fetched {
         /// Writes `parts` into the module as one question, calls `function` with `argument`, and
         /// reads the answer; empty when any step fails (a trap included).
         fn ask(&self, parts: &[&[u8]], function: &Function, argument: u32) -> Vec<u8> {
-            self.try_ask(parts, function, argument).unwrap_or_default()
+            if self.broken.get() {
+                return Vec::new();
+            }
+            let answer = self.try_ask(parts, function, argument);
+            self.broken.set(answer.is_none());
+            answer.unwrap_or_default()
         }
 
         fn try_ask(&self, parts: &[&[u8]], function: &Function, argument: u32) -> Option<Vec<u8>> {
@@ -239,6 +264,10 @@ mod fetched {
     }
 
     impl super::RichModule for Fetched {
+        fn broken(&self) -> bool {
+            self.broken.get()
+        }
+
         fn highlight(&self, language: &str, code: &str) -> Vec<u8> {
             self.ask(
                 &[language.as_bytes(), code.as_bytes()],

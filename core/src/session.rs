@@ -781,10 +781,21 @@ impl Session {
             .system_prompt
             .as_ref()
             .map_or(0, |prompt| estimate_tokens(&Message::system(prompt)));
+        // The relay counts a system prompt the page sends among the messages and characters.
+        let (system_messages, system_chars) = parameters
+            .system_prompt
+            .as_ref()
+            .map_or((0, 0), |prompt| (1, prompt.chars().count()));
         let limits = HistoryLimits {
             tokens: self.config.context_budget,
-            messages: self.policy.max_messages,
-            chars: self.policy.max_history_chars,
+            messages: self
+                .policy
+                .max_messages
+                .map(|most| most.saturating_sub(system_messages)),
+            chars: self
+                .policy
+                .max_history_chars
+                .map(|most| most.saturating_sub(system_chars)),
         };
         let (history, cut) = self.conversation.history_within(&limits, reserved);
         self.context_start = cut;

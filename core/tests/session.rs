@@ -785,6 +785,29 @@ fn a_relays_policy_shapes_every_request_so_that_it_is_never_refused() {
 }
 
 #[test]
+fn the_pages_own_system_prompt_counts_against_the_policys_history_bounds() {
+    let mut config = config();
+    config.parameters.system_prompt = Some("Be brief.".into());
+    let mut chat = Harness::new(config);
+    chat.session
+        .set_policy(serde_json::from_value(json!({"max_messages": 3})).expect("a summary"));
+    for text in ["first", "second"] {
+        let ticket = chat.send(text);
+        chat.reply(ticket, "answer");
+    }
+    let effects = chat.input(Input::Send {
+        text: "third".into(),
+        images: Vec::new(),
+    });
+    let (_, sent) = request(&effects).expect("sent");
+    assert_eq!(
+        sent.messages,
+        [Message::system("Be brief."), Message::user("third")],
+        "three messages would hold no whole earlier turn beside the prompt"
+    );
+}
+
+#[test]
 fn switching_conversations_mid_reply_stops_it_and_keeps_both() {
     let mut chat = Harness::plain();
     let ticket = chat.send("In the first");

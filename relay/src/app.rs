@@ -120,7 +120,7 @@ async fn chat_completions(
             limit: u64::from(state.config.rate_per_minute.max(state.config.rate_burst)),
             ttl: left + 5,
         };
-        if let Ok(Some(_)) = shared.reserve(&[count], 1).await {
+        if let Ok(Err(_)) = shared.reserve(&[count], 1, 1).await {
             return Err(RelayError::RateLimited { retry_after: left });
         }
     }
@@ -154,13 +154,20 @@ async fn chat_completions(
     let prompt = budget::estimate_prompt(&request);
     let reservation = match &state.budgets {
         Some(budgets) => {
-            let most = prompt + u64::from(request.max_tokens.unwrap_or(config.max_tokens));
-            Some(
-                budgets
-                    .reserve(client_network(client), most, std::time::SystemTime::now())
-                    .await
-                    .map_err(RelayError::Budget)?,
-            )
+            let reply = u64::from(request.max_tokens.unwrap_or(config.max_tokens));
+            let reservation = budgets
+                .reserve(
+                    client_network(client),
+                    prompt,
+                    reply,
+                    std::time::SystemTime::now(),
+                )
+                .await
+                .map_err(RelayError::Budget)?;
+            // A budget with less room than the reply asked for lowers its `max_tokens`.
+            request.max_tokens =
+                Some(u32::try_from(reservation.reply_tokens()).unwrap_or(u32::MAX));
+            Some(reservation)
         }
         None => None,
     };

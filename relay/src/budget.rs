@@ -25,6 +25,9 @@ use crate::shared::{Count, Shared};
 
 /// What one image is counted as before the upstream says what it cost.
 const IMAGE_TOKENS: u64 = 1_000;
+/// The fewest tokens of answer a request is let through with: with less room left in a budget,
+/// it is refused rather than cut to a word or two.
+pub const LEAST_REPLY: u64 = 64;
 /// The most counts kept; past it, old windows are forgotten, and then new clients are counted
 /// only in everyone's budgets until there is room.
 pub const MAX_ENTRIES: usize = 200_000;
@@ -120,6 +123,8 @@ pub struct Reservation {
     budgets: Arc<Budgets>,
     keys: Vec<Key>,
     reserved: u64,
+    /// Of it, the tokens granted to the reply (the request's `max_tokens` from now on).
+    reply: u64,
     /// What it finally cost, once known.
     actual: Option<u64>,
     /// Whether it was counted in Redis (or in this process).
@@ -136,13 +141,15 @@ impl Budgets {
         }
     }
 
-    /// Reserves `tokens` for `client` at `now` in every budget, or says which has no room (the
-    /// first by: the client's day, the client's minute, everyone's day, everyone's minute). In
+    /// Reserves room for a request from `client` at `now` in every budget: its `prompt` and up to
+    /// `reply` tokens of answer, fewer when a budget has less room left (but at least
+    /// [`LEAST_REPLY`]); or says which budget has too little room (the one with the least). In
     /// Redis when the relay shares its counts and Redis answers; in this process otherwise.
     pub async fn reserve(
         self: &Arc<Self>,
         client: IpAddr,
-        tokens: u64,
+        prompt: u64,
+        reply: u64,
         now: SystemTime,
     ) -> Result<Reservation, Exhausted> {
         let seconds = now
@@ -167,6 +174,16 @@ impl Budgets {
             daily: span == Span::Day,
             retry_after: (window + 1) * span.seconds() - seconds,
         };
+        let least = prompt + LEAST_REPLY.min(reply);
+        let most = prompt + reply;
+        let reservation = |keys: Vec<Key>, amount: u64, shared: bool| Reservation {
+            budgets: self.clone(),
+            keys,
+            reserved: amount,
+            reply: amount - prompt,
+            actual: None,
+            shared,
+        };
         if let Some(shared) = &self.shared {
             let counts: Vec<Count> = budgets
                 .iter()
@@ -177,17 +194,12 @@ impl Budgets {
                     ttl: exhausted(key).retry_after + 60,
                 })
                 .collect();
-            match shared.reserve(&counts, tokens).await {
-                Ok(None) => {
-                    return Ok(Reservation {
-                        budgets: self.clone(),
-                        keys: budgets.iter().map(|(key, _)| *key).collect(),
-                        reserved: tokens,
-                        actual: None,
-                        shared: true,
-                    })
+            match shared.reserve(&counts, least, most).await {
+                Ok(Ok(amount)) => {
+                    let keys = budgets.iter().map(|(key, _)| *key).collect();
+                    return Ok(reservation(keys, amount, true));
                 }
-                Ok(Some(index)) => return Err(exhausted(budgets[index].0)),
+                Ok(Err(index)) => return Err(exhausted(budgets[index].0)),
                 Err(()) => {}
             }
         }
@@ -203,27 +215,26 @@ impl Budgets {
                 Span::Day => *window >= day,
             });
         }
-        let mut keys = Vec::with_capacity(budgets.len());
-        for (key, limit) in budgets {
-            let used = counts.get(&key).copied().unwrap_or(0);
-            if used.saturating_add(tokens) > limit {
+        // The room in the tightest budget decides how much is granted.
+        let mut amount = most;
+        for &(key, limit) in &budgets {
+            let room = limit.saturating_sub(counts.get(&key).copied().unwrap_or(0));
+            if room < least {
                 return Err(exhausted(key));
             }
+            amount = amount.min(room);
+        }
+        let mut keys = Vec::with_capacity(budgets.len());
+        for (key, _) in budgets {
             let room = counts.len() < MAX_ENTRIES || counts.contains_key(&key);
             if room || key.0 == Scope::All {
                 keys.push(key);
             }
         }
         for key in &keys {
-            *counts.entry(*key).or_insert(0) += tokens;
+            *counts.entry(*key).or_insert(0) += amount;
         }
-        Ok(Reservation {
-            budgets: self.clone(),
-            keys,
-            reserved: tokens,
-            actual: None,
-            shared: false,
-        })
+        Ok(reservation(keys, amount, false))
     }
 
     /// Tokens counted in `client`'s budget for the window `now` falls in (for tests and the
@@ -255,6 +266,12 @@ impl Reservation {
     /// What was reserved.
     pub fn reserved(&self) -> u64 {
         self.reserved
+    }
+
+    /// The tokens granted to the reply: the request's `max_tokens`, lowered to what the budgets
+    /// have room for.
+    pub fn reply_tokens(&self) -> u64 {
+        self.reply
     }
 }
 
@@ -468,11 +485,11 @@ mod tests {
         ));
         let start = 86_400 * 1_000 + 30;
         let first = budgets
-            .reserve(ip("203.0.113.1"), 80, at(start))
+            .reserve(ip("203.0.113.1"), 80, 0, at(start))
             .await
             .expect("fits");
         let refused = budgets
-            .reserve(ip("203.0.113.1"), 30, at(start + 5))
+            .reserve(ip("203.0.113.1"), 30, 0, at(start + 5))
             .await
             .expect_err("over the client's minute");
         assert_eq!(
@@ -486,11 +503,11 @@ mod tests {
         assert!(refused.message().contains("this minute") && refused.message().contains("25 s"));
         // Another client has its own minute, but everyone's day is shared.
         let _second = budgets
-            .reserve(ip("203.0.113.2"), 100, at(start + 5))
+            .reserve(ip("203.0.113.2"), 100, 0, at(start + 5))
             .await
             .expect("fits");
         let all = budgets
-            .reserve(ip("203.0.113.3"), 80, at(start + 5))
+            .reserve(ip("203.0.113.3"), 80, 0, at(start + 5))
             .await
             .expect_err("over everyone's day");
         assert!(!all.own && all.daily && all.retry_after == 86_400 - 35);
@@ -498,9 +515,36 @@ mod tests {
         // The next minute the client's budget is new.
         drop(first);
         assert!(budgets
-            .reserve(ip("203.0.113.1"), 30, at(start + 31))
+            .reserve(ip("203.0.113.1"), 30, 0, at(start + 31))
             .await
             .is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_reply_gets_what_room_the_budgets_have_left_and_at_least_enough_to_say_something() {
+        let budgets = Arc::new(Budgets::new(
+            BudgetLimits {
+                client_per_minute: Some(1_000),
+                ..BudgetLimits::default()
+            },
+            None,
+        ));
+        let client = ip("203.0.113.7");
+        let first = budgets
+            .reserve(client, 100, 4_096, at(60))
+            .await
+            .expect("the budget is smaller than max_tokens, and still the request goes");
+        assert_eq!((first.reserved(), first.reply_tokens()), (1_000, 900));
+        drop(first);
+        let refused = budgets
+            .reserve(client, 10, 4_096, at(61))
+            .await
+            .expect_err("no room for even a short reply");
+        assert!(refused.own && !refused.daily);
+        let _ = budgets
+            .reserve(ip("203.0.113.8"), 10, 50, at(61))
+            .await
+            .expect("another client's own budget");
     }
 
     #[tokio::test]
@@ -513,13 +557,13 @@ mod tests {
             None,
         ));
         let client = ip("2001:db8::1");
-        let mut reservation = budgets.reserve(client, 900, at(60)).await.expect("fits");
+        let mut reservation = budgets.reserve(client, 900, 0, at(60)).await.expect("fits");
         assert_eq!(budgets.used_by(Some(client), false, at(60)), 900);
         reservation.settle(120);
         drop(reservation);
         assert_eq!(budgets.used_by(Some(client), false, at(61)), 120);
         // Not settled (the reply's cost never became known): the reservation stands.
-        drop(budgets.reserve(client, 500, at(62)).await.expect("fits"));
+        drop(budgets.reserve(client, 500, 0, at(62)).await.expect("fits"));
         assert_eq!(budgets.used_by(Some(client), false, at(62)), 620);
     }
 

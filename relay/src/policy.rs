@@ -170,7 +170,10 @@ impl Policy {
             ),
         ];
         for (name, rule, least, most) in rules {
-            let within = |value: f64| value.is_finite() && (least..=most).contains(&value);
+            // Tokens are counted in whole numbers: a fractional bound could never be met.
+            let whole = |value: f64| name != "max_tokens" || value.fract() == 0.0;
+            let within =
+                |value: f64| value.is_finite() && (least..=most).contains(&value) && whole(value);
             match rule {
                 None => {}
                 Some(Rule::Fixed(value)) if within(value) => {}
@@ -180,7 +183,12 @@ impl Policy {
                         && min.zip(max).is_none_or(|(min, max)| min <= max) => {}
                 Some(_) => {
                     return Err(format!(
-                        "parameters.{name}: a value or range within {least} to {most}"
+                        "parameters.{name}: a value or range within {least} to {most}{}",
+                        if name == "max_tokens" {
+                            ", in whole tokens"
+                        } else {
+                            ""
+                        }
                     ))
                 }
             }

@@ -19,21 +19,26 @@ const DEADLINE: Duration = Duration::from_millis(250);
 /// How often a Redis that failed is tried again.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Adds `ARGV[1]` to every key if each stays within its limit (`ARGV[2i]`), setting each key's
-/// expiry (`ARGV[2i+1]` seconds); returns 0, or the 1-based index of the first key without room.
+/// Adds as much as every key has room for (each within its limit, `ARGV[2i+1]`), up to
+/// `ARGV[2]` and at least `ARGV[1]`, setting each key's expiry (`ARGV[2i+2]` seconds); returns
+/// the amount added, or minus the 1-based index of the key with too little room.
 const RESERVE: &str = r"
-local amount = tonumber(ARGV[1])
+local least = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
 for i, key in ipairs(KEYS) do
-  local used = tonumber(redis.call('GET', key) or '0')
-  if used + amount > tonumber(ARGV[2 * i]) then
-    return i
+  local room = tonumber(ARGV[2 * i + 1]) - tonumber(redis.call('GET', key) or '0')
+  if room < least then
+    return -i
+  end
+  if room < amount then
+    amount = room
   end
 end
 for i, key in ipairs(KEYS) do
   redis.call('INCRBY', key, amount)
-  redis.call('EXPIRE', key, tonumber(ARGV[2 * i + 1]))
+  redis.call('EXPIRE', key, tonumber(ARGV[2 * i + 2]))
 end
-return 0
+return amount
 ";
 
 /// Adds `ARGV[1]` (which may be negative) to every key that still exists, never below 0.
@@ -101,11 +106,17 @@ impl Shared {
         self.up.load(Ordering::Relaxed)
     }
 
-    /// Adds `amount` to every count if all have room: `Ok(None)` then, or `Ok(Some(i))` for the
-    /// first without; `Err` when Redis could not be asked (count locally then).
-    pub async fn reserve(&self, counts: &[Count], amount: u64) -> Result<Option<usize>, ()> {
+    /// Adds to every count as much as all have room for, between `least` and `most`:
+    /// `Ok(Ok(amount))` then, or `Ok(Err(i))` for the first count with less room than `least`;
+    /// `Err` when Redis could not be asked (count locally then).
+    pub async fn reserve(
+        &self,
+        counts: &[Count],
+        least: u64,
+        most: u64,
+    ) -> Result<Result<u64, usize>, ()> {
         let mut invocation = self.reserve.prepare_invoke();
-        invocation.arg(amount);
+        invocation.arg(least).arg(most);
         for count in counts {
             invocation
                 .key(&count.key)
@@ -115,10 +126,10 @@ impl Shared {
         let result: i64 = self
             .call(|mut connection| async move { invocation.invoke_async(&mut connection).await })
             .await?;
-        Ok(usize::try_from(result)
-            .ok()
-            .filter(|&index| index > 0)
-            .map(|index| index - 1))
+        Ok(match u64::try_from(result) {
+            Ok(amount) => Ok(amount),
+            Err(_) => Err(usize::try_from(result.unsigned_abs()).map_or(0, |index| index - 1)),
+        })
     }
 
     /// Adds `delta` to every key that still exists (not below 0).

@@ -178,3 +178,31 @@ async fn the_upstreams_usage_settles_what_was_reserved_and_without_it_the_reply_
     assert!((10..=16).contains(&answered), "{answered}");
     task.abort();
 }
+
+#[tokio::test]
+async fn a_budget_smaller_than_max_tokens_lowers_the_reply_rather_than_refusing_every_request() {
+    // --max-tokens stays 4,096: more than the whole budget.
+    let (_relay, url) = start(None, &["--client-tokens-per-minute", "1000"]).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({
+            "model": "gemini-1.5-pro",
+            "messages": [{"role": "user", "content": "Tell me a long story"}],
+            "stream": false
+        }))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    let completion = answer["usage"]["completion_tokens"]
+        .as_u64()
+        .expect("usage");
+    assert!(
+        (1..=1000).contains(&completion),
+        "answered within the budget: {answer}"
+    );
+}

@@ -155,14 +155,15 @@ async fn two_relays_share_one_budget_and_keep_serving_while_redis_is_away() {
     let port = free_port();
     let mut redis = Redis::start(port);
     // A day's budget, so that no window renews while the test runs (but at midnight UTC):
-    // each reply to 100 tokens costs about 105, so 400 hold three.
+    // each reply to 100 tokens costs about 105, so 400 hold three, and a fourth with a shorter
+    // reply; two relays counting apart would allow twice that.
     let budget = ["--client-tokens-per-day", "400"];
     let mut first = Relay::start(port, &budget).await;
     let mut second = Relay::start(port, &budget).await;
-    assert_eq!(
-        answered_in_turns([&first, &second], 100).await,
-        3,
-        "the two count against one budget (each alone would allow three)"
+    let together = answered_in_turns([&first, &second], 100).await;
+    assert!(
+        (3..=4).contains(&together),
+        "the two count against one budget: {together}"
     );
     assert_eq!(first.redis_up().await, Some(true));
 
@@ -194,7 +195,7 @@ async fn two_relays_share_one_budget_and_keep_serving_while_redis_is_away() {
     second.logged("Redis answers again").await;
     let shared_again = answered_in_turns([&first, &second], 100).await;
     assert!(
-        (2..=3).contains(&shared_again),
+        (2..=4).contains(&shared_again),
         "one budget again: {shared_again}"
     );
     drop(redis);

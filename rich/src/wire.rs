@@ -164,11 +164,12 @@ impl Reader<'_> {
                     attrs.push((self.name(ATTRIBUTES)?, self.text()?));
                 }
                 let count = self.u32()?;
-                // Each child takes at least six bytes: a count larger than what is left is a lie.
-                if count > self.bytes.len() - self.at {
+                // Each child takes at least five bytes (an empty text): a count larger than what
+                // is left allows is a lie. Room is made as children come, not trusted up front.
+                if count > (self.bytes.len() - self.at) / 5 {
                     return None;
                 }
-                let mut children = Vec::with_capacity(count);
+                let mut children = Vec::with_capacity(count.min(16));
                 for _ in 0..count {
                     children.push(self.node(depth + 1)?);
                 }

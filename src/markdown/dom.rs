@@ -205,14 +205,16 @@ pub fn highlight_code(root: &Element) {
         code.set_text_content(None);
         let mut shown = 0;
         for (range, token) in tokens {
-            if shown < range.start {
-                let _ = code.append_child(&document.create_text_node(&text[shown..range.start]));
-            }
-            // The reader checked the ranges against the code's length; a range that does not
-            // fall on characters is shown plain.
-            let Some(piece) = text.get(range.clone()) else {
+            // The reader checked the ranges against the code's length and their order; a range
+            // that does not fall on characters is left plain, in the text around it.
+            let (Some(before), Some(piece)) =
+                (text.get(shown..range.start), text.get(range.clone()))
+            else {
                 continue;
             };
+            if !before.is_empty() {
+                let _ = code.append_child(&document.create_text_node(before));
+            }
             if let Ok(span) = element(&document, "span", token.class()) {
                 span.set_text_content(Some(piece));
                 let _ = code.append_child(&span);

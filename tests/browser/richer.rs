@@ -382,6 +382,39 @@ async fn a_code_block_still_growing_when_the_module_arrives_is_highlighted_when_
     );
 }
 
+/// A module that answers tokens that split a character.
+struct Splitting;
+
+impl chat_widget::rich::RichModule for Splitting {
+    fn highlight(&self, _: &str, _: &str) -> Vec<u8> {
+        // One keyword from byte 1 to byte 2: inside the two bytes of "é".
+        [1u32.to_le_bytes(), 2u32.to_le_bytes()]
+            .concat()
+            .into_iter()
+            .chain([0])
+            .collect()
+    }
+
+    fn mathml(&self, _: &str, _: bool) -> Vec<u8> {
+        Vec::new()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_module_whose_tokens_split_a_character_leaves_the_code_plain_and_whole() {
+    let chat = Fixture::new();
+    chat_widget::rich::provide(std::rc::Rc::new(Splitting));
+    chat.send("Accents").await;
+    chat.transport.push(content("```rust\né\n```"));
+    chat.transport.push(Ok(StreamEvent::Done));
+    settle().await;
+    settle().await;
+    let code = chat.query("code[data-language='rust']").expect("the block");
+    assert_eq!(code.text_content().as_deref(), Some("é\n"));
+    assert!(chat.query("code span").is_none());
+    link_rich();
+}
+
 #[wasm_bindgen_test]
 async fn without_the_module_code_stays_plain_and_formulas_show_their_source() {
     let chat = Fixture::new();
