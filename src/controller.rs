@@ -11,7 +11,7 @@ use chat_core::session::{Changes, Refusal};
 use chat_core::strings::fill;
 use chat_core::{
     Effect as SessionEffect, Feedback, Input, Library, MessageId, MessageStatus, Role, Session,
-    SessionConfig, Settings, Status, Strings, Ticket,
+    SessionConfig, Settings, Status, Strings, Ticket, TransportError,
 };
 use chat_protocol::{PolicySummary, Source, ToolCall, Usage};
 use futures_util::StreamExt;
@@ -235,20 +235,7 @@ impl ChatController {
             voice,
         };
         controller.mirror();
-        // The relay's policy, asked once: requests are fitted to it, and the settings panel offers
-        // only what it leaves open.
-        let asked = controller
-            .transport
-            .with_value(|transport| transport.policy());
-        leptos::task::spawn_local(async move {
-            let Some(policy) = asked.await.filter(|policy| !policy.is_empty()) else {
-                return;
-            };
-            controller
-                .session
-                .try_update_value(|session| session.set_policy(policy.clone()));
-            controller.policy.try_set(policy);
-        });
+        controller.learn_policy();
         // Settings survive a reload: they are saved whenever they change.
         Effect::new(move |_| {
             controller
@@ -293,6 +280,28 @@ impl ChatController {
         effects
     }
 
+    /// Asks the relay for its policy: requests are fitted to it, and the settings panel offers
+    /// only what it leaves open. Asked when the chat box starts, and again when the relay refuses
+    /// a request by its policy (it may have changed, or not have arrived in time), so that Retry
+    /// sends a request that fits.
+    fn learn_policy(&self) {
+        let this = *self;
+        let Some(asked) = self
+            .transport
+            .try_with_value(|transport| transport.policy())
+        else {
+            return;
+        };
+        spawn_local(async move {
+            let Some(policy) = asked.await else {
+                return;
+            };
+            this.session
+                .try_update_value(|session| session.set_policy(policy.clone()));
+            this.policy.try_set(policy);
+        });
+    }
+
     /// Carries out one effect of the session.
     fn perform(&self, effect: &SessionEffect) {
         let this = *self;
@@ -308,6 +317,11 @@ impl ChatController {
                     while let Some(item) = events.next().await {
                         if !this.reading(ticket) {
                             return; // aborted, superseded or unmounted
+                        }
+                        if let Err(TransportError::Http { error, .. }) = &item {
+                            if error.kind.as_deref() == Some("policy_violation") {
+                                this.learn_policy();
+                            }
                         }
                         this.dispatch(Input::Stream { ticket, item });
                     }

@@ -398,3 +398,36 @@ async fn behind_a_relays_policy_the_panel_offers_what_it_leaves_open_and_request
     );
     assert!(sent.tools.is_empty(), "the policy offers no tools");
 }
+
+#[wasm_bindgen_test]
+async fn a_refusal_by_the_relays_policy_has_the_widget_learn_it_again_and_retry_fits_it() {
+    let config: ChatConfig =
+        serde_json::from_value(serde_json::json!({"temperature": 1.5})).expect("a config");
+    let chat = Fixture::with_config(config);
+    settle().await;
+    // The relay's policy arrives only after the widget first asked (or changed since).
+    *chat.transport.policy.borrow_mut() = Some(
+        serde_json::from_value(serde_json::json!({"parameters": {"temperature": {"max": 1.0}}}))
+            .expect("a summary"),
+    );
+    chat.send("Hello").await;
+    assert_eq!(chat.transport.requests.borrow()[0].temperature, Some(1.5));
+    chat.transport.push(Err(TransportError::Http {
+        status: 400,
+        error: ApiError::new("`temperature` must be between 0 and 1 in this chat.")
+            .with_kind("policy_violation")
+            .with_param("temperature"),
+        retry_after: None,
+    }));
+    settle().await;
+    settle().await;
+    chat.click("Retry");
+    settle().await;
+    let requests = chat.transport.requests.borrow();
+    assert_eq!(requests.len(), 2, "retried");
+    assert_eq!(
+        requests[1].temperature,
+        Some(1.0),
+        "fitted to the policy learnt again"
+    );
+}

@@ -26,8 +26,8 @@ pub(crate) struct Scripted {
     pub(crate) requests: RefCell<Vec<ChatRequest>>,
     senders: RefCell<Vec<Events>>,
     pub(crate) aborted: Rc<RefCell<usize>>,
-    /// What the relay's policy says, when the test gives one.
-    pub(crate) policy: Option<PolicySummary>,
+    /// What the relay's policy says, when the test gives one (it may change it later).
+    pub(crate) policy: RefCell<Option<PolicySummary>>,
 }
 
 /// The widget's handle on the scripted transport the test also holds.
@@ -35,7 +35,7 @@ pub(crate) struct Shared(pub(crate) Rc<Scripted>);
 
 impl Transport for Shared {
     fn policy(&self) -> LocalBoxFuture<'static, Option<PolicySummary>> {
-        Box::pin(std::future::ready(self.0.policy.clone()))
+        Box::pin(std::future::ready(self.0.policy.borrow().clone()))
     }
 
     fn send(&self, request: &ChatRequest) -> Reply {
@@ -109,7 +109,7 @@ impl Fixture {
             config,
             toolbox,
             Scripted {
-                policy: Some(policy),
+                policy: RefCell::new(Some(policy)),
                 ..Scripted::default()
             },
         )
