@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::header::{ORIGIN, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,8 +26,10 @@ use crate::config::{Config, LogFormat, Mode};
 use crate::error::Refused;
 use crate::error::RelayError;
 use crate::files::StaticFiles;
+use crate::replay::Owner;
 use crate::shared::Count;
 use crate::state::{AppState, Stats};
+use crate::streaming::no_buffering;
 use crate::{demo, proxy};
 
 /// The relay's routes with every layer, ready to serve, and the built widget read from
@@ -70,15 +72,20 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
                 .iter()
                 .filter_map(|origin| origin.parse().ok()),
         ))
-        .allow_methods([Method::POST, Method::GET])
-        .allow_headers([axum::http::header::CONTENT_TYPE, axum::http::header::ACCEPT])
-        .expose_headers([RETRY_AFTER])
+        .allow_methods([Method::POST, Method::GET, Method::DELETE])
+        .allow_headers([
+            axum::http::header::CONTENT_TYPE,
+            axum::http::header::ACCEPT,
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([RETRY_AFTER, STREAM_ID])
         .max_age(Duration::from_secs(600));
 
     let router = Router::new()
         .merge(chat)
         .route("/healthz", get(health))
         .route("/v1/policy", get(policy))
+        .route("/v1/streams/{id}", get(resume_stream).delete(stop_stream))
         .route("/metrics", get(metrics_with_token))
         .fallback(move |method: Method, uri: Uri, headers: HeaderMap| {
             let files = files.clone();
@@ -177,12 +184,110 @@ async fn chat_completions(
         prompt,
         request.is_streaming(),
     );
-    match &config.mode {
+    let response = match &config.mode {
         Mode::Upstream { base_url, key } => {
-            proxy::forward(&state, &request, base_url, key, meter, arrived).await
+            proxy::forward(&state, &request, base_url, key, meter, arrived).await?
         }
-        Mode::Demo { pace } => Ok(demo::respond(&state, &request, *pace, meter, arrived)),
+        Mode::Demo { pace } => demo::respond(&state, &request, *pace, meter, arrived),
+    };
+    let owner = Owner {
+        origin: origin_of(&parts.headers),
+        client: client_network(client),
+    };
+    Ok(resumable(&state, response, owner))
+}
+
+/// A streamed reply, kept so that it can be resumed (`X-Stream-Id` names it), when resuming is on
+/// and there is room; any other answer as it is.
+fn resumable(state: &AppState, response: Response, owner: Owner) -> Response {
+    let streamed = response.status() == StatusCode::OK
+        && response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+    let Some(replays) = state.replays.as_ref().filter(|_| streamed) else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    let source = futures_util::StreamExt::boxed(body.into_data_stream());
+    match replays.start(owner, source) {
+        Ok((id, events)) => {
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                parts.headers.insert(STREAM_ID, value);
+            }
+            Response::from_parts(parts, axum::body::Body::from_stream(events))
+        }
+        Err(source) => Response::from_parts(parts, axum::body::Body::from_stream(source)),
     }
+}
+
+/// The header that names a resumable reply.
+const STREAM_ID: HeaderName = HeaderName::from_static("x-stream-id");
+
+/// The page's origin, as its `Origin` header says.
+fn origin_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(ORIGIN)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Who asks about a reply: its origin and client network.
+fn owner_of(headers: &HeaderMap, client: Option<&Client>) -> Owner {
+    Owner {
+        origin: origin_of(headers),
+        client: client_network(
+            client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |client| client.0),
+        ),
+    }
+}
+
+/// `GET /v1/streams/{id}`: what the reply sent after `Last-Event-ID` (all of it without), then
+/// the rest as it comes.
+async fn resume_stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<Client>>,
+) -> Result<Response, RelayError> {
+    let replays = state.replays.as_ref().ok_or(RelayError::UnknownStream)?;
+    let last = match headers.get("last-event-id").map(|value| value.to_str()) {
+        None => None,
+        Some(Ok(value)) => Some(value.trim().parse::<usize>().map_err(|_| {
+            RelayError::BadRequest("`Last-Event-ID` must be the number of an event".to_owned())
+        })?),
+        Some(Err(_)) => {
+            return Err(RelayError::BadRequest(
+                "`Last-Event-ID` must be the number of an event".to_owned(),
+            ))
+        }
+    };
+    let owner = owner_of(&headers, client.as_deref());
+    let events = replays
+        .resume(&id, &owner, last)
+        .map_err(RelayError::from)?;
+    let mut response = no_buffering(Response::builder())
+        .header(axum::http::header::CONTENT_TYPE, "text/event-stream")
+        .body(axum::body::Body::from_stream(events))
+        .map_err(|error| RelayError::BadRequest(error.to_string()))?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(STREAM_ID, value);
+    }
+    Ok(response)
+}
+
+/// `DELETE /v1/streams/{id}`: stops the reply, its upstream request included.
+async fn stop_stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<Client>>,
+) -> Result<StatusCode, RelayError> {
+    let replays = state.replays.as_ref().ok_or(RelayError::UnknownStream)?;
+    replays
+        .stop(&id, &owner_of(&headers, client.as_deref()))
+        .map_err(RelayError::from)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Receives a request body: within the body limit (413), within the body timeout (408), and only

@@ -28,6 +28,7 @@ const DEFAULT_DEMO_PACE_MS: u64 = 30;
 const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 20;
 const DEFAULT_BODY_TIMEOUT_SECS: u64 = 60;
 const DEFAULT_FIRST_BYTE_TIMEOUT_SECS: u64 = 30;
+const DEFAULT_RESUME_GRACE_SECS: u64 = 15;
 const DEFAULT_MAX_CONNECTIONS: usize = 512;
 const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 32;
 /// Four bodies at the default limit at once.
@@ -129,6 +130,12 @@ pub struct Args {
     /// browser gets a 504 saying the upstream did not answer in time.
     #[arg(long, env = "CHAT_RELAY_FIRST_BYTE_TIMEOUT_SECS", default_value_t = DEFAULT_FIRST_BYTE_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub first_byte_timeout_secs: u64,
+
+    /// Seconds a streamed reply goes on after the browser's connection drops, waiting for it to
+    /// resume (GET /v1/streams/{id}); 0 turns resuming off, and a reply then stops with its
+    /// connection.
+    #[arg(long, env = "CHAT_RELAY_RESUME_GRACE_SECS", default_value_t = DEFAULT_RESUME_GRACE_SECS, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub resume_grace_secs: u64,
 
     /// Milliseconds between the demo model's tokens.
     #[arg(long, env = "CHAT_RELAY_DEMO_PACE_MS", default_value_t = DEFAULT_DEMO_PACE_MS, value_parser = clap::value_parser!(u64).range(0..=10_000))]
@@ -279,6 +286,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// For the upstream to begin its answer.
     pub first_byte_timeout: Duration,
+    /// For a dropped stream's browser to resume it (zero: no resuming).
+    pub resume_grace: Duration,
     /// Connections at once, in all.
     pub max_connections: usize,
     /// Connections at once from one client.
@@ -293,6 +302,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
             body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECS),
             first_byte_timeout: Duration::from_secs(DEFAULT_FIRST_BYTE_TIMEOUT_SECS),
+            resume_grace: Duration::from_secs(DEFAULT_RESUME_GRACE_SECS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             body_bytes_in_flight: usize::try_from(DEFAULT_BODY_BYTES_IN_FLIGHT)
@@ -369,6 +379,7 @@ impl Config {
                 header_timeout: Duration::from_secs(args.header_timeout_secs),
                 body_timeout: Duration::from_secs(args.body_timeout_secs),
                 first_byte_timeout: Duration::from_secs(args.first_byte_timeout_secs),
+                resume_grace: Duration::from_secs(args.resume_grace_secs),
                 max_connections: args.max_connections,
                 max_connections_per_client: args.max_connections_per_client,
                 // One body at the limit always fits.

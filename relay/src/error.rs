@@ -31,6 +31,12 @@ pub enum RelayError {
     /// A token budget has no room for the request.
     #[error("{}", .0.message())]
     Budget(crate::budget::Exhausted),
+    /// No reply by that id can be resumed or stopped (never was, or no longer kept).
+    #[error("That reply can no longer be resumed.")]
+    UnknownStream,
+    /// Another page or client started the reply.
+    #[error("That reply is another page's.")]
+    NotYourStream,
     /// The request does not say it is JSON.
     #[error("The request must be sent as `Content-Type: application/json`.")]
     NotJson,
@@ -72,7 +78,8 @@ impl RelayError {
             RelayError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RelayError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            RelayError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
+            RelayError::ForbiddenOrigin(_) | RelayError::NotYourStream => StatusCode::FORBIDDEN,
+            RelayError::UnknownStream => StatusCode::NOT_FOUND,
             RelayError::Upstream(_) | RelayError::UpstreamAnswer(_) => StatusCode::BAD_GATEWAY,
             RelayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -106,9 +113,20 @@ impl RelayError {
             RelayError::Busy => error.with_kind("server_busy"),
             RelayError::BodyTimeout => error.with_kind("request_timeout"),
             RelayError::ForbiddenOrigin(_) => error.with_kind("forbidden_origin"),
+            RelayError::UnknownStream => error.with_kind("stream_not_found"),
+            RelayError::NotYourStream => error.with_kind("stream_not_yours"),
             RelayError::Upstream(_) => error.with_kind("upstream_unreachable"),
             RelayError::UpstreamAnswer(_) => error.with_kind("upstream_error"),
             RelayError::UpstreamTimeout(_) => error.with_kind("upstream_timeout"),
+        }
+    }
+}
+
+impl From<crate::replay::Refusal> for RelayError {
+    fn from(refusal: crate::replay::Refusal) -> Self {
+        match refusal {
+            crate::replay::Refusal::Unknown => RelayError::UnknownStream,
+            crate::replay::Refusal::NotYours => RelayError::NotYourStream,
         }
     }
 }
@@ -132,6 +150,8 @@ impl RelayError {
             RelayError::BodyTimeout => "body_timeout",
             RelayError::TooLarge { .. } => "too_large",
             RelayError::ForbiddenOrigin(_) => "forbidden_origin",
+            RelayError::UnknownStream => "stream_not_found",
+            RelayError::NotYourStream => "stream_not_yours",
             RelayError::Upstream(_)
             | RelayError::UpstreamAnswer(_)
             | RelayError::UpstreamTimeout(_) => "upstream",

@@ -26,6 +26,7 @@ pub mod images;
 pub mod metrics;
 pub mod policy;
 mod proxy;
+pub mod replay;
 mod server;
 pub mod shared;
 mod state;

@@ -13,6 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::budget::Budgets;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::replay::Replays;
 use crate::shared::Shared;
 
 /// Counters the health endpoint and the metrics report.
@@ -92,6 +93,8 @@ pub struct AppState {
     pub(crate) budgets: Option<Arc<Budgets>>,
     /// Redis, when the relay shares its counts with other processes.
     pub(crate) shared: Option<Arc<Shared>>,
+    /// Streamed replies kept for a resume, unless resuming is off.
+    pub(crate) replays: Option<Arc<Replays>>,
 }
 
 impl AppState {
@@ -122,7 +125,9 @@ impl AppState {
             .budgets
             .any()
             .then(|| Arc::new(Budgets::new(config.budgets, shared.clone())));
+        let grace = config.limits.resume_grace;
         AppState {
+            replays: (!grace.is_zero()).then(|| Arc::new(Replays::new(grace))),
             budgets,
             shared: shared.clone(),
             config: Arc::new(config),

@@ -53,6 +53,7 @@ fn help_documents_every_option_and_its_variable() {
         "--metrics-listen",
         "--log-format",
         "--first-byte-timeout-secs",
+        "--resume-grace-secs",
         "CHAT_RELAY_METRICS_TOKEN",
         "CHAT_RELAY_API_KEY",
     ] {

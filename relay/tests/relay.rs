@@ -325,7 +325,7 @@ async fn foreign_origins_get_403_and_allowed_ones_get_cors() {
     );
     assert_eq!(
         allowed.headers()["access-control-expose-headers"],
-        "retry-after"
+        "retry-after,x-stream-id"
     );
 
     let own_origin = relay.url.clone();
@@ -485,7 +485,7 @@ async fn upstream_errors_pass_through_with_retry_after() {
     assert_eq!(response.headers()["retry-after"], "17");
     assert_eq!(
         response.headers()["access-control-expose-headers"],
-        "retry-after"
+        "retry-after,x-stream-id"
     );
     let (status, body) = error_of(response).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -548,7 +548,10 @@ fn endless_upstream(dropped: Arc<AtomicBool>) -> Router {
 async fn the_stream_arrives_as_sent_and_a_client_that_leaves_closes_the_upstream() {
     let dropped = Arc::new(AtomicBool::new(false));
     let upstream = serve(endless_upstream(dropped.clone())).await;
-    let (relay, stats) = relay(upstream_config(&upstream)).await;
+    // With resuming off (see `a_reply_nobody_resumes_stops_after_the_grace` for on).
+    let mut config = upstream_config(&upstream);
+    config.limits.resume_grace = Duration::ZERO;
+    let (relay, stats) = relay(config).await;
     let response = ask(&relay.url, &hello(json!({"stream": true}))).await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let mut body = response.bytes_stream();
@@ -574,12 +577,14 @@ async fn the_stream_arrives_as_sent_and_a_client_that_leaves_closes_the_upstream
 
 #[tokio::test]
 async fn the_demo_model_stops_generating_when_the_client_leaves() {
-    let config = Config {
+    let mut config = Config {
         mode: Mode::Demo {
             pace: Duration::from_millis(20),
         },
         ..demo()
     };
+    // With resuming off; with it on, the same holds once the grace has passed.
+    config.limits.resume_grace = Duration::ZERO;
     let (relay, stats) = relay(config).await;
     let response = ask(
         &relay.url,
@@ -803,4 +808,134 @@ async fn the_request_shape_is_strict_and_a_refusal_names_where() {
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(named), "{body}: {message}");
     }
+}
+
+/// The ids of the events in `chunk` (its `id:` lines).
+fn event_ids(chunk: &[u8]) -> Vec<usize> {
+    String::from_utf8_lossy(chunk)
+        .lines()
+        .filter_map(|line| line.strip_prefix("id: "))
+        .filter_map(|id| id.trim().parse().ok())
+        .collect()
+}
+
+async fn until_dropped(dropped: &AtomicBool, limit: Duration) -> Option<Duration> {
+    let started = std::time::Instant::now();
+    tokio::time::timeout(limit, async {
+        while !dropped.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .ok()
+    .map(|()| started.elapsed())
+}
+
+#[tokio::test]
+async fn a_dropped_reply_resumes_after_its_last_event_and_stop_closes_the_upstream() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let upstream = serve(endless_upstream(dropped.clone())).await;
+    let (relay, stats) = relay(upstream_config(&upstream)).await;
+    let response = ask(&relay.url, &hello(json!({"stream": true}))).await;
+    let id = response.headers()["x-stream-id"]
+        .to_str()
+        .expect("an id")
+        .to_owned();
+    assert_eq!(id.len(), 32, "128 random bits: {id}");
+    let mut body = response.bytes_stream();
+    let first = body.next().await.expect("a chunk").expect("bytes");
+    let seen = event_ids(&first);
+    assert_eq!(seen.first(), Some(&0), "events are numbered from 0");
+    let last = *seen.last().expect("an event");
+    // The connection drops; the reply goes on upstream.
+    drop(body);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!dropped.load(Ordering::SeqCst), "kept for a resume");
+
+    let client = reqwest::Client::new();
+    let streams = format!("{}/v1/streams/{id}", relay.url);
+    let resumed = client
+        .get(&streams)
+        .header("last-event-id", last.to_string())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(resumed.status(), StatusCode::OK);
+    assert_eq!(resumed.headers()["content-type"], "text/event-stream");
+    let mut resumed = resumed.bytes_stream();
+    let next = resumed.next().await.expect("a chunk").expect("bytes");
+    assert_eq!(
+        event_ids(&next).first(),
+        Some(&(last + 1)),
+        "from the event after the last one seen, nothing missed and nothing twice"
+    );
+    assert!(String::from_utf8_lossy(&next).contains("\"content\""));
+
+    // Only its owner may resume or stop it, and only a number is a last event id.
+    let own_origin = relay.url.clone();
+    let other = client
+        .get(&streams)
+        .header("origin", &own_origin)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+    let unknown = client
+        .get(format!("{}/v1/streams/{}", relay.url, "0".repeat(32)))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let bad = client
+        .get(&streams)
+        .header("last-event-id", "seven")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let not_theirs = client
+        .delete(&streams)
+        .header("origin", &own_origin)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(not_theirs.status(), StatusCode::FORBIDDEN);
+    assert!(!dropped.load(Ordering::SeqCst));
+
+    // Stop: the upstream request is closed at once, and the follower's stream ends.
+    let stopped = client.delete(&streams).send().await.expect("answers");
+    assert_eq!(stopped.status(), StatusCode::NO_CONTENT);
+    assert!(
+        until_dropped(&dropped, Duration::from_secs(1))
+            .await
+            .is_some(),
+        "the upstream was not closed within a second of Stop"
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(_)) = resumed.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the resumed stream ends too");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(stats.active_streams(), 0);
+}
+
+#[tokio::test]
+async fn a_reply_nobody_resumes_stops_after_the_grace() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let upstream = serve(endless_upstream(dropped.clone())).await;
+    let mut config = upstream_config(&upstream);
+    config.limits.resume_grace = Duration::from_secs(1);
+    let (relay, _) = relay(config).await;
+    let response = ask(&relay.url, &hello(json!({"stream": true}))).await;
+    let mut body = response.bytes_stream();
+    body.next().await.expect("a chunk").expect("bytes");
+    drop(body);
+    let after = until_dropped(&dropped, Duration::from_secs(3))
+        .await
+        .expect("the upstream closes once the grace has passed");
+    assert!(
+        after >= Duration::from_millis(800),
+        "not before the grace: {after:?}"
+    );
 }

@@ -7,6 +7,9 @@ use futures_util::StreamExt;
 use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+
+use std::cell::RefCell;
+use std::rc::Rc;
 use web_sys::{AbortController, AbortSignal};
 
 use super::{AbortHandle, Reply, Transport, TransportError};
@@ -78,13 +81,19 @@ impl Transport for FetchTransport {
         let (sender, events) = mpsc::unbounded();
         let controller = AbortController::new().ok();
         let signal = controller.as_ref().map(AbortController::signal);
+        let stream_id = Rc::new(RefCell::new(None));
         let call = Call {
             endpoint: self.endpoint.clone(),
             api_key: self.api_key.clone(),
             body: serde_json::to_string(request),
             streaming: request.is_streaming(),
             signal,
+            stream_id: stream_id.clone(),
         };
+        let streams = self.policy_url().map(|policy| {
+            // Beside the policy: `…/v1/streams/{id}`.
+            policy.trim_end_matches("policy").to_owned() + "streams/"
+        });
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(error) = call.run(&sender).await {
                 // The receiver may be gone (the widget stopped listening): nothing to tell then.
@@ -97,6 +106,11 @@ impl Transport for FetchTransport {
                 if let Some(controller) = &controller {
                     controller.abort();
                 }
+                // A relay keeps a reply going for a while when its connection drops, for a
+                // resume: Stop says it is not wanted, so that the upstream stops at once.
+                if let (Some(streams), Some(id)) = (&streams, stream_id.borrow_mut().take()) {
+                    stop_reply(&format!("{streams}{id}"));
+                }
             }),
         }
     }
@@ -108,6 +122,18 @@ struct Call {
     body: Result<String, serde_json::Error>,
     streaming: bool,
     signal: Option<AbortSignal>,
+    /// The relay's id for the reply, when it keeps it for a resume (`X-Stream-Id`).
+    stream_id: Rc<RefCell<Option<String>>>,
+}
+
+/// Asks the relay to stop the reply at `url` (`DELETE`), not waiting for its answer.
+fn stop_reply(url: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let init = web_sys::RequestInit::new();
+    init.set_method("DELETE");
+    let _ = window.fetch_with_str_and_init(url, &init);
 }
 
 impl Call {
@@ -141,6 +167,9 @@ impl Call {
                 error: chat_protocol::ApiError::from_body(status, &text),
                 retry_after,
             });
+        }
+        if let Some(id) = response.headers().get("x-stream-id") {
+            *self.stream_id.borrow_mut() = Some(id);
         }
         let content_type = response.headers().get("content-type").unwrap_or_default();
         // A server may answer a streaming request with one JSON body (or the reverse): the
