@@ -190,10 +190,7 @@ async fn chat_completions(
         }
         Mode::Demo { pace } => demo::respond(&state, &request, *pace, meter, arrived),
     };
-    let owner = Owner {
-        origin: origin_of(&parts.headers),
-        client: client_network(client),
-    };
+    let owner = owner_of(&parts.headers, parts.extensions.get::<Client>());
     Ok(resumable(&state, response, owner))
 }
 
@@ -232,7 +229,7 @@ fn origin_of(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Who asks about a reply: its origin and client network.
+/// Who starts or asks about a reply: its page's origin and its client's network.
 fn owner_of(headers: &HeaderMap, client: Option<&Client>) -> Owner {
     Owner {
         origin: origin_of(headers),

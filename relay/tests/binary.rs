@@ -11,7 +11,8 @@ use chat_protocol::SseFrame;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpListener;
 
-const RELAY: &str = env!("CARGO_BIN_EXE_chat-relay");
+mod support;
+use support::{relay, spawn, RELAY};
 const CANARY: &str = "sk-canary-9f3b27e1";
 
 #[test]
@@ -289,29 +290,7 @@ async fn start_demo(flags: &[&str]) -> (tokio::process::Child, String) {
     } else {
         &["--demo-pace-ms", "0"]
     };
-    let mut relay = tokio::process::Command::new(RELAY)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--static-dir",
-            "/nonexistent",
-            "--demo",
-        ])
-        .args(pace)
-        .args(flags)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starts");
-    let mut stdout = BufReader::new(relay.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
-        .await
-        .expect("starts in time")
-        .expect("reads");
-    let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
-    (relay, url)
+    spawn(relay().arg("--demo").args(pace).args(flags)).await
 }
 
 #[tokio::test]
@@ -363,22 +342,13 @@ async fn metrics_count_what_the_relay_did_and_are_served_only_where_the_operator
     let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let metrics_address = free.local_addr().expect("bound");
     drop(free);
-    let mut relay = tokio::process::Command::new(RELAY)
-        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
-        .args(["--demo", "--demo-pace-ms", "0", "--log-format", "json"])
-        .args(["--metrics-listen", &metrics_address.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starts");
-    let mut stdout = BufReader::new(relay.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
-        .await
-        .expect("starts in time")
-        .expect("reads");
-    let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
+    let (mut relay, url) = spawn(
+        relay()
+            .args(["--demo", "--demo-pace-ms", "0", "--log-format", "json"])
+            .args(["--metrics-listen", &metrics_address.to_string()])
+            .stderr(Stdio::piped()),
+    )
+    .await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let post = |body: &'static str| {
@@ -491,24 +461,13 @@ where
 
 /// Starts the binary in front of `upstream` with `flags`.
 async fn start_upstream(upstream: &str, flags: &[&str]) -> (tokio::process::Child, String) {
-    let mut relay = tokio::process::Command::new(RELAY)
-        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
-        .args(["--upstream", upstream])
-        .args(flags)
-        .env("CHAT_RELAY_API_KEY", "sk-test")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starts");
-    let mut stdout = BufReader::new(relay.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
-        .await
-        .expect("starts in time")
-        .expect("reads");
-    let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
-    (relay, url)
+    spawn(
+        relay()
+            .args(["--upstream", upstream])
+            .args(flags)
+            .env("CHAT_RELAY_API_KEY", "sk-test"),
+    )
+    .await
 }
 
 const HELLO: &str =

@@ -3,24 +3,18 @@
 //! reported usage (a short reply gives back what its reservation did not use), or estimated from
 //! the reply when the upstream reports none.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 
-const RELAY: &str = env!("CARGO_BIN_EXE_chat-relay");
+mod support;
+use support::{relay, spawn};
 
 /// The binary with `flags`, in front of `upstream` (or the demo model); killed when dropped.
 async fn start(upstream: Option<&str>, flags: &[&str]) -> (tokio::process::Child, String) {
-    let mut command = tokio::process::Command::new(RELAY);
-    command
-        .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
-        .args(["--trusted-proxy", "127.0.0.1"])
-        .args(flags);
+    let mut command = relay();
+    command.args(["--trusted-proxy", "127.0.0.1"]).args(flags);
     match upstream {
         Some(url) => {
             command
@@ -31,20 +25,7 @@ async fn start(upstream: Option<&str>, flags: &[&str]) -> (tokio::process::Child
             command.args(["--demo", "--demo-pace-ms", "0"]);
         }
     }
-    let mut relay = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starts");
-    let mut stdout = BufReader::new(relay.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
-        .await
-        .expect("starts in time")
-        .expect("reads");
-    let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
-    (relay, url)
+    spawn(&mut command).await
 }
 
 /// Posts a request for at most `max_tokens` from `client` (through the trusted proxy); the

@@ -3,17 +3,16 @@
 //! that name the rule, what the widget learns at `GET /v1/policy`, and policy files the binary
 //! refuses to start with.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 
-const RELAY: &str = env!("CARGO_BIN_EXE_chat-relay");
+mod support;
+use support::{spawn, RELAY};
 
 const POLICY: &str = r#"
 system_prompt = "You are Example Shop's assistant."
@@ -99,25 +98,14 @@ impl Relay {
         });
         let dir = TempDir::new();
         let path = dir.write("policy.toml", policy);
-        let mut relay = tokio::process::Command::new(RELAY)
-            .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
-            .args(["--upstream", &upstream_url])
-            .arg("--policy")
-            .arg(&path)
-            .env("CHAT_RELAY_API_KEY", "sk-test")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("starts");
-        let mut stdout = BufReader::new(relay.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
-            .await
-            .expect("starts in time")
-            .expect("reads");
-        let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        let (relay, url) = spawn(
+            support::relay()
+                .args(["--upstream", &upstream_url])
+                .arg("--policy")
+                .arg(&path)
+                .env("CHAT_RELAY_API_KEY", "sk-test"),
+        )
+        .await;
         Relay {
             url,
             received,

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const RELAY: &str = env!("CARGO_BIN_EXE_chat-relay");
+mod support;
+use support::{relay, spawn};
 const TOKEN: &str = "metrics-token";
 
 /// A `redis-server` on `port`, without persistence, stopped (killed) when dropped.
@@ -62,24 +63,15 @@ struct Relay {
 
 impl Relay {
     async fn start(port: u16, flags: &[&str]) -> Self {
-        let mut process = tokio::process::Command::new(RELAY)
-            .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
-            .args(["--demo", "--demo-pace-ms", "0"])
-            .args(["--redis-url", &format!("redis://127.0.0.1:{port}")])
-            .args(flags)
-            .env("CHAT_RELAY_METRICS_TOKEN", TOKEN)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("starts");
-        let mut stdout = BufReader::new(process.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
-            .await
-            .expect("starts in time")
-            .expect("reads");
-        let url = line.trim().rsplit(' ').next().expect("the URL").to_owned();
+        let (mut process, url) = spawn(
+            relay()
+                .args(["--demo", "--demo-pace-ms", "0"])
+                .args(["--redis-url", &format!("redis://127.0.0.1:{port}")])
+                .args(flags)
+                .env("CHAT_RELAY_METRICS_TOKEN", TOKEN)
+                .stderr(Stdio::piped()),
+        )
+        .await;
         let (sender, log) = tokio::sync::mpsc::unbounded_channel();
         let mut stderr = BufReader::new(process.stderr.take().expect("stderr")).lines();
         tokio::spawn(async move {

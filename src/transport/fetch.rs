@@ -39,20 +39,20 @@ impl FetchTransport {
 const MAX_POLICY: usize = 64 * 1024;
 
 impl FetchTransport {
-    /// Where a relay tells its policy: beside its chat endpoint (`…/v1/policy` for
-    /// `…/v1/chat/completions`). None in direct mode: a provider has none.
-    fn policy_url(&self) -> Option<String> {
+    /// A relay's address beside its chat endpoint (`…/v1/{path}` for `…/v1/chat/completions`):
+    /// its policy, its kept replies. None in direct mode: a provider has neither.
+    fn beside(&self, path: &str) -> Option<String> {
         if self.api_key.is_some() {
             return None;
         }
         let base = self.endpoint.strip_suffix("/chat/completions")?;
-        Some(format!("{base}/policy"))
+        Some(format!("{base}/{path}"))
     }
 }
 
 impl Transport for FetchTransport {
     fn policy(&self) -> LocalBoxFuture<'static, Option<PolicySummary>> {
-        let url = self.policy_url();
+        let url = self.beside("policy");
         Box::pin(async move {
             // The browser's own `fetch` rather than gloo's builder: a plain GET, and the smaller
             // for it.
@@ -90,10 +90,7 @@ impl Transport for FetchTransport {
             signal,
             stream_id: stream_id.clone(),
         };
-        let streams = self.policy_url().map(|policy| {
-            // Beside the policy: `…/v1/streams/{id}`.
-            policy.trim_end_matches("policy").to_owned() + "streams/"
-        });
+        let streams = self.beside("streams/");
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(error) = call.run(&sender).await {
                 // The receiver may be gone (the widget stopped listening): nothing to tell then.
