@@ -24,7 +24,7 @@ use crate::attachments::{prepare, Attachment, Refusal as ImageRefusal};
 use crate::config::ChatConfig;
 use crate::storage;
 use crate::tools::Toolbox;
-use crate::transport::{AbortHandle, SharedTransport};
+use crate::transport::{AbortHandle, Reply, SharedTransport};
 use crate::voice::Voice;
 use chat_core::conversation::Image;
 
@@ -236,6 +236,10 @@ impl ChatController {
         };
         controller.mirror();
         controller.learn_policy();
+        // The page was reloaded in the middle of a reply the relay keeps: it goes on.
+        if let Some(name) = storage::take_reply(&id) {
+            controller.dispatch(Input::Resume(name));
+        }
         // Settings survive a reload: they are saved whenever they change.
         Effect::new(move |_| {
             controller
@@ -302,6 +306,43 @@ impl ChatController {
         });
     }
 
+    /// Reads `reply` (request `ticket`) into the session. While it comes, the name the server
+    /// keeps it under is remembered for this tab, so that a reload follows it again.
+    fn follow(&self, ticket: Ticket, reply: Reply) {
+        let this = *self;
+        self.in_flight.set_value(Some((ticket, reply.abort)));
+        let id = self.config.with_value(|config| config.id.clone());
+        let kept = reply.kept;
+        let mut remembered = false;
+        let mut events = reply.events;
+        spawn_local(async move {
+            while let Some(item) = events.next().await {
+                if !this.reading(ticket) {
+                    break; // aborted, superseded or unmounted
+                }
+                if !remembered {
+                    if let Some(name) = kept.get() {
+                        storage::keep_reply(&id, &name);
+                        remembered = true;
+                    }
+                }
+                if let Err(TransportError::Http { error, .. }) = &item {
+                    if error.kind.as_deref() == Some("policy_violation") {
+                        this.learn_policy();
+                    }
+                }
+                this.dispatch(Input::Stream { ticket, item });
+            }
+            if remembered {
+                storage::forget_reply(&id);
+            }
+            if this.reading(ticket) {
+                this.in_flight.set_value(None);
+                this.dispatch(Input::StreamEnd { ticket });
+            }
+        });
+    }
+
     /// Carries out one effect of the session.
     fn perform(&self, effect: &SessionEffect) {
         let this = *self;
@@ -310,26 +351,23 @@ impl ChatController {
                 let reply = self
                     .transport
                     .with_value(|transport| transport.send(request));
-                self.in_flight.set_value(Some((*ticket, reply.abort)));
-                let ticket = *ticket;
-                let mut events = reply.events;
-                spawn_local(async move {
-                    while let Some(item) = events.next().await {
-                        if !this.reading(ticket) {
-                            return; // aborted, superseded or unmounted
-                        }
-                        if let Err(TransportError::Http { error, .. }) = &item {
-                            if error.kind.as_deref() == Some("policy_violation") {
-                                this.learn_policy();
-                            }
-                        }
-                        this.dispatch(Input::Stream { ticket, item });
+                self.follow(*ticket, reply);
+            }
+            SessionEffect::Resume { ticket, name } => {
+                match self
+                    .transport
+                    .with_value(|transport| transport.resume(name))
+                {
+                    Some(reply) => self.follow(*ticket, reply),
+                    None => {
+                        let ticket = *ticket;
+                        let item = Err(TransportError::Network(
+                            "this transport cannot follow a reply again".to_owned(),
+                        ));
+                        self.dispatch(Input::Stream { ticket, item });
+                        self.dispatch(Input::StreamEnd { ticket });
                     }
-                    if this.reading(ticket) {
-                        this.in_flight.set_value(None);
-                        this.dispatch(Input::StreamEnd { ticket });
-                    }
-                });
+                }
             }
             SessionEffect::Abort(ticket) => {
                 let reading = self

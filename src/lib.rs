@@ -35,5 +35,5 @@ pub use config::{ChatConfig, ConfigError};
 pub use controller::ChatController;
 pub use embed::{mount, mount_all, mount_with, ChatWidget};
 pub use tools::{ToolResult, Toolbox};
-pub use transport::{AbortHandle, FetchTransport, Reply, SharedTransport, Transport};
+pub use transport::{AbortHandle, FetchTransport, KeptAs, Reply, SharedTransport, Transport};
 pub use view::ChatBox;

@@ -156,3 +156,35 @@ pub fn mark_greeted(id: &str) {
         let _ = storage.set_item(&greeted_key(id), "1");
     }
 }
+
+fn reply_key(id: &str) -> String {
+    format!("chat-widget.v{VERSION}.reply.{id}")
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|window| window.session_storage().ok().flatten())
+}
+
+/// Remembers, for this tab only (`sessionStorage`, which a reload keeps), the name the relay
+/// keeps widget `id`'s reply in progress under, so that the reloaded page follows it again.
+pub fn keep_reply(id: &str, name: &str) {
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(&reply_key(id), name);
+    }
+}
+
+/// The name of widget `id`'s reply that was in progress when the page was left, taken away.
+pub fn take_reply(id: &str) -> Option<String> {
+    let storage = session_storage()?;
+    let name = storage.get_item(&reply_key(id)).ok().flatten();
+    let _ = storage.remove_item(&reply_key(id));
+    // A relay names replies with 32 hex digits; anything else was not written by the widget.
+    name.filter(|name| name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Forgets widget `id`'s reply in progress: it ended.
+pub fn forget_reply(id: &str) {
+    if let Some(storage) = session_storage() {
+        let _ = storage.remove_item(&reply_key(id));
+    }
+}

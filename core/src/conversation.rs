@@ -44,6 +44,8 @@ pub enum MessageStatus {
     Pending,
     /// Text is arriving.
     Streaming,
+    /// The connection dropped; the rest of the reply is being asked for again.
+    Reconnecting,
     /// Complete.
     Done,
     /// The person stopped it; the text so far is kept.
@@ -58,6 +60,7 @@ impl MessageStatus {
         match self {
             MessageStatus::Pending => "pending",
             MessageStatus::Streaming => "streaming",
+            MessageStatus::Reconnecting => "reconnecting",
             MessageStatus::Done => "done",
             MessageStatus::Stopped => "stopped",
             MessageStatus::Error => "error",
@@ -66,7 +69,10 @@ impl MessageStatus {
 
     /// Whether more text may still arrive.
     pub fn is_open(self) -> bool {
-        matches!(self, MessageStatus::Pending | MessageStatus::Streaming)
+        matches!(
+            self,
+            MessageStatus::Pending | MessageStatus::Streaming | MessageStatus::Reconnecting
+        )
     }
 }
 
@@ -506,6 +512,18 @@ impl Conversation {
         Some(self.start_reply())
     }
 
+    /// After a reload in the middle of a reply: a pending reply again, when the conversation waits
+    /// for one (its last message is the person's, or a tool's output). The reply's id.
+    pub fn await_reply(&mut self) -> Option<MessageId> {
+        let last = self.messages.last()?;
+        let waiting = match last.role {
+            Role::User => true,
+            Role::Tool => matches!(last.status, MessageStatus::Done | MessageStatus::Error),
+            Role::Assistant | Role::System => false,
+        };
+        (self.status == Status::Ready && waiting).then(|| self.start_reply())
+    }
+
     /// Applies one event of the reply in flight. Events that arrive when no reply is in flight
     /// (after Stop, say) are ignored.
     pub fn apply(&mut self, event: StreamEvent) {
@@ -513,7 +531,19 @@ impl Conversation {
             return;
         };
         let reply = &mut self.messages[index];
+        if reply.status == MessageStatus::Reconnecting {
+            // Back: whatever comes next says the connection is whole again.
+            reply.status = if reply.text.is_empty()
+                && reply.reasoning.is_empty()
+                && self.tool_calls.is_empty()
+            {
+                MessageStatus::Pending
+            } else {
+                MessageStatus::Streaming
+            };
+        }
         match event {
+            StreamEvent::Reconnecting => reply.status = MessageStatus::Reconnecting,
             StreamEvent::Content(text) => {
                 reply.text.push_str(&text);
                 self.mark_streaming(index);
@@ -664,7 +694,7 @@ impl Conversation {
 
     /// Times the reply's reasoning, before `event` (or the end of the body, `None`) is applied:
     /// the reasoning begins with its first text and ends with the first news of anything else but
-    /// more reasoning, token counts or sources.
+    /// more reasoning, token counts, sources or a reconnection.
     pub fn time_thinking(&mut self, event: Option<&StreamEvent>, now_ms: u64) {
         let Some(index) = self.reply_index() else {
             return;
@@ -676,7 +706,7 @@ impl Conversation {
                     self.thinking_since = Some(now_ms);
                 }
             }
-            Some(StreamEvent::Usage(_) | StreamEvent::Sources(_)) => {}
+            Some(StreamEvent::Usage(_) | StreamEvent::Sources(_) | StreamEvent::Reconnecting) => {}
             _ => {
                 if let Some(since) = self.thinking_since.take() {
                     reply.thought_ms = Some(now_ms.saturating_sub(since));

@@ -102,6 +102,9 @@ pub enum Input {
     Continue,
     /// The person asks again after a failed turn: a fresh set of automatic retries.
     Retry,
+    /// The page was reloaded in the middle of a reply that the server keeps under this name:
+    /// follow it again, when the conversation still waits for it.
+    Resume(String),
     /// Retry now, keeping the count of automatic retries.
     RetryNow,
     /// Stop waiting for the automatic retry; the error stays.
@@ -177,6 +180,14 @@ pub enum Effect {
         ticket: Ticket,
         /// The request.
         request: chat_protocol::ChatRequest,
+    },
+    /// Follow again the reply the server keeps under `name` ([`Input::Resume`]); report as for
+    /// [`Effect::Send`].
+    Resume {
+        /// Names the request.
+        ticket: Ticket,
+        /// The server's name for the reply.
+        name: String,
     },
     /// Cancel request `ticket` (and stop reading it).
     Abort(Ticket),
@@ -606,6 +617,18 @@ impl Session {
                 self.retry_now(out);
             }
             Input::RetryNow => self.retry_now(out),
+            Input::Resume(name) => {
+                if matches!(self.phase, Phase::Idle) && self.conversation.await_reply().is_some() {
+                    self.turn_began = now_ms;
+                    let ticket = self.ticket();
+                    self.phase = Phase::Requesting {
+                        ticket,
+                        with_images: false,
+                    };
+                    self.first_token_told = false;
+                    out.push(Effect::Resume { ticket, name });
+                }
+            }
             Input::CancelRetry => self.cancel_retry(),
             Input::DismissError => {
                 self.cancel_retry();

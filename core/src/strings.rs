@@ -84,6 +84,7 @@ strings! {
     send_again = "send_again" => "Send again",
     regenerate = "regenerate" => "Regenerate",
     thinking = "thinking" => "Thinking…",
+    reconnecting = "reconnecting" => "Reconnecting…",
     running = "running" => "Running…",
     failed = "failed" => "Failed",
     stopped = "stopped" => "Stopped",

@@ -152,6 +152,61 @@ fn stop_keeps_the_partial_reply_and_ignores_later_events() {
 }
 
 #[test]
+fn a_reconnecting_reply_says_so_until_the_next_event_and_keeps_its_text() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Tell me a story").expect("accepted");
+    conversation.apply(StreamEvent::Reconnecting);
+    assert_eq!(
+        conversation.messages()[1].status,
+        MessageStatus::Reconnecting
+    );
+    conversation.apply(StreamEvent::Usage(Usage::default()));
+    assert_eq!(
+        conversation.messages()[1].status,
+        MessageStatus::Pending,
+        "back, with nothing to show yet"
+    );
+    conversation.apply(content("Once upon"));
+    conversation.apply(StreamEvent::Reconnecting);
+    let reply = &conversation.messages()[1];
+    assert_eq!(
+        (reply.text.as_str(), reply.status),
+        ("Once upon", MessageStatus::Reconnecting)
+    );
+    assert!(reply.status.is_open());
+    assert_eq!(conversation.status(), &Status::Streaming);
+    assert_eq!(
+        conversation.to_saved().len(),
+        1,
+        "a reply still coming is not kept yet"
+    );
+    conversation.apply(content(" a time"));
+    assert_eq!(conversation.messages()[1].status, MessageStatus::Streaming);
+    conversation.apply(StreamEvent::Done);
+    let reply = &conversation.messages()[1];
+    assert_eq!(
+        (reply.text.as_str(), reply.status),
+        ("Once upon a time", MessageStatus::Done)
+    );
+}
+
+#[test]
+fn a_reply_that_cannot_reconnect_keeps_its_text_and_fails() {
+    let mut conversation = Conversation::new();
+    conversation.submit("Tell me a story").expect("accepted");
+    conversation.apply(content("Once upon"));
+    conversation.apply(StreamEvent::Reconnecting);
+    conversation.fail(ChatError::Transport(TransportError::Network(
+        "the connection was lost".into(),
+    )));
+    let reply = &conversation.messages()[1];
+    assert_eq!(
+        (reply.text.as_str(), reply.status),
+        ("Once upon", MessageStatus::Error)
+    );
+}
+
+#[test]
 fn an_http_error_before_any_text_removes_the_empty_reply_and_keeps_the_message() {
     let mut conversation = Conversation::new();
     conversation.submit("Hello").expect("accepted");
@@ -857,6 +912,7 @@ fn reasoning_is_timed_kept_and_never_sent_back() {
         StreamEvent::Usage(Usage::default()),
         2_000,
     );
+    at(&mut conversation, StreamEvent::Reconnecting, 2_100);
     assert_eq!(
         conversation.messages()[1].thought_ms,
         None,

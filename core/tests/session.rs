@@ -850,6 +850,53 @@ fn switching_conversations_mid_reply_stops_it_and_keeps_both() {
 }
 
 #[test]
+fn after_a_reload_mid_reply_the_reply_is_followed_again_once() {
+    let mut chat = Harness::plain();
+    let ticket = chat.send("Tell me a story");
+    chat.event(ticket, StreamEvent::Content("Once".into()));
+    // The page reloads: a new session from what was kept, which has the person's message.
+    let library = chat.session.library().clone();
+    let mut reloaded = Harness::plain();
+    reloaded.session = Session::new(
+        config(),
+        library,
+        Settings::from_parameters(&config().parameters),
+    );
+    let effects = reloaded.input(Input::Resume("a1b2".into()));
+    let Some(Effect::Resume { ticket, name }) = effects.first() else {
+        panic!("no resume: {effects:?}");
+    };
+    assert_eq!(name, "a1b2");
+    assert!(request(&effects).is_none(), "nothing is asked again");
+    let ticket = *ticket;
+    reloaded.event(ticket, StreamEvent::Reconnecting);
+    assert_eq!(
+        reloaded.texts().last(),
+        Some(&(Role::Assistant, String::new(), MessageStatus::Reconnecting))
+    );
+    reloaded.reply(ticket, "Once upon a time");
+    reloaded.input(Input::StreamEnd { ticket });
+    assert_eq!(
+        reloaded.texts(),
+        [
+            (Role::User, "Tell me a story".into(), MessageStatus::Done),
+            (
+                Role::Assistant,
+                "Once upon a time".into(),
+                MessageStatus::Done
+            )
+        ]
+    );
+    assert!(
+        reloaded.told.iter().any(|told| told.starts_with("replied")),
+        "{:?}",
+        reloaded.told
+    );
+    // Nothing waits now: a second resume does nothing.
+    assert!(reloaded.input(Input::Resume("a1b2".into())).is_empty());
+}
+
+#[test]
 fn a_setting_made_invalid_mid_turn_fails_the_next_request_with_the_reason() {
     let mut chat = Harness::new(with_tools(&[]));
     let ticket = chat.send("Time?");

@@ -205,6 +205,212 @@ async fn stop_keeps_the_partial_reply_and_the_relay_stops_generating() {
     browser.close().await;
 }
 
+/// A TCP proxy in front of the relay, as a flaky network would be: it cuts the connection of
+/// the first streamed reply after `events` of its events, in the middle of the next one, and
+/// holds every resume (`GET /v1/streams/…`) for `hold` before passing it on.
+struct FlakyNetwork {
+    url: String,
+    replies: Arc<AtomicUsize>,
+    resumes: Arc<AtomicUsize>,
+}
+
+impl FlakyNetwork {
+    async fn start(
+        listener: tokio::net::TcpListener,
+        relay: &str,
+        events: usize,
+        hold: Duration,
+    ) -> Self {
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let relay = relay.trim_start_matches("http://").to_owned();
+        let replies = Arc::new(AtomicUsize::new(0));
+        let resumes = Arc::new(AtomicUsize::new(0));
+        let (counted_replies, counted_resumes) = (replies.clone(), resumes.clone());
+        tokio::spawn(async move {
+            while let Ok((browser, _)) = listener.accept().await {
+                let relay = relay.clone();
+                let (replies, resumes) = (counted_replies.clone(), counted_resumes.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(&relay).await else {
+                        return;
+                    };
+                    pass(browser, server, replies, resumes, events, hold).await;
+                });
+            }
+        });
+        FlakyNetwork {
+            url,
+            replies,
+            resumes,
+        }
+    }
+}
+
+/// Passes bytes both ways on one connection, cutting it when it carries the first reply.
+async fn pass(
+    browser: tokio::net::TcpStream,
+    server: tokio::net::TcpStream,
+    replies: Arc<AtomicUsize>,
+    resumes: Arc<AtomicUsize>,
+    events: usize,
+    hold: Duration,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut from_browser, mut to_browser) = browser.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cut_here = cut.clone();
+    let upward = async move {
+        let mut buffer = vec![0; 64 * 1024];
+        while let Ok(read @ 1..) = from_browser.read(&mut buffer).await {
+            let bytes = &buffer[..read];
+            if bytes.starts_with(b"POST /v1/chat/completions")
+                && replies.fetch_add(1, Ordering::SeqCst) == 0
+            {
+                cut_here.store(true, Ordering::SeqCst);
+            }
+            if bytes.starts_with(b"GET /v1/streams/") {
+                resumes.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(hold).await;
+            }
+            if to_server.write_all(bytes).await.is_err() {
+                break;
+            }
+        }
+    };
+    let downward = async move {
+        let mut buffer = vec![0; 64 * 1024];
+        let mut seen = 0;
+        while let Ok(read @ 1..) = from_server.read(&mut buffer).await {
+            let mut bytes = &buffer[..read];
+            let cutting = cut.load(Ordering::SeqCst) && seen >= events;
+            if cutting {
+                bytes = &bytes[..bytes.len() / 2];
+            }
+            if cut.load(Ordering::SeqCst) {
+                seen += bytes.windows(2).filter(|pair| pair == b"\n\n").count();
+            }
+            if to_browser.write_all(bytes).await.is_err() || cutting {
+                break;
+            }
+        }
+    };
+    // The first direction to end ends the connection (both halves dropped).
+    tokio::select! {
+        () = upward => {}
+        () = downward => {}
+    }
+}
+
+#[tokio::test]
+async fn a_reply_whose_connection_drops_resumes_where_it_stopped() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let page = format!("http://{}", listener.local_addr().expect("an address"));
+    let browser = Browser::launch(demo(5), vec![page]).await;
+    let network = FlakyNetwork::start(
+        listener,
+        &browser.relay.url,
+        30,
+        Duration::from_millis(1_500),
+    )
+    .await;
+    browser.visit(&network.url).await;
+    browser.find(chat_e2e::LOADED).await;
+    browser.send("Tell me a long story").await;
+    let reply = browser
+        .find("[data-role='assistant'][data-status='reconnecting']")
+        .await;
+    let before = browser.reply_text().await;
+    assert!(
+        reply.text().await.expect("text").contains("Reconnecting"),
+        "the reply says it is reconnecting"
+    );
+    assert!(before.starts_with("Hello! I am the demo model"), "{before}");
+    browser.save_screenshot("reconnecting").await;
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+    let after = browser.reply_text().await;
+    assert!(after.starts_with(&before), "the text before the cut stays");
+    assert_whole_long_story(&after);
+    assert_eq!(
+        browser
+            .in_widget("return shadow.querySelectorAll('.cw-alert').length;")
+            .await,
+        0,
+        "no error"
+    );
+    assert_eq!(network.replies.load(Ordering::SeqCst), 1, "asked once");
+    assert!(network.resumes.load(Ordering::SeqCst) >= 1, "resumed");
+    browser.close().await;
+}
+
+/// The demo model's long story, every part once and in order: nothing missed, nothing twice.
+fn assert_whole_long_story(text: &str) {
+    let parts: Vec<usize> = text
+        .match_indices("Part ")
+        .filter_map(|(at, _)| {
+            let number = &text[at + 5..];
+            number[..number.find('.')?].parse().ok()
+        })
+        .collect();
+    assert_eq!(parts, (1..=24).collect::<Vec<_>>(), "{text}");
+    assert!(
+        text.trim_end().ends_with("to talk to the real model."),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_reply_goes_on_after_the_page_is_reloaded_in_its_middle() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let page = format!("http://{}", listener.local_addr().expect("an address"));
+    let browser = Browser::launch(demo(5), vec![page]).await;
+    // A network that cuts nothing, to count what the page asks.
+    let network =
+        FlakyNetwork::start(listener, &browser.relay.url, usize::MAX, Duration::ZERO).await;
+    browser.visit(&network.url).await;
+    browser.find(chat_e2e::LOADED).await;
+    browser.send("Tell me a long story").await;
+    browser
+        .find("[data-role='assistant'][data-status='streaming']")
+        .await;
+    browser.client.refresh().await.expect("reloaded");
+    browser.find(chat_e2e::LOADED).await;
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+    assert_whole_long_story(&browser.reply_text().await);
+    let asked = browser
+        .in_widget(
+            "return [...shadow.querySelectorAll('[data-role=user] .cw-message__text')].map((p) => p.textContent);",
+        )
+        .await;
+    assert_eq!(
+        asked,
+        serde_json::json!(["Tell me a long story"]),
+        "the message, once"
+    );
+    assert_eq!(network.replies.load(Ordering::SeqCst), 1, "asked once");
+    assert_eq!(
+        network.resumes.load(Ordering::SeqCst),
+        1,
+        "followed again once"
+    );
+    // Once it ended, it is not followed again by the next reload.
+    browser.client.refresh().await.expect("reloaded");
+    browser
+        .find("[data-role='assistant'][data-status='done']")
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(network.resumes.load(Ordering::SeqCst), 1);
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn upstream_401_and_429_reach_the_page_as_readable_alerts() {
     let calls = Arc::new(AtomicUsize::new(0));

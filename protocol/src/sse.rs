@@ -32,6 +32,10 @@ pub struct SseDecoder {
     after_cr: bool,
     event_type: String,
     data: String,
+    /// The `id:` of the event being read (the rules' "last event ID buffer").
+    id_buffer: String,
+    /// The event id as of the last dispatch: an `id:` line of an event cut short does not count,
+    /// since that event was never read.
     last_event_id: String,
     retry: Option<u64>,
 }
@@ -68,6 +72,12 @@ impl SseDecoder {
     /// dropped, as the rules say; this tells the caller that the stream was cut short.
     pub fn has_pending(&self) -> bool {
         !self.line.is_empty() || !self.data.is_empty() || !self.head.is_empty()
+    }
+
+    /// The id of the last event read whole (`id:`), empty when none: what a client resuming the
+    /// stream sends as `Last-Event-ID`.
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
     }
 
     /// The reconnection time the server asked for with `retry:`, in milliseconds.
@@ -124,7 +134,7 @@ impl SseDecoder {
                 self.data.push_str(value);
                 self.data.push('\n');
             }
-            "id" if !value.contains('\0') => value.clone_into(&mut self.last_event_id),
+            "id" if !value.contains('\0') => value.clone_into(&mut self.id_buffer),
             "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
                 self.retry = value.parse().ok();
             }
@@ -133,6 +143,7 @@ impl SseDecoder {
     }
 
     fn dispatch(&mut self, events: &mut Vec<SseEvent>) {
+        self.last_event_id.clone_from(&self.id_buffer);
         let event_type = std::mem::take(&mut self.event_type);
         if self.data.is_empty() {
             return;
@@ -146,7 +157,7 @@ impl SseDecoder {
                 event_type
             },
             data,
-            id: self.last_event_id.clone(),
+            id: self.id_buffer.clone(),
         });
     }
 }

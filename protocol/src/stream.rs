@@ -26,6 +26,9 @@ pub enum StreamEvent {
     Error(ApiError),
     /// The `[DONE]` sentinel: nothing more will come.
     Done,
+    /// Never read from a body: a transport says this when the connection dropped in the middle
+    /// of the answer and it is resuming it. The next event means it is back.
+    Reconnecting,
 }
 
 impl StreamEvent {
@@ -130,6 +133,11 @@ impl StreamDecoder {
     /// Whether the body so far ends inside an unfinished event.
     pub fn has_pending(&self) -> bool {
         self.sse.has_pending()
+    }
+
+    /// The id of the last event read whole (`id:`), empty when none: where a resume starts.
+    pub fn last_event_id(&self) -> &str {
+        self.sse.last_event_id()
     }
 }
 

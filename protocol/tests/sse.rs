@@ -134,3 +134,16 @@ fn mixed_line_endings_in_one_stream() {
         [message("a"), message("b")]
     );
 }
+
+#[test]
+fn the_last_event_id_is_that_of_the_last_event_read_whole() {
+    let mut decoder = SseDecoder::new();
+    assert_eq!(decoder.last_event_id(), "");
+    decoder.push(b"id: 0\ndata: a\n\nid: 1\ndata: b\n\n");
+    assert_eq!(decoder.last_event_id(), "1");
+    // Cut after the next event's id: that event was never read, so a resume asks for it again.
+    decoder.push(b"id: 2\ndata: c");
+    assert_eq!(decoder.last_event_id(), "1");
+    decoder.push(b"\n\n");
+    assert_eq!(decoder.last_event_id(), "2");
+}

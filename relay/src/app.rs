@@ -239,6 +239,19 @@ fn owner_of(headers: &HeaderMap, client: Option<&Client>) -> Owner {
     }
 }
 
+/// Who asks to resume or stop a reply. A request without `Origin` that the browser says comes from
+/// another site (`Sec-Fetch-Site`: a link, an image) is refused: only a page's own `GET`s come
+/// without an origin.
+fn asker_of(headers: &HeaderMap, client: Option<&Client>) -> Result<Owner, RelayError> {
+    let elsewhere = headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site != "same-origin" && site != "none");
+    if elsewhere && headers.get(ORIGIN).is_none() {
+        return Err(RelayError::NotYourStream);
+    }
+    Ok(owner_of(headers, client))
+}
+
 /// `GET /v1/streams/{id}`: what the reply sent after `Last-Event-ID` (all of it without), then
 /// the rest as it comes.
 async fn resume_stream(
@@ -259,7 +272,7 @@ async fn resume_stream(
             ))
         }
     };
-    let owner = owner_of(&headers, client.as_deref());
+    let owner = asker_of(&headers, client.as_deref())?;
     let events = replays
         .resume(&id, &owner, last)
         .map_err(RelayError::from)?;
@@ -282,7 +295,7 @@ async fn stop_stream(
 ) -> Result<StatusCode, RelayError> {
     let replays = state.replays.as_ref().ok_or(RelayError::UnknownStream)?;
     replays
-        .stop(&id, &owner_of(&headers, client.as_deref()))
+        .stop(&id, &asker_of(&headers, client.as_deref())?)
         .map_err(RelayError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -37,13 +37,23 @@ pub type Source<E> = BoxStream<'static, Result<Bytes, E>>;
 /// A reply's numbered events, as a follower reads them.
 pub type Events = BoxStream<'static, Result<Bytes, Infallible>>;
 
-/// Who started a reply: only they may resume or stop it.
+/// Who started a reply, or asks to resume or stop one: only the owner may.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owner {
     /// The page's origin (`None` for a request without one, such as a script's).
     pub origin: Option<String>,
     /// The client's network (an IPv4 address, an IPv6 /64).
     pub client: IpAddr,
+}
+
+impl Owner {
+    /// Whether `asker` may resume or stop this owner's reply: from the same client network, and
+    /// from the same origin. An asker without an origin passes on its network alone: browsers
+    /// send no `Origin` with a `GET` to the page's own origin, and the caller refuses those that
+    /// say they come from another site (`Sec-Fetch-Site`).
+    fn allows(&self, asker: &Owner) -> bool {
+        self.client == asker.client && (asker.origin.is_none() || asker.origin == self.origin)
+    }
 }
 
 /// The replies kept.
@@ -229,7 +239,7 @@ impl Replays {
             .get(id)
             .cloned()
             .ok_or(Refusal::Unknown)?;
-        if reply.owner != *owner {
+        if !reply.owner.allows(owner) {
             return Err(Refusal::NotYours);
         }
         Ok(reply)

@@ -575,3 +575,67 @@ async fn sigterm_with_a_stream_in_flight_ends_it_within_the_grace_period_and_exi
         stopped.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_pages_reply_is_resumed_by_its_own_gets_and_by_no_other_site() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (_relay, url) = start_demo(&[
+        "--demo-pace-ms",
+        "20",
+        "--allowed-origin",
+        "https://shop.example",
+        "--allowed-origin",
+        "https://other.example",
+    ])
+    .await;
+    let client = reqwest::Client::new();
+    let started = client
+        .post(format!("{url}/v1/chat/completions"))
+        .header("origin", "https://shop.example")
+        .json(&serde_json::json!({
+            "model": "demo",
+            "messages": [{"role": "user", "content": "a long story"}],
+            "stream": true,
+        }))
+        .send()
+        .await
+        .expect("answers");
+    let id = started.headers()["x-stream-id"]
+        .to_str()
+        .expect("an id")
+        .to_owned();
+    let streams = format!("{url}/v1/streams/{id}");
+    let resume = |origin: Option<&'static str>, site: Option<&'static str>| {
+        let mut request = client.get(&streams).header("last-event-id", "0");
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        request.send()
+    };
+    // Browsers send a GET to the page's own origin without `Origin`.
+    for (origin, site) in [
+        (Some("https://shop.example"), Some("cross-site")),
+        (None, Some("same-origin")),
+        (None, None),
+    ] {
+        let resumed = resume(origin, site).await.expect("answers");
+        assert_eq!(resumed.status(), StatusCode::OK, "{origin:?} {site:?}");
+    }
+    // Another page (a link or an image on another site carries no origin, but says where it is).
+    for (origin, site) in [
+        (Some("https://other.example"), None),
+        (None, Some("cross-site")),
+        (None, Some("same-site")),
+    ] {
+        let refused = resume(origin, site).await.expect("answers");
+        assert_eq!(
+            refused.status(),
+            StatusCode::FORBIDDEN,
+            "{origin:?} {site:?}"
+        );
+    }
+    drop(started);
+}

@@ -3,16 +3,14 @@
 use chat_protocol::{ChatRequest, PolicySummary, StreamDecoder, StreamEvent};
 use futures_channel::mpsc::{self, UnboundedSender};
 use futures_util::future::LocalBoxFuture;
+use futures_util::stream::LocalBoxStream;
 use futures_util::StreamExt;
 use gloo_net::http::Request;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-
-use std::cell::RefCell;
-use std::rc::Rc;
 use web_sys::{AbortController, AbortSignal};
 
-use super::{AbortHandle, Reply, Transport, TransportError};
+use super::{AbortHandle, KeptAs, Reply, Transport, TransportError};
 use chat_protocol::ApiKey;
 
 type Sender = UnboundedSender<Result<StreamEvent, TransportError>>;
@@ -78,25 +76,41 @@ impl Transport for FetchTransport {
     }
 
     fn send(&self, request: &ChatRequest) -> Reply {
+        self.call(Opening::Post {
+            body: serde_json::to_string(request),
+            streaming: request.is_streaming(),
+        })
+    }
+
+    fn resume(&self, name: &str) -> Option<Reply> {
+        self.beside("streams/")?;
+        let reply = self.call(Opening::Resume);
+        reply.kept.set(name.to_owned());
+        Some(reply)
+    }
+}
+
+impl FetchTransport {
+    /// Starts a call, its events read by a task of its own.
+    fn call(&self, opening: Opening) -> Reply {
         let (sender, events) = mpsc::unbounded();
         let controller = AbortController::new().ok();
-        let signal = controller.as_ref().map(AbortController::signal);
-        let stream_id = Rc::new(RefCell::new(None));
+        let kept = KeptAs::default();
+        let streams = self.beside("streams/");
         let call = Call {
             endpoint: self.endpoint.clone(),
             api_key: self.api_key.clone(),
-            body: serde_json::to_string(request),
-            streaming: request.is_streaming(),
-            signal,
-            stream_id: stream_id.clone(),
+            signal: controller.as_ref().map(AbortController::signal),
+            kept: kept.clone(),
+            streams: streams.clone(),
         };
-        let streams = self.beside("streams/");
         wasm_bindgen_futures::spawn_local(async move {
-            if let Err(error) = call.run(&sender).await {
+            if let Err(error) = call.run(opening, &sender).await {
                 // The receiver may be gone (the widget stopped listening): nothing to tell then.
                 let _ = sender.unbounded_send(Err(error));
             }
         });
+        let stopping = kept.clone();
         Reply {
             events: events.boxed_local(),
             abort: AbortHandle::new(move || {
@@ -105,22 +119,75 @@ impl Transport for FetchTransport {
                 }
                 // A relay keeps a reply going for a while when its connection drops, for a
                 // resume: Stop says it is not wanted, so that the upstream stops at once.
-                if let (Some(streams), Some(id)) = (&streams, stream_id.borrow_mut().take()) {
-                    stop_reply(&format!("{streams}{id}"));
+                if let (Some(streams), Some(name)) = (&streams, stopping.take()) {
+                    stop_reply(&format!("{streams}{name}"));
                 }
             }),
+            kept,
         }
     }
+}
+
+/// How a call begins.
+enum Opening {
+    /// Posting a request.
+    Post {
+        body: Result<String, serde_json::Error>,
+        streaming: bool,
+    },
+    /// Following a reply the relay keeps (its name already in the call's `kept`), from its start.
+    Resume,
 }
 
 struct Call {
     endpoint: String,
     api_key: Option<ApiKey>,
-    body: Result<String, serde_json::Error>,
-    streaming: bool,
     signal: Option<AbortSignal>,
-    /// The relay's id for the reply, when it keeps it for a resume (`X-Stream-Id`).
-    stream_id: Rc<RefCell<Option<String>>>,
+    /// The relay's name for the reply, when it keeps it for a resume (`X-Stream-Id`).
+    kept: KeptAs,
+    /// Where the relay keeps replies (`…/v1/streams/`); `None` in direct mode.
+    streams: Option<String>,
+}
+
+/// Attempts in a row to resume a reply whose connection dropped, and the wait before each (the
+/// relay goes on with a reply for 15 s by default once its connection drops).
+const RESUME_WAITS_MS: [i32; 5] = [250, 1_000, 2_000, 4_000, 6_000];
+/// The most times one reply is resumed: a connection that keeps dropping ends the reply.
+const MAX_RESUMES: usize = 20;
+
+type Chunks = LocalBoxStream<'static, Result<JsValue, JsValue>>;
+
+/// What a resume found.
+enum Resumed {
+    /// The reply goes on here.
+    Following(Chunks),
+    /// It cannot go on: the relay no longer keeps it, or the connection stays down.
+    Lost,
+    /// Stop was pressed while waiting.
+    Aborted,
+}
+
+/// The body of a streamed answer, as it arrives.
+fn chunks_of(response: &gloo_net::http::Response) -> Result<Chunks, TransportError> {
+    let body = response
+        .body()
+        .ok_or_else(|| TransportError::InvalidResponse("the answer has no body".to_owned()))?;
+    Ok(wasm_streams::ReadableStream::from_raw(body)
+        .into_stream()
+        .boxed_local())
+}
+
+/// Waits `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let set = web_sys::window().map(|window| {
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+        });
+        if !matches!(set, Some(Ok(_))) {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
 }
 
 /// Asks the relay to stop the reply at `url` (`DELETE`), not waiting for its answer.
@@ -134,12 +201,34 @@ fn stop_reply(url: &str) {
 }
 
 impl Call {
-    async fn run(self, sender: &Sender) -> Result<(), TransportError> {
-        let body = self
-            .body
-            .as_ref()
-            .map_err(|error| TransportError::InvalidResponse(error.to_string()))?;
-        let accept = if self.streaming {
+    async fn run(self, opening: Opening, sender: &Sender) -> Result<(), TransportError> {
+        match opening {
+            Opening::Post { body, streaming } => {
+                let body =
+                    body.map_err(|error| TransportError::InvalidResponse(error.to_string()))?;
+                self.post(&body, streaming, sender).await
+            }
+            Opening::Resume => {
+                // Shown until the first event comes back.
+                let _ = sender.unbounded_send(Ok(StreamEvent::Reconnecting));
+                match self.resume("").await {
+                    Resumed::Following(chunks) => self.follow(chunks, sender).await,
+                    Resumed::Lost => Err(TransportError::Network(
+                        "the reply in progress could not be followed again".to_owned(),
+                    )),
+                    Resumed::Aborted => Err(TransportError::Aborted),
+                }
+            }
+        }
+    }
+
+    async fn post(
+        &self,
+        body: &str,
+        streaming: bool,
+        sender: &Sender,
+    ) -> Result<(), TransportError> {
+        let accept = if streaming {
             "text/event-stream"
         } else {
             "application/json"
@@ -151,9 +240,7 @@ impl Call {
         if let Some(key) = &self.api_key {
             builder = builder.header("Authorization", &format!("Bearer {}", key.expose()));
         }
-        let request = builder
-            .body(body.as_str())
-            .map_err(|error| self.network(&error))?;
+        let request = builder.body(body).map_err(|error| self.network(&error))?;
         let response = request.send().await.map_err(|error| self.network(&error))?;
         let status = response.status();
         if !response.ok() {
@@ -165,14 +252,14 @@ impl Call {
                 retry_after,
             });
         }
-        if let Some(id) = response.headers().get("x-stream-id") {
-            *self.stream_id.borrow_mut() = Some(id);
+        if let Some(name) = response.headers().get("x-stream-id") {
+            self.kept.set(name);
         }
         let content_type = response.headers().get("content-type").unwrap_or_default();
         // A server may answer a streaming request with one JSON body (or the reverse): the
         // content type decides how to read it.
         if !content_type.contains("text/event-stream")
-            && (content_type.contains("json") || !self.streaming)
+            && (content_type.contains("json") || !streaming)
         {
             let text = response
                 .text()
@@ -185,21 +272,96 @@ impl Call {
             }
             return Ok(());
         }
-        let body = response
-            .body()
-            .ok_or_else(|| TransportError::InvalidResponse("the answer has no body".to_owned()))?;
-        let mut chunks = wasm_streams::ReadableStream::from_raw(body).into_stream();
+        self.follow(chunks_of(&response)?, sender).await
+    }
+
+    /// Reads a streamed answer to its end, resuming it where it stopped when its connection drops
+    /// and the relay keeps it.
+    async fn follow(&self, mut chunks: Chunks, sender: &Sender) -> Result<(), TransportError> {
         let mut decoder = StreamDecoder::new();
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(|error| self.js_failure(&error))?;
+        // The id of the last event read whole, across resumes.
+        let mut last_id = String::new();
+        let mut resumes = 0;
+        loop {
+            let chunk = match chunks.next().await {
+                Some(Ok(chunk)) => chunk,
+                None => return Ok(()),
+                Some(Err(error)) => {
+                    let error = self.js_failure(&error);
+                    if self.streams.is_none()
+                        || self.kept.get().is_none()
+                        || error == TransportError::Aborted
+                        || resumes == MAX_RESUMES
+                    {
+                        return Err(error);
+                    }
+                    resumes += 1;
+                    if sender
+                        .unbounded_send(Ok(StreamEvent::Reconnecting))
+                        .is_err()
+                    {
+                        return Ok(());
+                    }
+                    match self.resume(&last_id).await {
+                        Resumed::Following(more) => chunks = more,
+                        Resumed::Lost => return Err(error),
+                        Resumed::Aborted => return Err(TransportError::Aborted),
+                    }
+                    // The event cut in the middle is sent again whole.
+                    decoder = StreamDecoder::new();
+                    continue;
+                }
+            };
             let bytes = js_sys::Uint8Array::new(&chunk).to_vec();
             for event in decoder.push(&bytes) {
                 if sender.unbounded_send(Ok(event)).is_err() {
                     return Ok(());
                 }
             }
+            if decoder.last_event_id() != last_id {
+                decoder.last_event_id().clone_into(&mut last_id);
+            }
         }
-        Ok(())
+    }
+
+    /// Asks the relay for the rest of the reply it keeps, after event `last_id` (from the start
+    /// when empty), waiting a little longer before each attempt.
+    async fn resume(&self, last_id: &str) -> Resumed {
+        let (Some(streams), Some(name)) = (&self.streams, self.kept.get()) else {
+            return Resumed::Lost;
+        };
+        let url = format!("{streams}{name}");
+        for wait in RESUME_WAITS_MS {
+            sleep(wait).await;
+            if self.aborted() {
+                return Resumed::Aborted;
+            }
+            let mut request = Request::get(&url)
+                .header("Accept", "text/event-stream")
+                .abort_signal(self.signal.as_ref());
+            if !last_id.is_empty() {
+                request = request.header("Last-Event-ID", last_id);
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(_) if self.aborted() => return Resumed::Aborted,
+                // Still offline: wait and try again.
+                Err(_) => continue,
+            };
+            match response.status() {
+                200 => {
+                    return match chunks_of(&response) {
+                        Ok(chunks) => Resumed::Following(chunks),
+                        Err(_) => Resumed::Lost,
+                    }
+                }
+                // A relay or proxy in trouble for now: try again.
+                429 | 500..=599 => continue,
+                // Unknown, expired or not ours: the reply is gone.
+                _ => return Resumed::Lost,
+            }
+        }
+        Resumed::Lost
     }
 
     fn aborted(&self) -> bool {

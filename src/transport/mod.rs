@@ -3,6 +3,7 @@
 
 mod fetch;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -23,6 +24,14 @@ pub trait Transport {
     fn policy(&self) -> LocalBoxFuture<'static, Option<PolicySummary>> {
         Box::pin(std::future::ready(None))
     }
+
+    /// Follows again, from its start, a reply the server keeps under `name` (see
+    /// [`Reply::kept`]): after the page was reloaded in the middle of it. `None` when this
+    /// transport cannot, which is the default.
+    fn resume(&self, name: &str) -> Option<Reply> {
+        let _ = name;
+        None
+    }
 }
 
 /// A transport shared by the widget's parts.
@@ -35,6 +44,44 @@ pub struct Reply {
     pub events: LocalBoxStream<'static, Result<StreamEvent, TransportError>>,
     /// Cancels the request, network included.
     pub abort: AbortHandle,
+    /// The name the server keeps the reply under, for [`Transport::resume`], once it says one.
+    pub kept: KeptAs,
+}
+
+impl Reply {
+    /// A reply of `events`, cancelled by `abort`, that the server does not keep.
+    pub fn new(
+        events: LocalBoxStream<'static, Result<StreamEvent, TransportError>>,
+        abort: AbortHandle,
+    ) -> Self {
+        Reply {
+            events,
+            abort,
+            kept: KeptAs::default(),
+        }
+    }
+}
+
+/// The name a relay keeps a reply under for a resume (its `X-Stream-Id`): none until the
+/// answer's headers arrive, and none again once the reply is stopped.
+#[derive(Clone, Debug, Default)]
+pub struct KeptAs(Rc<RefCell<Option<String>>>);
+
+impl KeptAs {
+    /// The name, when there is one now.
+    pub fn get(&self) -> Option<String> {
+        self.0.borrow().clone()
+    }
+
+    /// Names the reply.
+    pub fn set(&self, name: String) {
+        *self.0.borrow_mut() = Some(name);
+    }
+
+    /// Takes the name away: the reply is no longer to be resumed.
+    pub fn take(&self) -> Option<String> {
+        self.0.borrow_mut().take()
+    }
 }
 
 /// Cancels one request.

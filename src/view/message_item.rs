@@ -468,6 +468,7 @@ fn note(role: Role, status: MessageStatus) -> Option<(&'static str, Pick)> {
         MessageStatus::Pending if role == Role::Tool => Some(("pending", |s| s.running())),
         MessageStatus::Error if role == Role::Tool => Some(("error", |s| s.failed())),
         MessageStatus::Pending => Some(("pending", |s| s.thinking())),
+        MessageStatus::Reconnecting => Some(("pending", |s| s.reconnecting())),
         MessageStatus::Stopped => Some(("stopped", |s| s.stopped())),
         MessageStatus::Error => Some(("error", |s| s.did_not_finish())),
         MessageStatus::Streaming | MessageStatus::Done => None,

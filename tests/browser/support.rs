@@ -44,10 +44,10 @@ impl Transport for Shared {
         this.requests.borrow_mut().push(request.clone());
         this.senders.borrow_mut().push(sender);
         let aborted = this.aborted.clone();
-        Reply {
-            events: events.boxed_local(),
-            abort: AbortHandle::new(move || *aborted.borrow_mut() += 1),
-        }
+        Reply::new(
+            events.boxed_local(),
+            AbortHandle::new(move || *aborted.borrow_mut() += 1),
+        )
     }
 }
 
