@@ -9,7 +9,9 @@
 //! 2. Added latency: chunks sent every 2 ms carrying their send time; the latency of each chunk
 //!    straight and through the relay, p50 and p99.
 //! 3. Concurrency: 1,000 and then 5,000 streams at once through the relay, each 5 s long:
-//!    errors, chunks per second in all, the relay's CPU time and its peak memory.
+//!    errors, chunks per second in all, the relay's CPU time and its peak memory; then 1,000
+//!    through a relay that also writes every reply to Redis (`--redis-url`), for a resume
+//!    through another replica.
 //! 4. The checks' cost: requests one after another to the demo model, without a policy or
 //!    budgets, with a policy, with budgets in memory, and with budgets in Redis (a
 //!    `redis-server` this starts on a free port, when there is one).
@@ -162,38 +164,7 @@ async fn main() {
         .await;
     });
 
-    let mut relay = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-relay"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &upstream_url,
-            "--static-dir",
-            "/nonexistent",
-        ])
-        .args(["--rate-per-minute", "60000", "--rate-burst", "1000000"])
-        // The scripted upstream reads its pace from the model's name.
-        .arg("--allow-any-model")
-        // A thousand streams from one client, on purpose.
-        .args([
-            "--max-connections",
-            "12000",
-            "--max-connections-per-client",
-            "12000",
-        ])
-        .env("CHAT_RELAY_API_KEY", "bench-key")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the relay starts");
-    let mut line = String::new();
-    tokio::io::BufReader::new(relay.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .await
-        .expect("its address");
-    let relay_url = line.trim().rsplit(' ').next().expect("a URL").to_owned();
-    let relay_pid = relay.id().expect("running");
+    let (mut relay, relay_url, relay_pid) = start_relay(&upstream_url, &[]).await;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
@@ -260,74 +231,35 @@ async fn main() {
     println!();
     println!("3. concurrency: streams at once through the relay, 50 chunks 100 ms apart each");
     for streams in STREAMS {
-        let cpu_before = cpu_seconds(relay_pid).unwrap_or(0.0);
-        let errors = Arc::new(AtomicUsize::new(0));
-        let chunks = Arc::new(AtomicUsize::new(0));
-        let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..streams)
-            .map(|_| {
-                let client = client.clone();
-                let url = relayed.clone();
-                let errors = errors.clone();
-                let chunks = chunks.clone();
-                let first_error = first_error.clone();
-                tokio::spawn(async move {
-                    match read_stream(&client, &url, 50, 100_000).await {
-                        Ok(latencies) if latencies.len() == 50 => {
-                            chunks.fetch_add(50, Ordering::Relaxed);
-                        }
-                        Ok(latencies) => {
-                            chunks.fetch_add(latencies.len(), Ordering::Relaxed);
-                            errors.fetch_add(1, Ordering::Relaxed);
-                            first_error
-                                .lock()
-                                .expect("lock")
-                                .get_or_insert(format!("{} chunks", latencies.len()));
-                        }
-                        Err(error) => {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                            first_error.lock().expect("lock").get_or_insert(error);
-                        }
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            let _ = task.await;
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        let errors = errors.load(Ordering::Relaxed);
-        let chunks = chunks.load(Ordering::Relaxed);
-        let cpu = cpu_seconds(relay_pid).unwrap_or(0.0) - cpu_before;
-        let peak = peak_memory_kib(relay_pid).unwrap_or(0);
-        println!(
-            "   {streams:>6} streams: {} complete, {errors} errors, in {elapsed:.1} s; \
-             {:.0} chunks/s in all; relay CPU {cpu:.2} s ({:.0} % of one core); \
-             relay peak memory {:.1} MiB",
-            streams - errors,
-            chunks as f64 / elapsed,
-            100.0 * cpu / elapsed,
-            peak as f64 / 1024.0,
-        );
-        let first_error = first_error.lock().expect("lock").take();
-        if let Some(error) = first_error {
-            println!("          first error: {error}");
-        }
+        concurrency(&client, &relayed, relay_pid, streams, "").await;
+    }
+    let _ = relay.kill().await;
+    let redis = Redis::start();
+    if let Some(redis) = &redis {
+        let flags = ["--redis-url".to_owned(), redis.url.clone()];
+        let (mut relay, url, pid) = start_relay(&upstream_url, &flags).await;
+        let relayed = format!("{url}/v1/chat/completions");
+        concurrency(
+            &client,
+            &relayed,
+            pid,
+            STREAMS[0],
+            ", every reply kept in Redis too",
+        )
+        .await;
+        let _ = relay.kill().await;
     }
     println!(
         "   (10,000 streams need more than this machine's {} open files: a relay holds two per \
          stream, the browser's and the upstream's)",
         open_file_limit().unwrap_or(0)
     );
-    let _ = relay.kill().await;
 
     println!();
     println!(
         "4. the cost of the checks: {CHECKED} requests one after another (the demo model, not \
          streamed), mean time per request, best of three rounds"
     );
-    let redis = Redis::start();
     let rows = checks(redis.as_ref().map(|redis| redis.url.as_str()));
     // Three rounds, the rows taking turns in each, so that none gets the quieter moments; the
     // best of each row's three.
@@ -355,6 +287,110 @@ async fn main() {
         println!(
             "   (no redis-server on PATH: the Redis row is left out; scripts/test installs it)"
         );
+    }
+}
+
+/// Starts the relay binary in front of `upstream_url`, with `flags`: the process, its URL and its
+/// process id.
+async fn start_relay(upstream_url: &str, flags: &[String]) -> (tokio::process::Child, String, u32) {
+    let mut relay = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-relay"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            upstream_url,
+            "--static-dir",
+            "/nonexistent",
+        ])
+        .args(["--rate-per-minute", "60000", "--rate-burst", "1000000"])
+        // The scripted upstream reads its pace from the model's name.
+        .arg("--allow-any-model")
+        // A thousand streams from one client, on purpose.
+        .args([
+            "--max-connections",
+            "12000",
+            "--max-connections-per-client",
+            "12000",
+        ])
+        .args(flags)
+        .env("CHAT_RELAY_API_KEY", "bench-key")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the relay starts");
+    let mut line = String::new();
+    tokio::io::BufReader::new(relay.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .await
+        .expect("its address");
+    let url = line.trim().rsplit(' ').next().expect("a URL").to_owned();
+    let pid = relay.id().expect("running");
+    (relay, url, pid)
+}
+
+/// `streams` streams at once through the relay at `relayed` (process `relay_pid`), 50 chunks
+/// 100 ms apart each; prints a row, its name followed by `label`.
+async fn concurrency(
+    client: &reqwest::Client,
+    relayed: &str,
+    relay_pid: u32,
+    streams: usize,
+    label: &str,
+) {
+    let cpu_before = cpu_seconds(relay_pid).unwrap_or(0.0);
+    let errors = Arc::new(AtomicUsize::new(0));
+    let chunks = Arc::new(AtomicUsize::new(0));
+    let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..streams)
+        .map(|_| {
+            let client = client.clone();
+            let url = relayed.to_owned();
+            let errors = errors.clone();
+            let chunks = chunks.clone();
+            let first_error = first_error.clone();
+            tokio::spawn(async move {
+                match read_stream(&client, &url, 50, 100_000).await {
+                    Ok(latencies) if latencies.len() == 50 => {
+                        chunks.fetch_add(50, Ordering::Relaxed);
+                    }
+                    Ok(latencies) => {
+                        chunks.fetch_add(latencies.len(), Ordering::Relaxed);
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        first_error
+                            .lock()
+                            .expect("lock")
+                            .get_or_insert(format!("{} chunks", latencies.len()));
+                    }
+                    Err(error) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        first_error.lock().expect("lock").get_or_insert(error);
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        let _ = task.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let errors = errors.load(Ordering::Relaxed);
+    let chunks = chunks.load(Ordering::Relaxed);
+    let cpu = cpu_seconds(relay_pid).unwrap_or(0.0) - cpu_before;
+    let peak = peak_memory_kib(relay_pid).unwrap_or(0);
+    println!(
+        "   {streams:>6} streams{label}: {} complete, {errors} errors, in {elapsed:.1} s; \
+         {:.0} chunks/s in all; relay CPU {cpu:.2} s ({:.0} % of one core); \
+         relay peak memory {:.1} MiB",
+        streams - errors,
+        chunks as f64 / elapsed,
+        100.0 * cpu / elapsed,
+        peak as f64 / 1024.0,
+    );
+    let first_error = first_error.lock().expect("lock").take();
+    if let Some(error) = first_error {
+        println!("          first error: {error}");
     }
 }
 

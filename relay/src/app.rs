@@ -26,7 +26,7 @@ use crate::config::{Config, LogFormat, Mode};
 use crate::error::Refused;
 use crate::error::RelayError;
 use crate::files::StaticFiles;
-use crate::replay::Owner;
+use crate::replay::{Owner, Refusal};
 use crate::shared::Count;
 use crate::state::{AppState, Stats};
 use crate::streaming::no_buffering;
@@ -273,9 +273,12 @@ async fn resume_stream(
         }
     };
     let owner = asker_of(&headers, client.as_deref())?;
-    let events = replays
-        .resume(&id, &owner, last)
-        .map_err(RelayError::from)?;
+    let events = match replays.resume(&id, &owner, last) {
+        Ok(events) => futures_util::StreamExt::boxed(events),
+        // Perhaps another process runs it.
+        Err(Refusal::Unknown) => replays.resume_elsewhere(&id, &owner, last).await?,
+        Err(refusal) => return Err(refusal.into()),
+    };
     let mut response = no_buffering(Response::builder())
         .header(axum::http::header::CONTENT_TYPE, "text/event-stream")
         .body(axum::body::Body::from_stream(events))
@@ -294,9 +297,11 @@ async fn stop_stream(
     client: Option<axum::Extension<Client>>,
 ) -> Result<StatusCode, RelayError> {
     let replays = state.replays.as_ref().ok_or(RelayError::UnknownStream)?;
-    replays
-        .stop(&id, &asker_of(&headers, client.as_deref())?)
-        .map_err(RelayError::from)?;
+    let owner = asker_of(&headers, client.as_deref())?;
+    match replays.stop(&id, &owner) {
+        Err(Refusal::Unknown) => replays.stop_elsewhere(&id, &owner).await?,
+        done => done?,
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

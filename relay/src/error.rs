@@ -127,6 +127,7 @@ impl From<crate::replay::Refusal> for RelayError {
         match refusal {
             crate::replay::Refusal::Unknown => RelayError::UnknownStream,
             crate::replay::Refusal::NotYours => RelayError::NotYourStream,
+            crate::replay::Refusal::Busy => RelayError::Busy,
         }
     }
 }

@@ -6,6 +6,11 @@
 //! included. Only the origin and the client that started a reply may resume or stop it. A reply
 //! is kept for [`KEEP`] after it ends.
 //!
+//! With Redis (`--redis-url`), every reply's events are also written to a Redis Stream (see
+//! [`Shared`]), so that another replica can resume a reply it does not run, and stop it: the
+//! process that runs a reply looks every [`WATCH`] for a stop asked elsewhere, and a reply
+//! followed by another process does not stop for want of a follower here.
+//!
 //! Bounds: at most [`MAX_STREAMS`] replies and [`MAX_BYTES`] of their events are kept (past
 //! either, a new reply streams as before, without an id to resume by); one reply keeps at most
 //! [`MAX_STREAM_BYTES`], past which it is stopped. The ids are 128 random bits.
@@ -14,13 +19,15 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use chat_protocol::{SseDecoder, SseFrame};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
+
+use crate::shared::Shared;
 
 /// How long a reply is kept after it ended, for a resume.
 pub const KEEP: Duration = Duration::from_secs(5 * 60);
@@ -30,6 +37,15 @@ pub const MAX_STREAMS: usize = 10_000;
 pub const MAX_BYTES: usize = 256 * 1024 * 1024;
 /// The most bytes of one reply's events; a reply that goes past is stopped there.
 pub const MAX_STREAM_BYTES: usize = 8 * 1024 * 1024;
+/// The most replies this process follows from Redis at once for browsers (each reads Redis
+/// every [`POLL`]).
+pub const MAX_FOLLOWED_ELSEWHERE: usize = 1_000;
+/// How often a process looks in Redis for stops asked elsewhere, and for followers elsewhere.
+pub const WATCH: Duration = Duration::from_millis(500);
+/// How often a reply run by another process is read from Redis while it is followed here.
+const POLL: Duration = Duration::from_millis(100);
+/// A reply followed from Redis that has not grown for this long is given up.
+const IDLE: Duration = Duration::from_secs(120);
 
 /// An event stream's bytes, as a reply's source gives them.
 pub type Source<E> = BoxStream<'static, Result<Bytes, E>>;
@@ -62,12 +78,21 @@ pub struct Replays {
     replies: Mutex<HashMap<String, Arc<Reply>>>,
     bytes: AtomicUsize,
     grace: Duration,
+    /// Redis, when replies are shared with the other processes.
+    shared: Option<Arc<Shared>>,
+    /// Whether the task that watches Redis for this process's replies runs.
+    watching: AtomicBool,
+    /// Replies run elsewhere and followed here now.
+    followed_elsewhere: Arc<AtomicUsize>,
 }
 
 /// One reply's events, and the task that reads them.
 #[derive(Debug)]
 pub struct Reply {
+    id: String,
     owner: Owner,
+    /// When another process last said it follows this reply.
+    heard_elsewhere: Mutex<Option<Instant>>,
     recorded: Mutex<Recorded>,
     /// Told when an event is added or the reply ends.
     changed: Notify,
@@ -92,15 +117,21 @@ pub enum Refusal {
     Unknown,
     /// Another origin or client started it.
     NotYours,
+    /// Too many replies are followed from Redis now.
+    Busy,
 }
 
 impl Replays {
-    /// Replies that go on for `grace` without anyone following them.
-    pub fn new(grace: Duration) -> Self {
+    /// Replies that go on for `grace` without anyone following them, shared through Redis when
+    /// `shared` is given.
+    pub fn new(grace: Duration, shared: Option<Arc<Shared>>) -> Self {
         Replays {
             replies: Mutex::new(HashMap::new()),
             bytes: AtomicUsize::new(0),
             grace,
+            shared,
+            watching: AtomicBool::new(false),
+            followed_elsewhere: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -117,6 +148,8 @@ impl Replays {
             None => return Err(source),
         };
         let reply = Arc::new(Reply {
+            id: id.clone(),
+            heard_elsewhere: Mutex::new(None),
             owner,
             recorded: Mutex::new(Recorded::default()),
             changed: Notify::new(),
@@ -133,8 +166,16 @@ impl Replays {
             replies.insert(id.clone(), reply.clone());
         }
         let follower = self.follow(reply.clone(), 0).boxed();
+        let mirror = self.shared.clone().map(|shared| {
+            let (frames, read) = mpsc::unbounded_channel();
+            tokio::spawn(mirror(shared, id.clone(), reply.owner.clone(), read));
+            if !self.watching.swap(true, Ordering::Relaxed) {
+                tokio::spawn(watch(Arc::downgrade(self)));
+            }
+            frames
+        });
         let replays = self.clone();
-        tokio::spawn(async move { replays.pump(reply, source).await });
+        tokio::spawn(async move { replays.pump(reply, source, mirror).await });
         Ok((id, follower))
     }
 
@@ -143,6 +184,7 @@ impl Replays {
         self: Arc<Self>,
         reply: Arc<Reply>,
         mut source: BoxStream<'static, Result<Bytes, E>>,
+        mirror: Option<mpsc::UnboundedSender<Bytes>>,
     ) {
         let mut decoder = SseDecoder::new();
         'reading: loop {
@@ -165,6 +207,9 @@ impl Replays {
                 let frame = Bytes::from(frame.with_id(&number).unwrap_or(frame).encode());
                 recorded.bytes += frame.len();
                 self.bytes.fetch_add(frame.len(), Ordering::Relaxed);
+                if let Some(mirror) = &mirror {
+                    let _ = mirror.send(frame.clone());
+                }
                 recorded.frames.push(frame);
                 let too_long = recorded.bytes > MAX_STREAM_BYTES;
                 drop(recorded);
@@ -174,8 +219,10 @@ impl Replays {
                 }
             }
         }
-        // Dropping the source closes the upstream's connection (or stops the demo model).
+        // Dropping the source closes the upstream's connection (or stops the demo model); dropping
+        // the mirror's sender has it write the end.
         drop(source);
+        drop(mirror);
         lock(&reply.recorded).ended = Some(Instant::now());
         reply.changed.notify_waiters();
     }
@@ -234,6 +281,77 @@ impl Replays {
         Ok(())
     }
 
+    /// The events of the reply `id` that another process runs, after number `last`, for
+    /// `owner`, read from Redis as they come.
+    pub async fn resume_elsewhere(
+        &self,
+        id: &str,
+        owner: &Owner,
+        last: Option<usize>,
+    ) -> Result<Events, Refusal> {
+        let shared = self.owned_elsewhere(id, owner).await?;
+        let Some(held) = Held::take(&self.followed_elsewhere, MAX_FOLLOWED_ELSEWHERE) else {
+            return Err(Refusal::Busy);
+        };
+        let (id, grace) = (id.to_owned(), self.grace);
+        // The next event's number (`None` once the end was read), and when it last grew.
+        let start = (Some(last.map_or(0, |last| last + 1)), Instant::now(), held);
+        let events = futures_util::stream::unfold(start, move |(next, grown, held)| {
+            let (shared, id) = (shared.clone(), id.clone());
+            async move {
+                let next = next?;
+                loop {
+                    // Said to be followed for as long as the running process waits for a
+                    // follower, renewed by every read.
+                    if let Ok((frames, ended)) =
+                        shared.kept_events(&id, next, grace.max(WATCH * 4)).await
+                    {
+                        if !frames.is_empty() {
+                            let after = (!ended).then_some(next + frames.len());
+                            let chunk = Bytes::from(frames.concat());
+                            return Some((Ok(chunk), (after, Instant::now(), held)));
+                        }
+                        if ended {
+                            return None;
+                        }
+                    }
+                    if grown.elapsed() > IDLE {
+                        return None;
+                    }
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        });
+        Ok(events.boxed())
+    }
+
+    /// Stops the reply `id` that another process runs, for `owner`: that process stops it
+    /// within [`WATCH`].
+    pub async fn stop_elsewhere(&self, id: &str, owner: &Owner) -> Result<(), Refusal> {
+        let shared = self.owned_elsewhere(id, owner).await?;
+        shared
+            .stop_kept(id, KEEP)
+            .await
+            .map_err(|()| Refusal::Unknown)
+    }
+
+    /// Redis, when it keeps reply `id` and `owner` may have it.
+    async fn owned_elsewhere(&self, id: &str, owner: &Owner) -> Result<Arc<Shared>, Refusal> {
+        // Only a name this relay could have made is looked up.
+        let named = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let shared = self
+            .shared
+            .clone()
+            .filter(|_| named)
+            .ok_or(Refusal::Unknown)?;
+        let kept = shared.kept_owner(id).await.ok().flatten();
+        match kept {
+            None => Err(Refusal::Unknown),
+            Some(kept) if !kept.allows(owner) => Err(Refusal::NotYours),
+            Some(_) => Ok(shared),
+        }
+    }
+
     fn find(&self, id: &str, owner: &Owner) -> Result<Arc<Reply>, Refusal> {
         let reply = lock(&self.replies)
             .get(id)
@@ -259,6 +377,11 @@ impl Replays {
 }
 
 impl Reply {
+    /// Whether another process said it follows this reply within `within`.
+    fn heard_elsewhere_within(&self, within: Duration) -> bool {
+        lock(&self.heard_elsewhere).is_some_and(|heard| heard.elapsed() < within)
+    }
+
     fn halt(&self) {
         if !self.stopped.swap(true, Ordering::Relaxed) {
             // `notify_one` keeps the permit if the task is not waiting at this moment.
@@ -267,8 +390,85 @@ impl Reply {
     }
 }
 
+/// Writes a reply's events to Redis as they come (several at a time when they come faster than
+/// Redis answers), then its end. A write Redis does not take ends the copy there: a reply with a
+/// gap cannot be resumed elsewhere (a reader stops at the gap).
+async fn mirror(
+    shared: Arc<Shared>,
+    id: String,
+    owner: Owner,
+    mut frames: mpsc::UnboundedReceiver<Bytes>,
+) {
+    let mut next = 0;
+    let mut batch = Vec::new();
+    while frames.recv_many(&mut batch, 256).await > 0 {
+        let owner = (next == 0).then_some(&owner);
+        if !shared
+            .add_events(&id, owner, next, &batch, false, KEEP)
+            .await
+        {
+            return;
+        }
+        next += batch.len();
+        batch.clear();
+    }
+    shared.add_events(&id, None, next, &[], true, KEEP).await;
+}
+
+/// Every [`WATCH`], asks Redis about this process's replies still running: stops those a stop
+/// was asked for elsewhere, and notes those followed elsewhere. Ends with the replies.
+async fn watch(replays: Weak<Replays>) {
+    loop {
+        tokio::time::sleep(WATCH).await;
+        let Some(replays) = replays.upgrade() else {
+            return;
+        };
+        let Some(shared) = replays.shared.clone() else {
+            return;
+        };
+        let running: Vec<Arc<Reply>> = lock(&replays.replies)
+            .values()
+            .filter(|reply| lock(&reply.recorded).ended.is_none())
+            .cloned()
+            .collect();
+        drop(replays);
+        let ids: Vec<String> = running.iter().map(|reply| reply.id.clone()).collect();
+        let Ok(found) = shared.watch(&ids).await else {
+            continue;
+        };
+        for (reply, (stop, followed)) in running.iter().zip(found) {
+            if stop {
+                reply.halt();
+            }
+            if followed {
+                *lock(&reply.heard_elsewhere) = Some(Instant::now());
+            }
+        }
+    }
+}
+
+/// One place among at most so many, given back when dropped.
+struct Held(Arc<AtomicUsize>);
+
+impl Held {
+    fn take(count: &Arc<AtomicUsize>, most: usize) -> Option<Held> {
+        count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                (now < most).then_some(now + 1)
+            })
+            .ok()
+            .map(|_| Held(count.clone()))
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// One connection following a reply. When the last one goes, the reply goes on for the grace
-/// period, then stops if nobody came back.
+/// period, then stops if nobody came back (here, or through another process).
 struct Listener {
     reply: Arc<Reply>,
     grace: Duration,
@@ -286,9 +486,15 @@ impl Drop for Listener {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
-                    tokio::time::sleep(grace).await;
-                    if reply.listeners.load(Ordering::Relaxed) == 0 {
-                        reply.halt();
+                    loop {
+                        tokio::time::sleep(grace).await;
+                        if reply.listeners.load(Ordering::Relaxed) > 0 {
+                            return;
+                        }
+                        if !reply.heard_elsewhere_within(grace.max(WATCH * 4)) {
+                            reply.halt();
+                            return;
+                        }
                     }
                 });
             }

@@ -1,5 +1,7 @@
-//! Counts every relay process shares, in Redis (`--redis-url`): the token budgets and a per-client
-//! request count per minute, so that two replicas behind a load balancer allow what one would.
+//! What every relay process shares, in Redis (`--redis-url`): the token budgets and a per-client
+//! request count per minute, so that two replicas behind a load balancer allow what one would;
+//! and the streamed replies kept for a resume (a Redis Stream each), so that a browser whose
+//! connection dropped can resume its reply through another replica, and stop it there.
 //!
 //! Each check is one Lua script, run atomically by Redis: it reads every count a request touches
 //! and adds to them only if all have room, each key expiring with its window. Every call has a
@@ -7,11 +9,16 @@
 //! memory as it does without Redis, says so once in its log (and in `chat_relay_redis_up`), tries
 //! Redis again at most once a second, and says so when Redis is back.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
+
 use redis::aio::ConnectionManager;
 use redis::{Client, Script};
+
+use crate::replay::Owner;
 use tokio::sync::Mutex;
 
 /// How long one call to Redis may take before the relay counts locally instead.
@@ -53,6 +60,32 @@ for _, key in ipairs(KEYS) do
 end
 return 0
 ";
+
+/// The most events one read of a kept reply returns.
+pub const READ_AT_ONCE: usize = 512;
+
+/// The Redis Stream of reply `id`'s events: entry `0-{n+1}` is event `n` (field `f`), and an
+/// entry with field `end` follows the last.
+fn events_key(id: &str) -> String {
+    format!("chat-relay:reply:{id}")
+}
+
+fn owner_key(id: &str) -> String {
+    format!("chat-relay:reply:{id}:owner")
+}
+
+fn stop_key(id: &str) -> String {
+    format!("chat-relay:reply:{id}:stop")
+}
+
+fn listened_key(id: &str) -> String {
+    format!("chat-relay:reply:{id}:listened")
+}
+
+/// The Redis Stream entry id of event `number` (ids must be above `0-0`).
+fn entry_id(number: usize) -> String {
+    format!("0-{}", number + 1)
+}
 
 /// A count in Redis: its key, its limit, and the seconds until its window ends.
 pub struct Count {
@@ -142,6 +175,156 @@ impl Shared {
         let _: Result<i64, ()> = self
             .call(|mut connection| async move { invocation.invoke_async(&mut connection).await })
             .await;
+    }
+
+    /// Adds reply `id`'s events numbered `first..` (with its owner, when given), and its end when
+    /// `ended`; everything it keeps expires after `keep`. Whether Redis took them.
+    pub async fn add_events(
+        &self,
+        id: &str,
+        owner: Option<&Owner>,
+        first: usize,
+        frames: &[Bytes],
+        ended: bool,
+        keep: Duration,
+    ) -> bool {
+        let events = events_key(id);
+        let keep = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
+        let mut pipe = redis::pipe();
+        if let Some(owner) = owner {
+            let key = owner_key(id);
+            pipe.cmd("HSET")
+                .arg(&key)
+                .arg("client")
+                .arg(owner.client.to_string())
+                .ignore();
+            if let Some(origin) = &owner.origin {
+                pipe.cmd("HSET")
+                    .arg(&key)
+                    .arg("origin")
+                    .arg(origin)
+                    .ignore();
+            }
+            pipe.cmd("PEXPIRE").arg(&key).arg(keep).ignore();
+        }
+        for (number, frame) in (first..).zip(frames) {
+            pipe.cmd("XADD")
+                .arg(&events)
+                .arg(entry_id(number))
+                .arg("f")
+                .arg(frame.as_ref())
+                .ignore();
+        }
+        if ended {
+            pipe.cmd("XADD")
+                .arg(&events)
+                .arg(entry_id(first + frames.len()))
+                .arg("end")
+                .arg(1)
+                .ignore();
+        }
+        pipe.cmd("PEXPIRE").arg(&events).arg(keep).ignore();
+        self.call(|mut connection| async move { pipe.query_async::<()>(&mut connection).await })
+            .await
+            .is_ok()
+    }
+
+    /// Who started reply `id`, when Redis keeps it; `Err` when Redis could not be asked.
+    pub async fn kept_owner(&self, id: &str) -> Result<Option<Owner>, ()> {
+        let key = owner_key(id);
+        let fields: HashMap<String, String> = self
+            .call(|mut connection| async move {
+                redis::cmd("HGETALL")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        Ok(fields
+            .get("client")
+            .and_then(|client| client.parse().ok())
+            .map(|client| Owner {
+                origin: fields.get("origin").cloned(),
+                client,
+            }))
+    }
+
+    /// Reply `id`'s events from number `from` on (at most [`READ_AT_ONCE`]), and whether it
+    /// ended after them; marks it as followed for `listened` (see [`Shared::watch`]).
+    pub async fn kept_events(
+        &self,
+        id: &str,
+        from: usize,
+        listened: Duration,
+    ) -> Result<(Vec<Bytes>, bool), ()> {
+        let (events, listened_key) = (events_key(id), listened_key(id));
+        let listened = u64::try_from(listened.as_millis()).unwrap_or(u64::MAX);
+        let (entries,): (Vec<(String, Vec<Vec<u8>>)>,) = self
+            .call(|mut connection| async move {
+                redis::pipe()
+                    .cmd("XRANGE")
+                    .arg(&events)
+                    .arg(entry_id(from))
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(READ_AT_ONCE)
+                    .cmd("SET")
+                    .arg(&listened_key)
+                    .arg(1)
+                    .arg("PX")
+                    .arg(listened)
+                    .ignore()
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        let mut frames = Vec::new();
+        for (number, (entry, fields)) in (from..).zip(entries) {
+            // Numbered without a gap, or the reply cannot be told whole from here.
+            if entry != entry_id(number) {
+                return Ok((frames, true));
+            }
+            match fields.as_slice() {
+                [field, frame] if field == b"f" => frames.push(Bytes::from(frame.clone())),
+                _ => return Ok((frames, true)),
+            }
+        }
+        Ok((frames, false))
+    }
+
+    /// Asks the process that runs reply `id` to stop it (see [`Shared::watch`]).
+    pub async fn stop_kept(&self, id: &str, keep: Duration) -> Result<(), ()> {
+        let key = stop_key(id);
+        let keep = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
+        self.call(|mut connection| async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("PX")
+                .arg(keep)
+                .query_async::<()>(&mut connection)
+                .await
+        })
+        .await
+    }
+
+    /// For each of the replies `ids` that this process runs: whether another process was asked
+    /// to stop it, and whether another process follows it now.
+    pub async fn watch(&self, ids: &[String]) -> Result<Vec<(bool, bool)>, ()> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut get = redis::cmd("MGET");
+        for id in ids {
+            get.arg(stop_key(id)).arg(listened_key(id));
+        }
+        let found: Vec<Option<String>> = self
+            .call(|mut connection| async move { get.query_async(&mut connection).await })
+            .await?;
+        Ok(found
+            .chunks(2)
+            .map(|pair| (pair[0].is_some(), pair.get(1).is_some_and(Option::is_some)))
+            .collect())
     }
 
     /// Runs `work` on a connection within the deadline, noting whether Redis answered.

@@ -127,7 +127,7 @@ impl AppState {
             .then(|| Arc::new(Budgets::new(config.budgets, shared.clone())));
         let grace = config.limits.resume_grace;
         AppState {
-            replays: (!grace.is_zero()).then(|| Arc::new(Replays::new(grace))),
+            replays: (!grace.is_zero()).then(|| Arc::new(Replays::new(grace, shared.clone()))),
             budgets,
             shared: shared.clone(),
             config: Arc::new(config),

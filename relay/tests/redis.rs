@@ -63,9 +63,16 @@ struct Relay {
 
 impl Relay {
     async fn start(port: u16, flags: &[&str]) -> Self {
+        // The demo's tokens without a pause, unless the flags say otherwise.
+        let pace: &[&str] = if flags.contains(&"--demo-pace-ms") {
+            &[]
+        } else {
+            &["--demo-pace-ms", "0"]
+        };
         let (mut process, url) = spawn(
             relay()
-                .args(["--demo", "--demo-pace-ms", "0"])
+                .arg("--demo")
+                .args(pace)
                 .args(["--redis-url", &format!("redis://127.0.0.1:{port}")])
                 .args(flags)
                 .env("CHAT_RELAY_METRICS_TOKEN", TOKEN)
@@ -220,4 +227,146 @@ async fn two_relays_share_one_request_rate() {
         tokio::time::sleep(Duration::from_secs(60 - seconds % 60)).await;
     }
     panic!("every try straddled a minute");
+}
+
+/// The events of a streamed body read so far: (id, data) of each whole one.
+fn events_in(body: &[u8]) -> Vec<(usize, String)> {
+    chat_protocol::SseDecoder::new()
+        .push(body)
+        .into_iter()
+        .map(|event| (event.id.parse().expect("a numbered event"), event.data))
+        .collect()
+}
+
+/// Reads `body` until it has `events` whole events, or to its end with `None`; what it read.
+async fn read_events(
+    body: &mut (impl futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
+    events: Option<usize>,
+) -> Vec<u8> {
+    use futures_util::StreamExt;
+    let mut read = Vec::new();
+    let limit = Duration::from_secs(30);
+    let reading = async {
+        while events.is_none_or(|events| events_in(&read).len() < events) {
+            match body.next().await {
+                Some(Ok(bytes)) => read.extend_from_slice(&bytes),
+                _ => break,
+            }
+        }
+    };
+    tokio::time::timeout(limit, reading)
+        .await
+        .expect("the events within 30 s");
+    read
+}
+
+#[tokio::test]
+async fn a_reply_one_relay_runs_is_resumed_and_stopped_through_the_other() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = free_port();
+    let _redis = Redis::start(port);
+    // A grace of a second, shorter than the reply: it goes on only because the other relay
+    // follows it.
+    let flags = ["--demo-pace-ms", "5", "--resume-grace-secs", "1"];
+    let (first, second) = (
+        Relay::start(port, &flags).await,
+        Relay::start(port, &flags).await,
+    );
+    let client = reqwest::Client::new();
+    let story = json!({
+        "model": "m",
+        "messages": [{"role": "user", "content": "Tell me a long story"}],
+        "stream": true
+    });
+    let ask = || {
+        client
+            .post(format!("{}/v1/chat/completions", first.url))
+            .json(&story)
+            .send()
+    };
+    let started = ask().await.expect("answers");
+    let id = started.headers()["x-stream-id"]
+        .to_str()
+        .expect("a name")
+        .to_owned();
+    let mut body = started.bytes_stream();
+    let before = events_in(&read_events(&mut body, Some(5)).await);
+    let (last, _) = *before.last().expect("events");
+    // The connection to the first relay drops; the browser comes back through the second.
+    drop(body);
+    let elsewhere = format!("{}/v1/streams/{id}", second.url);
+    let resumed = client
+        .get(&elsewhere)
+        .header("last-event-id", last.to_string())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(resumed.status(), 200);
+    let after = events_in(&read_events(&mut resumed.bytes_stream(), None).await);
+    let numbers: Vec<usize> = after.iter().map(|(number, _)| *number).collect();
+    assert_eq!(
+        numbers,
+        (last + 1..last + 1 + after.len()).collect::<Vec<_>>(),
+        "from the event after the last one seen, nothing missed and nothing twice"
+    );
+    assert_eq!(
+        after.last().map(|(_, data)| data.as_str()),
+        Some("[DONE]"),
+        "to its end, past the first relay's grace"
+    );
+    let text: String = before
+        .iter()
+        .chain(&after)
+        .filter_map(|(_, data)| serde_json::from_str::<serde_json::Value>(data).ok())
+        .filter_map(|chunk| {
+            chunk["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(text.contains("Part 24."), "{text}");
+
+    // Only its owner, through either relay; an unknown reply is unknown to both.
+    let unknown = client
+        .get(format!("{}/v1/streams/{}", second.url, "0".repeat(32)))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(unknown.status(), 404);
+    let started = ask().await.expect("answers");
+    let id = started.headers()["x-stream-id"]
+        .to_str()
+        .expect("a name")
+        .to_owned();
+    let mut body = started.bytes_stream();
+    read_events(&mut body, Some(3)).await;
+    let elsewhere = format!("{}/v1/streams/{id}", second.url);
+    let not_theirs = client
+        .delete(&elsewhere)
+        .header("origin", &second.url)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        not_theirs.status(),
+        403,
+        "a page's origin, not the script's"
+    );
+
+    // Stop through the second relay: the first stops the reply within a second.
+    let stopped = client.delete(&elsewhere).send().await.expect("answers");
+    assert_eq!(stopped.status(), 204);
+    let asked = Instant::now();
+    let rest = tokio::time::timeout(Duration::from_secs(2), read_events(&mut body, None))
+        .await
+        .expect("the reply ends");
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(
+        !events_in(&rest).iter().any(|(_, data)| data == "[DONE]"),
+        "stopped, not finished"
+    );
 }
