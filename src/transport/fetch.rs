@@ -168,10 +168,9 @@ enum Resumed {
 }
 
 /// The body of a streamed answer, as it arrives.
-fn chunks_of(response: &gloo_net::http::Response) -> Result<Chunks, TransportError> {
-    let body = response
-        .body()
-        .ok_or_else(|| TransportError::InvalidResponse("the answer has no body".to_owned()))?;
+fn chunks_of(body: Option<web_sys::ReadableStream>) -> Result<Chunks, TransportError> {
+    let body =
+        body.ok_or_else(|| TransportError::InvalidResponse("the answer has no body".to_owned()))?;
     Ok(wasm_streams::ReadableStream::from_raw(body)
         .into_stream()
         .boxed_local())
@@ -202,32 +201,31 @@ fn stop_reply(url: &str) {
 
 impl Call {
     async fn run(self, opening: Opening, sender: &Sender) -> Result<(), TransportError> {
-        match opening {
+        let chunks = match opening {
             Opening::Post { body, streaming } => {
                 let body =
                     body.map_err(|error| TransportError::InvalidResponse(error.to_string()))?;
-                self.post(&body, streaming, sender).await
-            }
-            Opening::Resume => {
-                // Shown until the first event comes back.
-                let _ = sender.unbounded_send(Ok(StreamEvent::Reconnecting));
-                match self.resume("").await {
-                    Resumed::Following(chunks) => self.follow(chunks, sender).await,
-                    Resumed::Lost => Err(TransportError::Network(
-                        "the reply in progress could not be followed again".to_owned(),
-                    )),
-                    Resumed::Aborted => Err(TransportError::Aborted),
+                match self.post(&body, streaming, sender).await? {
+                    Some(chunks) => chunks,
+                    None => return Ok(()),
                 }
             }
-        }
+            // Followed as a reply whose connection dropped before its first event: resumed
+            // from the start, "Reconnecting…" shown meanwhile.
+            Opening::Resume => {
+                futures_util::stream::once(async { Err(JsValue::NULL) }).boxed_local()
+            }
+        };
+        self.follow(chunks, sender).await
     }
 
+    /// Posts the request: the chunks of a streamed answer, or `None` once a whole answer was told.
     async fn post(
         &self,
         body: &str,
         streaming: bool,
         sender: &Sender,
-    ) -> Result<(), TransportError> {
+    ) -> Result<Option<Chunks>, TransportError> {
         let accept = if streaming {
             "text/event-stream"
         } else {
@@ -270,9 +268,9 @@ impl Call {
                     break;
                 }
             }
-            return Ok(());
+            return Ok(None);
         }
-        self.follow(chunks_of(&response)?, sender).await
+        chunks_of(response.body()).map(Some)
     }
 
     /// Reads a streamed answer to its end, resuming it where it stopped when its connection drops
@@ -336,21 +334,15 @@ impl Call {
             if self.aborted() {
                 return Resumed::Aborted;
             }
-            let mut request = Request::get(&url)
-                .header("Accept", "text/event-stream")
-                .abort_signal(self.signal.as_ref());
-            if !last_id.is_empty() {
-                request = request.header("Last-Event-ID", last_id);
-            }
-            let response = match request.send().await {
-                Ok(response) => response,
-                Err(_) if self.aborted() => return Resumed::Aborted,
+            let response = match self.get(&url, last_id).await {
+                Some(response) => response,
+                None if self.aborted() => return Resumed::Aborted,
                 // Still offline: wait and try again.
-                Err(_) => continue,
+                None => continue,
             };
             match response.status() {
                 200 => {
-                    return match chunks_of(&response) {
+                    return match chunks_of(response.body()) {
                         Ok(chunks) => Resumed::Following(chunks),
                         Err(_) => Resumed::Lost,
                     }
@@ -362,6 +354,21 @@ impl Call {
             }
         }
         Resumed::Lost
+    }
+
+    /// `GET url` for an event stream, after event `last_id`, with the browser's own `fetch` (a
+    /// plain GET, and the smaller for it); `None` when it gets no answer.
+    async fn get(&self, url: &str, last_id: &str) -> Option<web_sys::Response> {
+        let headers = web_sys::Headers::new().ok()?;
+        headers.set("Accept", "text/event-stream").ok()?;
+        if !last_id.is_empty() {
+            headers.set("Last-Event-ID", last_id).ok()?;
+        }
+        let init = web_sys::RequestInit::new();
+        init.set_headers(&headers);
+        init.set_signal(self.signal.as_ref());
+        let fetched = web_sys::window()?.fetch_with_str_and_init(url, &init);
+        JsFuture::from(fetched).await.ok()?.dyn_into().ok()
     }
 
     fn aborted(&self) -> bool {
