@@ -4,6 +4,7 @@
 //! touches one message's text and nothing else. What a turn does is decided in `chat_core`; what is
 //! here is I/O and reactivity.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -237,8 +238,8 @@ impl ChatController {
         controller.mirror();
         controller.learn_policy();
         // The page was reloaded in the middle of a reply the relay keeps: it goes on.
-        if let Some(name) = storage::take_reply(&id) {
-            controller.dispatch(Input::Resume(name));
+        if let Some((name, to)) = storage::take_reply(&id) {
+            controller.dispatch(Input::Resume { name, to });
         }
         // Settings survive a reload: they are saved whenever they change.
         Effect::new(move |_| {
@@ -312,19 +313,23 @@ impl ChatController {
         let this = *self;
         self.in_flight.set_value(Some((ticket, reply.abort)));
         let id = self.config.with_value(|config| config.id.clone());
-        let kept = reply.kept;
-        let mut remembered = false;
+        // Remembered as soon as the relay names it, with the message it answers.
+        let remembered = Rc::new(RefCell::new(None::<String>));
+        let to = self
+            .session
+            .with_value(|session| session.conversation().replying_to().map(str::to_owned));
+        if let Some(to) = to {
+            let (id, remembered) = (id.clone(), remembered.clone());
+            reply.kept.when_named(move |name| {
+                storage::keep_reply(&id, name, &to);
+                *remembered.borrow_mut() = Some(name.to_owned());
+            });
+        }
         let mut events = reply.events;
         spawn_local(async move {
             while let Some(item) = events.next().await {
                 if !this.reading(ticket) {
                     break; // aborted, superseded or unmounted
-                }
-                if !remembered {
-                    if let Some(name) = kept.get() {
-                        storage::keep_reply(&id, &name);
-                        remembered = true;
-                    }
                 }
                 if let Err(TransportError::Http { error, .. }) = &item {
                     if error.kind.as_deref() == Some("policy_violation") {
@@ -333,8 +338,8 @@ impl ChatController {
                 }
                 this.dispatch(Input::Stream { ticket, item });
             }
-            if remembered {
-                storage::forget_reply(&id);
+            if let Some(name) = remembered.borrow_mut().take() {
+                storage::forget_reply(&id, &name);
             }
             if this.reading(ticket) {
                 this.in_flight.set_value(None);

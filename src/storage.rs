@@ -166,25 +166,33 @@ fn session_storage() -> Option<web_sys::Storage> {
 }
 
 /// Remembers, for this tab only (`sessionStorage`, which a reload keeps), the name the relay
-/// keeps widget `id`'s reply in progress under, so that the reloaded page follows it again.
-pub fn keep_reply(id: &str, name: &str) {
+/// keeps widget `id`'s reply in progress under, and the `uid` of the message it answers, so that
+/// the reloaded page follows it again (in that conversation only).
+pub fn keep_reply(id: &str, name: &str, to: &str) {
     if let Some(storage) = session_storage() {
-        let _ = storage.set_item(&reply_key(id), name);
+        let _ = storage.set_item(&reply_key(id), &format!("{name} {to}"));
     }
 }
 
-/// The name of widget `id`'s reply that was in progress when the page was left, taken away.
-pub fn take_reply(id: &str) -> Option<String> {
+/// Widget `id`'s reply that was in progress when the page was left, taken away: its name and
+/// the `uid` of the message it answers.
+pub fn take_reply(id: &str) -> Option<(String, String)> {
     let storage = session_storage()?;
-    let name = storage.get_item(&reply_key(id)).ok().flatten();
+    let kept = storage.get_item(&reply_key(id)).ok().flatten()?;
     let _ = storage.remove_item(&reply_key(id));
+    let (name, to) = kept.split_once(' ')?;
     // A relay names replies with 32 hex digits; anything else was not written by the widget.
-    name.filter(|name| name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+    (name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| (name.to_owned(), to.to_owned()))
 }
 
-/// Forgets widget `id`'s reply in progress: it ended.
-pub fn forget_reply(id: &str) {
-    if let Some(storage) = session_storage() {
+/// Forgets widget `id`'s reply `name`: it ended. A later reply kept since stays.
+pub fn forget_reply(id: &str, name: &str) {
+    let Some(storage) = session_storage() else {
+        return;
+    };
+    let kept = storage.get_item(&reply_key(id)).ok().flatten();
+    if kept.is_some_and(|kept| kept.split(' ').next() == Some(name)) {
         let _ = storage.remove_item(&reply_key(id));
     }
 }

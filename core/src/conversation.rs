@@ -512,16 +512,23 @@ impl Conversation {
         Some(self.start_reply())
     }
 
-    /// After a reload in the middle of a reply: a pending reply again, when the conversation waits
-    /// for one (its last message is the person's, or a tool's output). The reply's id.
-    pub fn await_reply(&mut self) -> Option<MessageId> {
+    /// The `uid` of the message the reply in flight answers (the person's, or a tool's output).
+    pub fn replying_to(&self) -> Option<&str> {
+        let index = self.reply_index()?;
+        Some(&self.messages[index.checked_sub(1)?].uid)
+    }
+
+    /// After a reload in the middle of a reply: a pending reply again, when the conversation
+    /// still waits for the reply to message `uid` (its last message, the person's or a tool's
+    /// output). The reply's id.
+    pub fn await_reply(&mut self, uid: &str) -> Option<MessageId> {
         let last = self.messages.last()?;
         let waiting = match last.role {
             Role::User => true,
             Role::Tool => matches!(last.status, MessageStatus::Done | MessageStatus::Error),
             Role::Assistant | Role::System => false,
         };
-        (self.status == Status::Ready && waiting).then(|| self.start_reply())
+        (self.status == Status::Ready && waiting && last.uid == uid).then(|| self.start_reply())
     }
 
     /// Applies one event of the reply in flight. Events that arrive when no reply is in flight

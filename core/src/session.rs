@@ -102,9 +102,14 @@ pub enum Input {
     Continue,
     /// The person asks again after a failed turn: a fresh set of automatic retries.
     Retry,
-    /// The page was reloaded in the middle of a reply that the server keeps under this name:
-    /// follow it again, when the conversation still waits for it.
-    Resume(String),
+    /// The page was reloaded in the middle of a reply that the server keeps under `name`: follow
+    /// it again, when the conversation in view still waits for the reply to message `to`.
+    Resume {
+        /// The server's name for the reply.
+        name: String,
+        /// The `uid` of the message it answers.
+        to: String,
+    },
     /// Retry now, keeping the count of automatic retries.
     RetryNow,
     /// Stop waiting for the automatic retry; the error stays.
@@ -617,8 +622,9 @@ impl Session {
                 self.retry_now(out);
             }
             Input::RetryNow => self.retry_now(out),
-            Input::Resume(name) => {
-                if matches!(self.phase, Phase::Idle) && self.conversation.await_reply().is_some() {
+            Input::Resume { name, to } => {
+                if matches!(self.phase, Phase::Idle) && self.conversation.await_reply(&to).is_some()
+                {
                     self.turn_began = now_ms;
                     let ticket = self.ticket();
                     self.phase = Phase::Requesting {

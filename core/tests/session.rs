@@ -854,6 +854,13 @@ fn after_a_reload_mid_reply_the_reply_is_followed_again_once() {
     let mut chat = Harness::plain();
     let ticket = chat.send("Tell me a story");
     chat.event(ticket, StreamEvent::Content("Once".into()));
+    let to = chat
+        .session
+        .conversation()
+        .replying_to()
+        .expect("a reply in flight")
+        .to_owned();
+    assert_eq!(to, chat.session.conversation().messages()[0].uid);
     // The page reloads: a new session from what was kept, which has the person's message.
     let library = chat.session.library().clone();
     let mut reloaded = Harness::plain();
@@ -862,7 +869,13 @@ fn after_a_reload_mid_reply_the_reply_is_followed_again_once() {
         library,
         Settings::from_parameters(&config().parameters),
     );
-    let effects = reloaded.input(Input::Resume("a1b2".into()));
+    let resume = |to: &str| Input::Resume {
+        name: "a1b2".into(),
+        to: to.to_owned(),
+    };
+    // Not the reply this conversation waits for (another conversation's, say): nothing.
+    assert!(reloaded.input(resume("another")).is_empty());
+    let effects = reloaded.input(resume(&to));
     let Some(Effect::Resume { ticket, name }) = effects.first() else {
         panic!("no resume: {effects:?}");
     };
@@ -893,7 +906,7 @@ fn after_a_reload_mid_reply_the_reply_is_followed_again_once() {
         reloaded.told
     );
     // Nothing waits now: a second resume does nothing.
-    assert!(reloaded.input(Input::Resume("a1b2".into())).is_empty());
+    assert!(reloaded.input(resume(&to)).is_empty());
 }
 
 #[test]

@@ -349,6 +349,11 @@ async fn a_reply_whose_connection_drops_resumes_where_it_stopped() {
 
 /// The demo model's long story, every part once and in order: nothing missed, nothing twice.
 fn assert_whole_long_story(text: &str) {
+    assert_eq!(
+        text.matches("Hello! I am the demo model").count(),
+        1,
+        "its beginning once: {text}"
+    );
     let parts: Vec<usize> = text
         .match_indices("Part ")
         .filter_map(|(at, _)| {
@@ -401,7 +406,13 @@ async fn a_reply_goes_on_after_the_page_is_reloaded_in_its_middle() {
         1,
         "followed again once"
     );
-    // Once it ended, it is not followed again by the next reload.
+    // Once it ended, nothing is kept to follow, and the next reload follows nothing.
+    assert_eq!(
+        browser
+            .run("return Object.keys(sessionStorage).filter((key) => key.includes('.reply.'));")
+            .await,
+        serde_json::json!([])
+    );
     browser.client.refresh().await.expect("reloaded");
     browser
         .find("[data-role='assistant'][data-status='done']")

@@ -239,6 +239,7 @@ async fn main() {
         let flags = ["--redis-url".to_owned(), redis.url.clone()];
         let (mut relay, url, pid) = start_relay(&upstream_url, &flags).await;
         let relayed = format!("{url}/v1/chat/completions");
+        let before = redis.kept_replies();
         concurrency(
             &client,
             &relayed,
@@ -248,6 +249,10 @@ async fn main() {
         )
         .await;
         let _ = relay.kill().await;
+        println!(
+            "          replies found in Redis afterwards: {}",
+            redis.kept_replies().saturating_sub(before)
+        );
     }
     println!(
         "   (10,000 streams need more than this machine's {} open files: a relay holds two per \
@@ -529,6 +534,53 @@ impl Redis {
             url: format!("redis://127.0.0.1:{port}"),
             process,
         })
+    }
+}
+
+impl Redis {
+    /// How many replies Redis keeps (their event streams), by `SCAN`.
+    fn kept_replies(&self) -> usize {
+        use std::io::{BufRead, BufReader, Write};
+        let address = self.url.trim_start_matches("redis://");
+        let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+            return 0;
+        };
+        let mut reader = BufReader::new(stream.try_clone().expect("a second handle"));
+        let (mut cursor, mut found) = ("0".to_owned(), 0);
+        loop {
+            // Each reply's events are under `chat-relay:reply:{32 hex digits}`, without a suffix.
+            let pattern = format!("chat-relay:reply:{}", "?".repeat(32));
+            let parts = ["SCAN", &cursor, "MATCH", &pattern, "COUNT", "1000"];
+            let mut request = format!("*{}\r\n", parts.len());
+            for part in parts {
+                request.push_str(&format!("${}\r\n{part}\r\n", part.len()));
+            }
+            if stream.write_all(request.as_bytes()).is_err() {
+                return found;
+            }
+            // *2, $n, the cursor, *k, then k times $n and a key.
+            let mut line = String::new();
+            let mut next = |reader: &mut BufReader<std::net::TcpStream>| {
+                line.clear();
+                reader.read_line(&mut line).ok();
+                line.trim_end().to_owned()
+            };
+            next(&mut reader);
+            next(&mut reader);
+            cursor = next(&mut reader);
+            let keys: usize = next(&mut reader)
+                .trim_start_matches('*')
+                .parse()
+                .unwrap_or(0);
+            for _ in 0..keys {
+                next(&mut reader);
+                next(&mut reader);
+            }
+            found += keys;
+            if cursor == "0" || cursor.is_empty() {
+                return found;
+            }
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use crate::config::{Config, LogFormat, Mode};
 use crate::error::Refused;
 use crate::error::RelayError;
 use crate::files::StaticFiles;
-use crate::replay::{Owner, Refusal};
+use crate::replay::{Asker, Owner, Page, Refusal};
 use crate::shared::Count;
 use crate::state::{AppState, Stats};
 use crate::streaming::no_buffering;
@@ -64,6 +64,28 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
         });
         chat = chat.layer(GovernorLayer::new(governor).error_handler(rate_limited));
     }
+    // Resuming and stopping kept replies have a rate of their own, per client: a widget resumes
+    // a reply at most a few times, and an unknown id must not cost the relay (or Redis) without
+    // bound.
+    let mut streams =
+        Router::new().route("/v1/streams/{id}", get(resume_stream).delete(stop_stream));
+    let stream_governor = GovernorConfigBuilder::default()
+        .period(STREAM_REQUEST_EVERY)
+        .burst_size(STREAM_REQUEST_BURST)
+        .key_extractor(ClientNetwork)
+        .finish()
+        .map(Arc::new);
+    if let Some(governor) = stream_governor {
+        let limiter = governor.limiter().clone();
+        tokio::spawn(async move {
+            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                limiter.retain_recent();
+            }
+        });
+        streams = streams.layer(GovernorLayer::new(governor).error_handler(rate_limited));
+    }
 
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(
@@ -83,9 +105,9 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
 
     let router = Router::new()
         .merge(chat)
+        .merge(streams)
         .route("/healthz", get(health))
         .route("/v1/policy", get(policy))
-        .route("/v1/streams/{id}", get(resume_stream).delete(stop_stream))
         .route("/metrics", get(metrics_with_token))
         .fallback(move |method: Method, uri: Uri, headers: HeaderMap| {
             let files = files.clone();
@@ -218,6 +240,11 @@ fn resumable(state: &AppState, response: Response, owner: Owner) -> Response {
     }
 }
 
+/// Each client's rate of resumes and stops of kept replies: one every half second (120 a minute),
+/// with a burst of 40.
+const STREAM_REQUEST_EVERY: Duration = Duration::from_millis(500);
+const STREAM_REQUEST_BURST: u32 = 40;
+
 /// The header that names a resumable reply.
 const STREAM_ID: HeaderName = HeaderName::from_static("x-stream-id");
 
@@ -239,17 +266,19 @@ fn owner_of(headers: &HeaderMap, client: Option<&Client>) -> Owner {
     }
 }
 
-/// Who asks to resume or stop a reply. A request without `Origin` that the browser says comes from
-/// another site (`Sec-Fetch-Site`: a link, an image) is refused: only a page's own `GET`s come
-/// without an origin.
-fn asker_of(headers: &HeaderMap, client: Option<&Client>) -> Result<Owner, RelayError> {
-    let elsewhere = headers
-        .get("sec-fetch-site")
-        .is_some_and(|site| site != "same-origin" && site != "none");
-    if elsewhere && headers.get(ORIGIN).is_none() {
-        return Err(RelayError::NotYourStream);
-    }
-    Ok(owner_of(headers, client))
+/// Who asks to resume or stop a reply: the page's origin, or, for a request without one, a page of
+/// the relay's own origin when the browser says so (`Sec-Fetch-Site: same-origin`: browsers send
+/// a `GET` there without `Origin`), or else a script. A request without `Origin` that the browser
+/// says comes from elsewhere (a link or an image on another site) is refused.
+fn asker_of(headers: &HeaderMap, client: Option<&Client>) -> Result<Asker, RelayError> {
+    let Owner { origin, client } = owner_of(headers, client);
+    let page = match (origin, headers.get("sec-fetch-site")) {
+        (Some(origin), _) => Page::Origin(origin),
+        (None, Some(site)) if site == "same-origin" => Page::SameOrigin,
+        (None, Some(_)) => return Err(RelayError::NotYourStream),
+        (None, None) => Page::Unknown,
+    };
+    Ok(Asker { page, client })
 }
 
 /// `GET /v1/streams/{id}`: what the reply sent after `Last-Event-ID` (all of it without), then
@@ -263,9 +292,19 @@ async fn resume_stream(
     let replays = state.replays.as_ref().ok_or(RelayError::UnknownStream)?;
     let last = match headers.get("last-event-id").map(|value| value.to_str()) {
         None => None,
-        Some(Ok(value)) => Some(value.trim().parse::<usize>().map_err(|_| {
-            RelayError::BadRequest("`Last-Event-ID` must be the number of an event".to_owned())
-        })?),
+        // No reply has as many events as it has bytes.
+        Some(Ok(value)) => Some(
+            value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|last| *last < crate::replay::MAX_STREAM_BYTES)
+                .ok_or_else(|| {
+                    RelayError::BadRequest(
+                        "`Last-Event-ID` must be the number of an event".to_owned(),
+                    )
+                })?,
+        ),
         Some(Err(_)) => {
             return Err(RelayError::BadRequest(
                 "`Last-Event-ID` must be the number of an event".to_owned(),
@@ -504,7 +543,12 @@ static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 /// Never headers or bodies, so never the key. Counts the request (and a refusal) in the metrics.
 async fn access_log(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let mut path = request.uri().path().to_owned();
+    // A kept reply's id is what lets its owner resume it: logs name only its first characters.
+    if let Some(id) = path.strip_prefix("/v1/streams/") {
+        let shown: String = id.chars().take(6).collect();
+        path = format!("/v1/streams/{shown}…");
+    }
     let client = request.extensions().get::<Client>().map(|client| client.0);
     let id = format!(
         "{:x}-{:x}",

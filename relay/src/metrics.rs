@@ -120,6 +120,7 @@ pub fn route(path: &str) -> &'static str {
         "/v1/policy" => "policy",
         "/healthz" => "health",
         "/metrics" => "metrics",
+        _ if path.starts_with("/v1/streams/") => "streams",
         _ => "files",
     }
 }

@@ -27,7 +27,7 @@ use chat_protocol::{SseDecoder, SseFrame};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use tokio::sync::{mpsc, Notify};
 
-use crate::shared::Shared;
+use crate::shared::{Shared, ALIVE, WATCH_AT_ONCE};
 
 /// How long a reply is kept after it ended, for a resume.
 pub const KEEP: Duration = Duration::from_secs(5 * 60);
@@ -39,7 +39,7 @@ pub const MAX_BYTES: usize = 256 * 1024 * 1024;
 pub const MAX_STREAM_BYTES: usize = 8 * 1024 * 1024;
 /// The most replies this process follows from Redis at once for browsers (each reads Redis
 /// every [`POLL`]).
-pub const MAX_FOLLOWED_ELSEWHERE: usize = 1_000;
+pub const MAX_FOLLOWED_ELSEWHERE: usize = 256;
 /// How often a process looks in Redis for stops asked elsewhere, and for followers elsewhere.
 pub const WATCH: Duration = Duration::from_millis(500);
 /// How often a reply run by another process is read from Redis while it is followed here.
@@ -53,7 +53,7 @@ pub type Source<E> = BoxStream<'static, Result<Bytes, E>>;
 /// A reply's numbered events, as a follower reads them.
 pub type Events = BoxStream<'static, Result<Bytes, Infallible>>;
 
-/// Who started a reply, or asks to resume or stop one: only the owner may.
+/// Who started a reply: only they may resume or stop it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owner {
     /// The page's origin (`None` for a request without one, such as a script's).
@@ -62,13 +62,38 @@ pub struct Owner {
     pub client: IpAddr,
 }
 
+/// Who asks to resume or stop a reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Asker {
+    /// The page it comes from, as far as the request tells.
+    pub page: Page,
+    /// The client's network.
+    pub client: IpAddr,
+}
+
+/// The page a request comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// A page of this origin (`Origin`).
+    Origin(String),
+    /// A page of the relay's own origin: browsers send a `GET` there without `Origin`, and say
+    /// `Sec-Fetch-Site: same-origin`.
+    SameOrigin,
+    /// Not a browser's page, as far as the request tells (a script).
+    Unknown,
+}
+
 impl Owner {
     /// Whether `asker` may resume or stop this owner's reply: from the same client network, and
-    /// from the same origin. An asker without an origin passes on its network alone: browsers
-    /// send no `Origin` with a `GET` to the page's own origin, and the caller refuses those that
-    /// say they come from another site (`Sec-Fetch-Site`).
-    fn allows(&self, asker: &Owner) -> bool {
-        self.client == asker.client && (asker.origin.is_none() || asker.origin == self.origin)
+    /// from the page that started it (any page of the relay's own origin); a script, only a reply
+    /// a script started.
+    fn allows(&self, asker: &Asker) -> bool {
+        self.client == asker.client
+            && match &asker.page {
+                Page::Origin(origin) => self.origin.as_ref() == Some(origin),
+                Page::SameOrigin => true,
+                Page::Unknown => self.origin.is_none(),
+            }
     }
 }
 
@@ -117,7 +142,7 @@ pub enum Refusal {
     Unknown,
     /// Another origin or client started it.
     NotYours,
-    /// Too many replies are followed from Redis now.
+    /// Too many replies are followed from Redis now, or Redis does not answer.
     Busy,
 }
 
@@ -267,16 +292,16 @@ impl Replays {
     pub fn resume(
         self: &Arc<Self>,
         id: &str,
-        owner: &Owner,
+        asker: &Asker,
         last: Option<usize>,
     ) -> Result<impl Stream<Item = Result<Bytes, Infallible>>, Refusal> {
-        let reply = self.find(id, owner)?;
+        let reply = self.find(id, asker)?;
         Ok(self.follow(reply, last.map_or(0, |last| last + 1)))
     }
 
     /// Stops the reply `id` (its upstream request included), for `owner`.
-    pub fn stop(&self, id: &str, owner: &Owner) -> Result<(), Refusal> {
-        let reply = self.find(id, owner)?;
+    pub fn stop(&self, id: &str, asker: &Asker) -> Result<(), Refusal> {
+        let reply = self.find(id, asker)?;
         reply.halt();
         Ok(())
     }
@@ -286,10 +311,10 @@ impl Replays {
     pub async fn resume_elsewhere(
         &self,
         id: &str,
-        owner: &Owner,
+        asker: &Asker,
         last: Option<usize>,
     ) -> Result<Events, Refusal> {
-        let shared = self.owned_elsewhere(id, owner).await?;
+        let shared = self.owned_elsewhere(id, asker).await?;
         let Some(held) = Held::take(&self.followed_elsewhere, MAX_FOLLOWED_ELSEWHERE) else {
             return Err(Refusal::Busy);
         };
@@ -327,16 +352,13 @@ impl Replays {
 
     /// Stops the reply `id` that another process runs, for `owner`: that process stops it
     /// within [`WATCH`].
-    pub async fn stop_elsewhere(&self, id: &str, owner: &Owner) -> Result<(), Refusal> {
-        let shared = self.owned_elsewhere(id, owner).await?;
-        shared
-            .stop_kept(id, KEEP)
-            .await
-            .map_err(|()| Refusal::Unknown)
+    pub async fn stop_elsewhere(&self, id: &str, asker: &Asker) -> Result<(), Refusal> {
+        let shared = self.owned_elsewhere(id, asker).await?;
+        shared.stop_kept(id, KEEP).await.map_err(|()| Refusal::Busy)
     }
 
     /// Redis, when it keeps reply `id` and `owner` may have it.
-    async fn owned_elsewhere(&self, id: &str, owner: &Owner) -> Result<Arc<Shared>, Refusal> {
+    async fn owned_elsewhere(&self, id: &str, asker: &Asker) -> Result<Arc<Shared>, Refusal> {
         // Only a name this relay could have made is looked up.
         let named = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         let shared = self
@@ -344,20 +366,21 @@ impl Replays {
             .clone()
             .filter(|_| named)
             .ok_or(Refusal::Unknown)?;
-        let kept = shared.kept_owner(id).await.ok().flatten();
+        // Redis not answering now is not a reply gone: the widget tries again on a 503.
+        let kept = shared.kept_owner(id).await.map_err(|()| Refusal::Busy)?;
         match kept {
             None => Err(Refusal::Unknown),
-            Some(kept) if !kept.allows(owner) => Err(Refusal::NotYours),
+            Some(kept) if !kept.allows(asker) => Err(Refusal::NotYours),
             Some(_) => Ok(shared),
         }
     }
 
-    fn find(&self, id: &str, owner: &Owner) -> Result<Arc<Reply>, Refusal> {
+    fn find(&self, id: &str, asker: &Asker) -> Result<Arc<Reply>, Refusal> {
         let reply = lock(&self.replies)
             .get(id)
             .cloned()
             .ok_or(Refusal::Unknown)?;
-        if !reply.owner.allows(owner) {
+        if !reply.owner.allows(asker) {
             return Err(Refusal::NotYours);
         }
         Ok(reply)
@@ -390,33 +413,51 @@ impl Reply {
     }
 }
 
-/// Writes a reply's events to Redis as they come (several at a time when they come faster than
-/// Redis answers), then its end. A write Redis does not take ends the copy there: a reply with a
-/// gap cannot be resumed elsewhere (a reader stops at the gap).
+/// Writes a reply to Redis: its owner at once, then its events as they come (several at a time
+/// when they come faster than Redis answers), then its end. A write Redis does not take is tried
+/// again (after 0.25, 0.5, 1, 2 and 4 s); one that still fails ends the copy there, and a reader
+/// elsewhere ends when it finds this process no longer says it is alive.
 async fn mirror(
     shared: Arc<Shared>,
     id: String,
     owner: Owner,
     mut frames: mpsc::UnboundedReceiver<Bytes>,
 ) {
+    let write = async |next: usize, batch: &[Bytes], ended: bool| {
+        for wait in [0, 250, 500, 1_000, 2_000, 4_000] {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            if shared
+                .add_events(&id, &owner, next, batch, ended, KEEP)
+                .await
+            {
+                return true;
+            }
+        }
+        false
+    };
+    if !write(0, &[], false).await {
+        return;
+    }
     let mut next = 0;
     let mut batch = Vec::new();
-    while frames.recv_many(&mut batch, 256).await > 0 {
-        let owner = (next == 0).then_some(&owner);
-        if !shared
-            .add_events(&id, owner, next, &batch, false, KEEP)
-            .await
-        {
+    loop {
+        // A reply that is quiet for a while still says, now and then, that its process lives.
+        let quiet = tokio::time::timeout(ALIVE / 3, frames.recv_many(&mut batch, 256)).await;
+        if quiet == Ok(0) {
+            break;
+        }
+        if !write(next, &batch, false).await {
             return;
         }
         next += batch.len();
         batch.clear();
     }
-    shared.add_events(&id, None, next, &[], true, KEEP).await;
+    write(next, &[], true).await;
 }
 
 /// Every [`WATCH`], asks Redis about this process's replies still running: stops those a stop
-/// was asked for elsewhere, and notes those followed elsewhere. Ends with the replies.
+/// was asked for elsewhere, and notes those followed elsewhere. Ends when the replies are
+/// dropped (with the relay).
 async fn watch(replays: Weak<Replays>) {
     loop {
         tokio::time::sleep(WATCH).await;
@@ -432,16 +473,18 @@ async fn watch(replays: Weak<Replays>) {
             .cloned()
             .collect();
         drop(replays);
-        let ids: Vec<String> = running.iter().map(|reply| reply.id.clone()).collect();
-        let Ok(found) = shared.watch(&ids).await else {
-            continue;
-        };
-        for (reply, (stop, followed)) in running.iter().zip(found) {
-            if stop {
-                reply.halt();
-            }
-            if followed {
-                *lock(&reply.heard_elsewhere) = Some(Instant::now());
+        for running in running.chunks(WATCH_AT_ONCE) {
+            let ids: Vec<String> = running.iter().map(|reply| reply.id.clone()).collect();
+            let Ok(found) = shared.watch(&ids).await else {
+                continue;
+            };
+            for (reply, (stop, followed)) in running.iter().zip(found) {
+                if stop {
+                    reply.halt();
+                }
+                if followed {
+                    *lock(&reply.heard_elsewhere) = Some(Instant::now());
+                }
             }
         }
     }

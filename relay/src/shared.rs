@@ -61,8 +61,39 @@ end
 return 0
 ";
 
+/// A Redis Stream entry: its id and its fields' names and values, in turn.
+type Entry = (String, Vec<Vec<u8>>);
+
 /// The most events one read of a kept reply returns.
 pub const READ_AT_ONCE: usize = 512;
+/// The most replies one [`Shared::watch`] asks about.
+pub const WATCH_AT_ONCE: usize = 500;
+/// How long a process that runs a reply is taken to be alive after it last said so.
+pub const ALIVE: Duration = Duration::from_secs(10);
+
+/// Writes a kept reply (see [`Shared::add_events`]): `KEYS` are its events, its owner and its
+/// liveness; `ARGV` the expiry and the liveness in milliseconds, the owner's client, origin and
+/// whether it has one, the first event's number, whether this is the end, and the events.
+const ADD: &str = r"
+local keep = tonumber(ARGV[1])
+redis.call('HSET', KEYS[2], 'client', ARGV[3], 'origin', ARGV[4], 'has_origin', ARGV[5])
+redis.call('PEXPIRE', KEYS[2], keep)
+local first = tonumber(ARGV[6])
+for i = 8, #ARGV do
+  -- An event written by an earlier try is refused as not newer, and stays as it is.
+  redis.pcall('XADD', KEYS[1], '0-' .. (first + i - 7), 'f', ARGV[i])
+end
+if ARGV[7] == '1' then
+  redis.pcall('XADD', KEYS[1], '0-' .. (first + #ARGV - 6), 'end', '1')
+  redis.call('DEL', KEYS[3])
+else
+  redis.call('SET', KEYS[3], '1', 'PX', tonumber(ARGV[2]))
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], keep)
+end
+return 0
+";
 
 /// The Redis Stream of reply `id`'s events: entry `0-{n+1}` is event `n` (field `f`), and an
 /// entry with field `end` follows the last.
@@ -82,9 +113,17 @@ fn listened_key(id: &str) -> String {
     format!("chat-relay:reply:{id}:listened")
 }
 
+fn alive_key(id: &str) -> String {
+    format!("chat-relay:reply:{id}:alive")
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The Redis Stream entry id of event `number` (ids must be above `0-0`).
 fn entry_id(number: usize) -> String {
-    format!("0-{}", number + 1)
+    format!("0-{}", u128::from(number as u64) + 1)
 }
 
 /// A count in Redis: its key, its limit, and the seconds until its window ends.
@@ -107,6 +146,9 @@ pub struct Shared {
     born: Instant,
     reserve: Script,
     adjust: Script,
+    add: Script,
+    /// What falls back to this process when Redis does not answer, for the log.
+    falls_back: &'static str,
 }
 
 impl std::fmt::Debug for Shared {
@@ -122,6 +164,19 @@ impl Shared {
     /// Counts in the Redis at `url` (`redis://host:port/db`); an error names what is wrong with
     /// the URL. Connecting happens on first use.
     pub fn new(url: &str) -> Result<Self, String> {
+        Self::falling_back(url, "limits and budgets are counted in this process")
+    }
+
+    /// For the replies kept for a resume, with a connection of its own, so that their traffic
+    /// never delays the counts or has them fall back.
+    pub fn for_replies(url: &str) -> Result<Self, String> {
+        Self::falling_back(
+            url,
+            "replies can be resumed only through the process that runs them",
+        )
+    }
+
+    fn falling_back(url: &str, falls_back: &'static str) -> Result<Self, String> {
         let client = Client::open(url).map_err(|error| format!("--redis-url: {error}"))?;
         Ok(Shared {
             client,
@@ -131,6 +186,8 @@ impl Shared {
             born: Instant::now(),
             reserve: Script::new(RESERVE),
             adjust: Script::new(ADJUST),
+            add: Script::new(ADD),
+            falls_back,
         })
     }
 
@@ -177,59 +234,43 @@ impl Shared {
             .await;
     }
 
-    /// Adds reply `id`'s events numbered `first..` (with its owner, when given), and its end when
-    /// `ended`; everything it keeps expires after `keep`. Whether Redis took them.
+    /// Writes reply `id`'s owner and its events numbered `first..` (an event already written is
+    /// left as it is, so a write can be tried again), and its end when `ended`; says the process
+    /// running it is alive for [`ALIVE`] (or, at its end, no longer). Everything it keeps expires
+    /// after `keep`. Whether Redis took it.
     pub async fn add_events(
         &self,
         id: &str,
-        owner: Option<&Owner>,
+        owner: &Owner,
         first: usize,
         frames: &[Bytes],
         ended: bool,
         keep: Duration,
     ) -> bool {
-        let events = events_key(id);
-        let keep = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
-        let mut pipe = redis::pipe();
-        if let Some(owner) = owner {
-            let key = owner_key(id);
-            pipe.cmd("HSET")
-                .arg(&key)
-                .arg("client")
-                .arg(owner.client.to_string())
-                .ignore();
-            if let Some(origin) = &owner.origin {
-                pipe.cmd("HSET")
-                    .arg(&key)
-                    .arg("origin")
-                    .arg(origin)
-                    .ignore();
-            }
-            pipe.cmd("PEXPIRE").arg(&key).arg(keep).ignore();
+        let mut invocation = self.add.prepare_invoke();
+        invocation
+            .key(events_key(id))
+            .key(owner_key(id))
+            .key(alive_key(id))
+            .arg(millis(keep))
+            .arg(millis(ALIVE))
+            .arg(owner.client.to_string())
+            .arg(owner.origin.as_deref().unwrap_or(""))
+            .arg(u8::from(owner.origin.is_some()))
+            .arg(first)
+            .arg(u8::from(ended));
+        for frame in frames {
+            invocation.arg(frame.as_ref());
         }
-        for (number, frame) in (first..).zip(frames) {
-            pipe.cmd("XADD")
-                .arg(&events)
-                .arg(entry_id(number))
-                .arg("f")
-                .arg(frame.as_ref())
-                .ignore();
-        }
-        if ended {
-            pipe.cmd("XADD")
-                .arg(&events)
-                .arg(entry_id(first + frames.len()))
-                .arg("end")
-                .arg(1)
-                .ignore();
-        }
-        pipe.cmd("PEXPIRE").arg(&events).arg(keep).ignore();
-        self.call(|mut connection| async move { pipe.query_async::<()>(&mut connection).await })
-            .await
-            .is_ok()
+        self.call(
+            |mut connection| async move { invocation.invoke_async::<i64>(&mut connection).await },
+        )
+        .await
+        .is_ok()
     }
 
-    /// Who started reply `id`, when Redis keeps it; `Err` when Redis could not be asked.
+    /// Who started reply `id`, when Redis keeps it (`Ok(None)` when it does not); `Err` when Redis
+    /// could not be asked.
     pub async fn kept_owner(&self, id: &str) -> Result<Option<Owner>, ()> {
         let key = owner_key(id);
         let fields: HashMap<String, String> = self
@@ -240,26 +281,27 @@ impl Shared {
                     .await
             })
             .await?;
+        let origin = match fields.get("has_origin").map(String::as_str) {
+            Some("1") => fields.get("origin").cloned(),
+            _ => None,
+        };
         Ok(fields
             .get("client")
             .and_then(|client| client.parse().ok())
-            .map(|client| Owner {
-                origin: fields.get("origin").cloned(),
-                client,
-            }))
+            .map(|client| Owner { origin, client }))
     }
 
-    /// Reply `id`'s events from number `from` on (at most [`READ_AT_ONCE`]), and whether it
-    /// ended after them; marks it as followed for `listened` (see [`Shared::watch`]).
+    /// Reply `id`'s events from number `from` on (at most [`READ_AT_ONCE`]), and whether nothing
+    /// more will come: its end was read, or a gap, or the process running it is gone. Marks it
+    /// as followed for `listened` (see [`Shared::watch`]).
     pub async fn kept_events(
         &self,
         id: &str,
         from: usize,
         listened: Duration,
     ) -> Result<(Vec<Bytes>, bool), ()> {
-        let (events, listened_key) = (events_key(id), listened_key(id));
-        let listened = u64::try_from(listened.as_millis()).unwrap_or(u64::MAX);
-        let (entries,): (Vec<(String, Vec<Vec<u8>>)>,) = self
+        let (events, listened_key, alive) = (events_key(id), listened_key(id), alive_key(id));
+        let (entries, alive): (Vec<Entry>, bool) = self
             .call(|mut connection| async move {
                 redis::pipe()
                     .cmd("XRANGE")
@@ -268,16 +310,19 @@ impl Shared {
                     .arg("+")
                     .arg("COUNT")
                     .arg(READ_AT_ONCE)
+                    .cmd("EXISTS")
+                    .arg(&alive)
                     .cmd("SET")
                     .arg(&listened_key)
                     .arg(1)
                     .arg("PX")
-                    .arg(listened)
+                    .arg(millis(listened))
                     .ignore()
                     .query_async(&mut connection)
                     .await
             })
             .await?;
+        let read = entries.len();
         let mut frames = Vec::new();
         for (number, (entry, fields)) in (from..).zip(entries) {
             // Numbered without a gap, or the reply cannot be told whole from here.
@@ -289,27 +334,27 @@ impl Shared {
                 _ => return Ok((frames, true)),
             }
         }
-        Ok((frames, false))
+        // Nothing new from a process that is gone: nothing will come.
+        Ok((frames, read == 0 && !alive))
     }
 
     /// Asks the process that runs reply `id` to stop it (see [`Shared::watch`]).
     pub async fn stop_kept(&self, id: &str, keep: Duration) -> Result<(), ()> {
         let key = stop_key(id);
-        let keep = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
         self.call(|mut connection| async move {
             redis::cmd("SET")
                 .arg(&key)
                 .arg(1)
                 .arg("PX")
-                .arg(keep)
+                .arg(millis(keep))
                 .query_async::<()>(&mut connection)
                 .await
         })
         .await
     }
 
-    /// For each of the replies `ids` that this process runs: whether another process was asked
-    /// to stop it, and whether another process follows it now.
+    /// For each of the replies `ids` (at most [`WATCH_AT_ONCE`]) that this process runs: whether
+    /// another process was asked to stop it, and whether another process follows it now.
     pub async fn watch(&self, ids: &[String]) -> Result<Vec<(bool, bool)>, ()> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -370,11 +415,14 @@ impl Shared {
     fn note(&self, answered: bool) {
         if self.up.swap(answered, Ordering::Relaxed) != answered {
             if answered {
-                eprintln!("chat-relay: Redis answers again: limits and budgets are shared again");
+                eprintln!(
+                    "chat-relay: Redis answers again: shared again ({})",
+                    self.falls_back
+                );
             } else {
                 eprintln!(
-                    "chat-relay: Redis does not answer: limits and budgets are counted in this \
-                     process until it does"
+                    "chat-relay: Redis does not answer: {} until it does",
+                    self.falls_back
                 );
             }
         }

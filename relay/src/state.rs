@@ -127,7 +127,15 @@ impl AppState {
             .then(|| Arc::new(Budgets::new(config.budgets, shared.clone())));
         let grace = config.limits.resume_grace;
         AppState {
-            replays: (!grace.is_zero()).then(|| Arc::new(Replays::new(grace, shared.clone()))),
+            replays: (!grace.is_zero()).then(|| {
+                // Their own connection to Redis: their traffic never delays the counts.
+                let shared = config
+                    .redis_url
+                    .as_deref()
+                    .and_then(|url| Shared::for_replies(url).ok())
+                    .map(Arc::new);
+                Arc::new(Replays::new(grace, shared))
+            }),
             budgets,
             shared: shared.clone(),
             config: Arc::new(config),

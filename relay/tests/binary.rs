@@ -615,20 +615,21 @@ async fn a_pages_reply_is_resumed_by_its_own_gets_and_by_no_other_site() {
         }
         request.send()
     };
-    // Browsers send a GET to the page's own origin without `Origin`.
+    // Browsers send a GET to the page's own origin without `Origin`, and say where it is from.
     for (origin, site) in [
         (Some("https://shop.example"), Some("cross-site")),
         (None, Some("same-origin")),
-        (None, None),
     ] {
         let resumed = resume(origin, site).await.expect("answers");
         assert_eq!(resumed.status(), StatusCode::OK, "{origin:?} {site:?}");
     }
-    // Another page (a link or an image on another site carries no origin, but says where it is).
+    // Another page (a link or an image on another site carries no origin, but says where it is),
+    // or a script, which says nothing.
     for (origin, site) in [
         (Some("https://other.example"), None),
         (None, Some("cross-site")),
         (None, Some("same-site")),
+        (None, None),
     ] {
         let refused = resume(origin, site).await.expect("answers");
         assert_eq!(

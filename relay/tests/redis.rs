@@ -370,3 +370,58 @@ async fn a_reply_one_relay_runs_is_resumed_and_stopped_through_the_other() {
         "stopped, not finished"
     );
 }
+
+#[tokio::test]
+async fn a_reply_whose_relay_died_ends_for_its_follower_elsewhere_within_seconds() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = free_port();
+    let _redis = Redis::start(port);
+    let flags = ["--demo-pace-ms", "20"];
+    let (first, second) = (
+        Relay::start(port, &flags).await,
+        Relay::start(port, &flags).await,
+    );
+    let client = reqwest::Client::new();
+    let started = client
+        .post(format!("{}/v1/chat/completions", first.url))
+        .json(&json!({
+            "model": "m",
+            "messages": [{"role": "user", "content": "Tell me a long story"}],
+            "stream": true
+        }))
+        .send()
+        .await
+        .expect("answers");
+    let id = started.headers()["x-stream-id"]
+        .to_str()
+        .expect("a name")
+        .to_owned();
+    let mut body = started.bytes_stream();
+    let before = events_in(&read_events(&mut body, Some(5)).await);
+    let (last, _) = *before.last().expect("events");
+    drop(body);
+    // The relay running the reply goes away (a deploy, a crash) without writing its end.
+    drop(first);
+    let asked = Instant::now();
+    let resumed = client
+        .get(format!("{}/v1/streams/{id}", second.url))
+        .header("last-event-id", last.to_string())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(resumed.status(), 200);
+    let after = events_in(&read_events(&mut resumed.bytes_stream(), None).await);
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "ended {:?} after, not two minutes",
+        asked.elapsed()
+    );
+    assert!(
+        !after.iter().any(|(_, data)| data == "[DONE]"),
+        "cut, not finished"
+    );
+    // What was written before it went comes without a gap.
+    for (offset, (number, _)) in after.iter().enumerate() {
+        assert_eq!(*number, last + 1 + offset);
+    }
+}

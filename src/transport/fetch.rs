@@ -168,20 +168,23 @@ enum Resumed {
 }
 
 /// The body of a streamed answer, as it arrives.
-fn chunks_of(body: Option<web_sys::ReadableStream>) -> Result<Chunks, TransportError> {
-    let body =
-        body.ok_or_else(|| TransportError::InvalidResponse("the answer has no body".to_owned()))?;
-    Ok(wasm_streams::ReadableStream::from_raw(body)
-        .into_stream()
-        .boxed_local())
+fn chunks_of(body: Option<web_sys::ReadableStream>) -> Option<Chunks> {
+    Some(
+        wasm_streams::ReadableStream::from_raw(body?)
+            .into_stream()
+            .boxed_local(),
+    )
 }
 
-/// Waits `ms` milliseconds.
-async fn sleep(ms: i32) {
+/// Waits `ms` milliseconds, or until `signal` aborts.
+async fn sleep(ms: i32, signal: Option<&AbortSignal>) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         let set = web_sys::window().map(|window| {
             window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
         });
+        if let Some(signal) = signal {
+            let _ = signal.add_event_listener_with_callback("abort", &resolve);
+        }
         if !matches!(set, Some(Ok(_))) {
             let _ = resolve.call0(&JsValue::UNDEFINED);
         }
@@ -270,7 +273,9 @@ impl Call {
             }
             return Ok(None);
         }
-        chunks_of(response.body()).map(Some)
+        chunks_of(response.body())
+            .map(Some)
+            .ok_or_else(|| TransportError::InvalidResponse("the answer has no body".to_owned()))
     }
 
     /// Reads a streamed answer to its end, resuming it where it stopped when its connection drops
@@ -312,6 +317,10 @@ impl Call {
             };
             let bytes = js_sys::Uint8Array::new(&chunk).to_vec();
             for event in decoder.push(&bytes) {
+                if event == StreamEvent::Done {
+                    // Complete: nothing to resume, and nothing for Stop to tell the relay.
+                    self.kept.take();
+                }
                 if sender.unbounded_send(Ok(event)).is_err() {
                     return Ok(());
                 }
@@ -330,7 +339,7 @@ impl Call {
         };
         let url = format!("{streams}{name}");
         for wait in RESUME_WAITS_MS {
-            sleep(wait).await;
+            sleep(wait, self.signal.as_ref()).await;
             if self.aborted() {
                 return Resumed::Aborted;
             }
@@ -341,12 +350,7 @@ impl Call {
                 None => continue,
             };
             match response.status() {
-                200 => {
-                    return match chunks_of(response.body()) {
-                        Ok(chunks) => Resumed::Following(chunks),
-                        Err(_) => Resumed::Lost,
-                    }
-                }
+                200 => return chunks_of(response.body()).map_or(Resumed::Lost, Resumed::Following),
                 // A relay or proxy in trouble for now: try again.
                 429 | 500..=599 => continue,
                 // Unknown, expired or not ours: the reply is gone.

@@ -63,24 +63,56 @@ impl Reply {
 }
 
 /// The name a relay keeps a reply under for a resume (its `X-Stream-Id`): none until the
-/// answer's headers arrive, and none again once the reply is stopped.
-#[derive(Clone, Debug, Default)]
-pub struct KeptAs(Rc<RefCell<Option<String>>>);
+/// answer's headers arrive, and none again once the reply is complete or stopped.
+#[derive(Clone, Default)]
+pub struct KeptAs(Rc<RefCell<Kept>>);
+
+#[derive(Default)]
+struct Kept {
+    name: Option<String>,
+    /// Told of the name when it comes.
+    named: Option<Tell>,
+}
+
+/// Told of a reply's name.
+type Tell = Box<dyn FnOnce(&str)>;
 
 impl KeptAs {
     /// The name, when there is one now.
     pub fn get(&self) -> Option<String> {
-        self.0.borrow().clone()
+        self.0.borrow().name.clone()
     }
 
-    /// Names the reply.
+    /// Names the reply, and tells the one waiting for its name ([`KeptAs::when_named`]).
     pub fn set(&self, name: String) {
-        *self.0.borrow_mut() = Some(name);
+        let tell = {
+            let mut kept = self.0.borrow_mut();
+            kept.name = Some(name.clone());
+            kept.named.take()
+        };
+        if let Some(tell) = tell {
+            tell(&name);
+        }
     }
 
     /// Takes the name away: the reply is no longer to be resumed.
     pub fn take(&self) -> Option<String> {
-        self.0.borrow_mut().take()
+        self.0.borrow_mut().name.take()
+    }
+
+    /// Calls `tell` with the name as soon as the reply has one (at once when it has).
+    pub fn when_named(&self, tell: impl FnOnce(&str) + 'static) {
+        let name = self.get();
+        match name {
+            Some(name) => tell(&name),
+            None => self.0.borrow_mut().named = Some(Box::new(tell)),
+        }
+    }
+}
+
+impl fmt::Debug for KeptAs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("KeptAs").field(&self.get()).finish()
     }
 }
 
