@@ -12,6 +12,10 @@
 //!   signals, and the Leptos components;
 //! - [`embed`] and [`config`]: how a page mounts and configures the widget.
 
+// Leptos views nest deeply: rendering them for hydration computes the layout of types deeper than
+// the default limit.
+#![recursion_limit = "256"]
+
 pub mod attachments;
 pub mod config;
 pub mod controller;
