@@ -550,6 +550,14 @@ impl ChatController {
             .with_value(|config| pick(&config.strings).to_owned())
     }
 
+    /// Replaces the words the chat box shows from now on (views built before keep theirs: a
+    /// [`crate::ChatBox`] draws itself again when its `strings` change).
+    pub fn set_strings(&self, strings: Strings) {
+        self.session
+            .update_value(|session| session.set_strings(strings.clone()));
+        self.config.update_value(|config| config.strings = strings);
+    }
+
     /// The chat box's config.
     pub fn config(&self) -> StoredValue<ChatConfig> {
         self.config

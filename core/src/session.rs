@@ -504,6 +504,11 @@ impl Session {
         &self.settings
     }
 
+    /// Replaces the words the session uses (a tool declined, say): the page changed language.
+    pub fn set_strings(&mut self, strings: Strings) {
+        self.config.strings = strings;
+    }
+
     /// Replaces the settings; the next request is built from them.
     pub fn set_settings(&mut self, settings: Settings) {
         self.settings = settings;

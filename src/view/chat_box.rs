@@ -5,17 +5,44 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::Launcher;
 use super::{Composer, ConversationBar, ErrorAlert, MessageList, SettingsPanel, ToolConsent};
-use crate::config::ChatConfig;
+use crate::config::{ChatConfig, ColorScheme, Presentation};
 use crate::controller::{ChatController, ChatEvent, TurnEvent};
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport};
 use chat_core::strings::fill;
+use chat_core::Strings;
 
-/// A complete chat box: a header, the message log, the error alert and the composer.
+/// A complete chat box, in the app's own DOM (link `style/base.css` and `style/widget.css`): a
+/// header, the message log, the error alert and the composer; or, with
+/// `config.presentation` set to a launcher, a button that opens it in a panel.
+///
+/// `config` is read once, when the chat box is built. What a page changes as it goes follows its
+/// signal: `color_scheme`, `open`, `model`, `system_prompt` and `strings`.
+///
+/// ```no_run
+/// use chat_widget::config::ColorScheme;
+/// use chat_widget::{ChatBox, ChatConfig};
+/// use leptos::prelude::*;
+///
+/// #[component]
+/// fn Help() -> impl IntoView {
+///     let config = ChatConfig {
+///         endpoint: "/v1/chat/completions".into(),
+///         ..ChatConfig::default()
+///     };
+///     let dark = RwSignal::new(false);
+///     let scheme = Signal::derive(move || if dark.get() { ColorScheme::Dark } else { ColorScheme::Light });
+///     view! {
+///         <button on:click=move |_| dark.update(|dark| *dark = !*dark)>"Dark"</button>
+///         <ChatBox config=config color_scheme=scheme on_event=Callback::new(|event| leptos::logging::log!("{event:?}")) />
+///     }
+/// }
+/// ```
 #[component]
 pub fn ChatBox(
-    /// What to talk to and how; see [`ChatConfig`].
+    /// What to talk to and how; see [`ChatConfig`]. Read once.
     config: ChatConfig,
     /// Where requests go. By default, `fetch` to `config.endpoint`.
     #[prop(optional)]
@@ -23,6 +50,30 @@ pub fn ChatBox(
     /// Tools the model may call, with their handlers. By default, none.
     #[prop(optional)]
     toolbox: Toolbox,
+    /// Light, dark, or the page's own; `config.color_scheme` until the signal says.
+    #[prop(optional, into)]
+    color_scheme: MaybeProp<ColorScheme>,
+    /// For a launcher: whether its panel is open. The person opening or closing it is told to
+    /// `on_open_change`.
+    #[prop(optional, into)]
+    open: MaybeProp<bool>,
+    /// Told when a launcher's panel opens (`true`) or closes (`false`).
+    #[prop(optional, into)]
+    on_open_change: Option<Callback<bool>>,
+    /// The model the next requests ask for; `config.model` until the signal says.
+    #[prop(optional, into)]
+    model: MaybeProp<String>,
+    /// The system prompt of the next requests; `config.system_prompt` until the signal says.
+    #[prop(optional, into)]
+    system_prompt: MaybeProp<String>,
+    /// The words the chat box shows; `config.strings` until the signal says. A change draws the
+    /// chat box again in them; the conversation and the draft stay.
+    #[prop(optional, into)]
+    strings: MaybeProp<Strings>,
+    /// Every event, as `onEvent` tells a page: a message sent, the first token, a reply, a failed
+    /// turn, a tool call, a rating, the launcher opening or closing, a suggestion taken.
+    #[prop(optional, into)]
+    on_event: Option<Callback<ChatEvent>>,
 ) -> impl IntoView {
     let transport = transport.unwrap_or_else(|| {
         Rc::new(FetchTransport::new(
@@ -30,8 +81,62 @@ pub fn ChatBox(
             config.api_key.clone(),
         ))
     });
+    let launcher = config.presentation == Presentation::Launcher;
+    let first_scheme = config.color_scheme;
     let controller = ChatController::new(config, transport, toolbox);
-    view! { <ChatView controller=controller /> }
+    if let Some(on_event) = on_event {
+        controller.observe(move |event| on_event.run(event.clone()));
+    }
+    Effect::new(move |_| {
+        if let Some(model) = model.get() {
+            controller
+                .settings()
+                .update(|settings| settings.model = model);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(prompt) = system_prompt.get() {
+            controller
+                .settings()
+                .update(|settings| settings.system_prompt = prompt);
+        }
+    });
+    let panel_open = RwSignal::new(open.get_untracked().unwrap_or(false));
+    Effect::new(move |_| {
+        if let Some(open) = open.get() {
+            panel_open.set(open);
+        }
+    });
+    Effect::new(move |was: Option<bool>| {
+        let now = panel_open.get();
+        if launcher && was.is_some_and(|was| was != now) {
+            controller.emit(if now {
+                ChatEvent::Opened
+            } else {
+                ChatEvent::Closed
+            });
+            if let Some(on_open_change) = on_open_change {
+                on_open_change.run(now);
+            }
+        }
+        now
+    });
+    // Auto: the page's own (the sheet inherits it).
+    let scheme = move || {
+        let scheme = color_scheme.get().unwrap_or(first_scheme);
+        (scheme != ColorScheme::Auto).then(|| format!("color-scheme: {}", scheme.css()))
+    };
+    let drawn = move || {
+        if let Some(strings) = strings.get() {
+            controller.set_strings(strings);
+        }
+        if launcher {
+            view! { <Launcher controller=controller open=panel_open /> }.into_any()
+        } else {
+            view! { <ChatView controller=controller /> }.into_any()
+        }
+    };
+    view! { <div class="cw-root" style=scheme>{drawn}</div> }
 }
 
 /// The chat box of an existing controller. With `on_close`, the header offers a Close button

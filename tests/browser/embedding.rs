@@ -388,3 +388,138 @@ async fn a_stand_in_is_replaced_in_place_and_set_draft_fills_the_message_box() {
     widget.unmount();
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_leptos_component_follows_its_signals_and_tells_its_events() {
+    use chat_widget::config::ColorScheme;
+    use chat_widget::controller::ChatEvent;
+    use chat_widget::{ChatBox, SharedTransport, Strings};
+    use leptos::prelude::*;
+
+    crate::support::link_rich();
+    let element = fresh_element();
+    let scripted = Rc::new(Scripted::default());
+    let transport: SharedTransport = Rc::new(Shared(scripted.clone()));
+    let scheme = RwSignal::new(ColorScheme::Light);
+    let model = RwSignal::new("first-model".to_owned());
+    let strings = RwSignal::new(Strings::default());
+    let heard = RwSignal::new(Vec::<String>::new());
+    let config = ChatConfig {
+        id: "component".into(),
+        ..ChatConfig::default()
+    };
+    let handle = {
+        leptos::mount::mount_to(element.clone(), move || {
+            let on_event = Callback::new(move |event: ChatEvent| {
+                if let ChatEvent::Turn(turn) = event {
+                    heard.update(|heard| heard.push(format!("{turn:?}").chars().take(4).collect()));
+                }
+            });
+            view! {
+                <ChatBox
+                    config=config
+                    transport=transport
+                    color_scheme=scheme
+                    model=model
+                    strings=strings
+                    on_event=on_event
+                />
+            }
+        })
+    };
+    settle().await;
+    let root: HtmlElement = element
+        .query_selector(".cw-root")
+        .expect("a query")
+        .expect("the chat box, in the app's own DOM")
+        .unchecked_into();
+    assert_eq!(
+        root.style()
+            .get_property_value("color-scheme")
+            .ok()
+            .as_deref(),
+        Some("light")
+    );
+    scheme.set(ColorScheme::Dark);
+    settle().await;
+    assert_eq!(
+        root.style()
+            .get_property_value("color-scheme")
+            .ok()
+            .as_deref(),
+        Some("dark")
+    );
+
+    // The model follows its signal into the next request.
+    let textarea: web_sys::HtmlTextAreaElement = root
+        .query_selector("textarea")
+        .expect("a query")
+        .expect("the composer")
+        .unchecked_into();
+    let send = |text: &str| {
+        textarea.set_value(text);
+        textarea
+            .dispatch_event(&web_sys::Event::new("input").expect("an event"))
+            .expect("dispatched");
+        let form: web_sys::HtmlFormElement = root
+            .query_selector("form.cw-composer")
+            .expect("a query")
+            .expect("the form")
+            .unchecked_into();
+        form.request_submit().expect("submitted");
+    };
+    send("Hello");
+    settle().await;
+    scripted.push(content("Hi"));
+    scripted.push(Ok(StreamEvent::Done));
+    settle().await;
+    model.set("second-model".to_owned());
+    settle().await;
+    send("Again");
+    settle().await;
+    let models: Vec<String> = scripted
+        .requests
+        .borrow()
+        .iter()
+        .map(|request| request.model.clone())
+        .collect();
+    assert_eq!(models, ["first-model", "second-model"]);
+    assert!(
+        heard
+            .get_untracked()
+            .iter()
+            .any(|event| event.starts_with("Sent")),
+        "{:?}",
+        heard.get_untracked()
+    );
+
+    scripted.push(content("Hi again"));
+    scripted.push(Ok(StreamEvent::Done));
+    settle().await;
+    // Other words: the chat box is drawn again in them; the conversation and the draft stay.
+    textarea.set_value("half typed");
+    textarea
+        .dispatch_event(&web_sys::Event::new("input").expect("an event"))
+        .expect("dispatched");
+    strings.set(serde_json::from_value(serde_json::json!({"send": "Senden"})).expect("strings"));
+    settle().await;
+    let buttons: Vec<String> = (0..root.query_selector_all("button").expect("buttons").length())
+        .filter_map(|index| root.query_selector_all("button").ok()?.item(index))
+        .filter_map(|button| button.text_content())
+        .collect();
+    assert!(buttons.iter().any(|text| text == "Senden"), "{buttons:?}");
+    let textarea: web_sys::HtmlTextAreaElement = root
+        .query_selector("textarea")
+        .expect("a query")
+        .expect("the composer")
+        .unchecked_into();
+    assert_eq!(textarea.value(), "half typed");
+    assert_eq!(
+        root.query_selector_all("[data-role='user']")
+            .expect("messages")
+            .length(),
+        2,
+        "the conversation stays"
+    );
+    drop(handle);
+}
