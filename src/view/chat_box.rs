@@ -53,21 +53,23 @@ pub fn ChatBox(
     /// Light, dark, or the page's own; `config.color_scheme` until the signal says.
     #[prop(optional, into)]
     color_scheme: MaybeProp<ColorScheme>,
-    /// For a launcher: whether its panel is open. The person opening or closing it is told to
-    /// `on_open_change`.
+    /// For a launcher: whether its panel is open (the person may open or close it too).
     #[prop(optional, into)]
     open: MaybeProp<bool>,
-    /// Told when a launcher's panel opens (`true`) or closes (`false`).
+    /// Told when a launcher's panel opens (`true`) or closes (`false`), by the person or by
+    /// `open`.
     #[prop(optional, into)]
     on_open_change: Option<Callback<bool>>,
-    /// The model the next requests ask for; `config.model` until the signal says.
+    /// The model the next requests ask for; `config.model` until the signal says. Written into
+    /// the settings, as the settings panel does (and kept with them).
     #[prop(optional, into)]
     model: MaybeProp<String>,
     /// The system prompt of the next requests; `config.system_prompt` until the signal says.
     #[prop(optional, into)]
     system_prompt: MaybeProp<String>,
     /// The words the chat box shows; `config.strings` until the signal says. A change draws the
-    /// chat box again in them; the conversation and the draft stay.
+    /// chat box again in them: the conversation and the draft stay; the settings panel closes
+    /// and the log scrolls to its end.
     #[prop(optional, into)]
     strings: MaybeProp<Strings>,
     /// Every event, as `onEvent` tells a page: a message sent, the first token, a reply, a failed
@@ -136,7 +138,14 @@ pub fn ChatBox(
             view! { <ChatView controller=controller /> }.into_any()
         }
     };
-    view! { <div class="cw-root" style=scheme>{drawn}</div> }
+    // Inline, a chat box of `--cw-height`; a launcher's button and panel are fixed, and its root
+    // takes no room in the page.
+    let class = if launcher {
+        "cw-root cw-root--contents"
+    } else {
+        "cw-root cw-root--unsized"
+    };
+    view! { <div class=class style=scheme>{drawn}</div> }
 }
 
 /// The chat box of an existing controller. With `on_close`, the header offers a Close button
