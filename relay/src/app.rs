@@ -45,47 +45,19 @@ pub fn router(config: Config) -> std::io::Result<(Router, Arc<Stats>)> {
 
     let period = Duration::from_millis(60_000 / u64::from(config.rate_per_minute))
         .max(Duration::from_millis(1));
-    let governor = GovernorConfigBuilder::default()
-        .period(period)
-        .burst_size(config.rate_burst)
-        .key_extractor(ClientNetwork)
-        .finish()
-        .map(Arc::new);
-    let mut chat = Router::new().route("/v1/chat/completions", post(chat_completions));
-    if let Some(governor) = governor {
-        let limiter = governor.limiter().clone();
-        // Forget clients that have not been seen for a while, so the table stays small.
-        tokio::spawn(async move {
-            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                every_minute.tick().await;
-                limiter.retain_recent();
-            }
-        });
-        chat = chat.layer(GovernorLayer::new(governor).error_handler(rate_limited));
-    }
+    let chat = per_client_rate(
+        Router::new().route("/v1/chat/completions", post(chat_completions)),
+        period,
+        config.rate_burst,
+    );
     // Resuming and stopping kept replies have a rate of their own, per client: a widget resumes
     // a reply at most a few times, and an unknown id must not cost the relay (or Redis) without
     // bound.
-    let mut streams =
-        Router::new().route("/v1/streams/{id}", get(resume_stream).delete(stop_stream));
-    let stream_governor = GovernorConfigBuilder::default()
-        .period(STREAM_REQUEST_EVERY)
-        .burst_size(STREAM_REQUEST_BURST)
-        .key_extractor(ClientNetwork)
-        .finish()
-        .map(Arc::new);
-    if let Some(governor) = stream_governor {
-        let limiter = governor.limiter().clone();
-        tokio::spawn(async move {
-            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                every_minute.tick().await;
-                limiter.retain_recent();
-            }
-        });
-        streams = streams.layer(GovernorLayer::new(governor).error_handler(rate_limited));
-    }
+    let streams = per_client_rate(
+        Router::new().route("/v1/streams/{id}", get(resume_stream).delete(stop_stream)),
+        STREAM_REQUEST_EVERY,
+        STREAM_REQUEST_BURST,
+    );
 
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(
@@ -238,6 +210,30 @@ fn resumable(state: &AppState, response: Response, owner: Owner) -> Response {
         }
         Err(source) => Response::from_parts(parts, axum::body::Body::from_stream(source)),
     }
+}
+
+/// `routes`, each client (network) allowed one request every `every` with a burst of `burst`, a
+/// 429 past them.
+fn per_client_rate(routes: Router<AppState>, every: Duration, burst: u32) -> Router<AppState> {
+    let Some(governor) = GovernorConfigBuilder::default()
+        .period(every)
+        .burst_size(burst)
+        .key_extractor(ClientNetwork)
+        .finish()
+        .map(Arc::new)
+    else {
+        return routes;
+    };
+    let limiter = governor.limiter().clone();
+    // Forget clients that have not been seen for a while, so the table stays small.
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            limiter.retain_recent();
+        }
+    });
+    routes.layer(GovernorLayer::new(governor).error_handler(rate_limited))
 }
 
 /// Each client's rate of resumes and stops of kept replies: one every half second (120 a minute),

@@ -260,6 +260,32 @@ async fn read_events(
     read
 }
 
+/// Asks `relay` for the demo model's long story, streamed: the name it keeps the reply under, and
+/// the reply's body as it comes.
+async fn start_story(
+    client: &reqwest::Client,
+    relay: &Relay,
+) -> (
+    String,
+    impl futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin,
+) {
+    let started = client
+        .post(format!("{}/v1/chat/completions", relay.url))
+        .json(&json!({
+            "model": "m",
+            "messages": [{"role": "user", "content": "Tell me a long story"}],
+            "stream": true
+        }))
+        .send()
+        .await
+        .expect("answers");
+    let id = started.headers()["x-stream-id"]
+        .to_str()
+        .expect("a name")
+        .to_owned();
+    (id, started.bytes_stream())
+}
+
 #[tokio::test]
 async fn a_reply_one_relay_runs_is_resumed_and_stopped_through_the_other() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -273,23 +299,7 @@ async fn a_reply_one_relay_runs_is_resumed_and_stopped_through_the_other() {
         Relay::start(port, &flags).await,
     );
     let client = reqwest::Client::new();
-    let story = json!({
-        "model": "m",
-        "messages": [{"role": "user", "content": "Tell me a long story"}],
-        "stream": true
-    });
-    let ask = || {
-        client
-            .post(format!("{}/v1/chat/completions", first.url))
-            .json(&story)
-            .send()
-    };
-    let started = ask().await.expect("answers");
-    let id = started.headers()["x-stream-id"]
-        .to_str()
-        .expect("a name")
-        .to_owned();
-    let mut body = started.bytes_stream();
+    let (id, mut body) = start_story(&client, &first).await;
     let before = events_in(&read_events(&mut body, Some(5)).await);
     let (last, _) = *before.last().expect("events");
     // The connection to the first relay drops; the browser comes back through the second.
@@ -333,12 +343,7 @@ async fn a_reply_one_relay_runs_is_resumed_and_stopped_through_the_other() {
         .await
         .expect("answers");
     assert_eq!(unknown.status(), 404);
-    let started = ask().await.expect("answers");
-    let id = started.headers()["x-stream-id"]
-        .to_str()
-        .expect("a name")
-        .to_owned();
-    let mut body = started.bytes_stream();
+    let (id, mut body) = start_story(&client, &first).await;
     read_events(&mut body, Some(3)).await;
     let elsewhere = format!("{}/v1/streams/{id}", second.url);
     let not_theirs = client
@@ -382,21 +387,7 @@ async fn a_reply_whose_relay_died_ends_for_its_follower_elsewhere_within_seconds
         Relay::start(port, &flags).await,
     );
     let client = reqwest::Client::new();
-    let started = client
-        .post(format!("{}/v1/chat/completions", first.url))
-        .json(&json!({
-            "model": "m",
-            "messages": [{"role": "user", "content": "Tell me a long story"}],
-            "stream": true
-        }))
-        .send()
-        .await
-        .expect("answers");
-    let id = started.headers()["x-stream-id"]
-        .to_str()
-        .expect("a name")
-        .to_owned();
-    let mut body = started.bytes_stream();
+    let (id, mut body) = start_story(&client, &first).await;
     let before = events_in(&read_events(&mut body, Some(5)).await);
     let (last, _) = *before.last().expect("events");
     drop(body);
