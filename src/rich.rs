@@ -3,8 +3,8 @@
 //! They are `chat-rich`'s, built into a wasm module of their own (`<widget>_rich.wasm`, beside the
 //! widget's script and wasm; `scripts/post-build.mjs` builds it), which a page downloads only
 //! once a reply has a formula or code in a language the highlighter knows. The first such reply
-//! asks for it ([`need`]); until it is in, its code is plain and its formulas show as their source,
-//! and when it arrives every chat box on the page upgrades what it shows ([`track`]). A module
+//! asks for it (`need`); until it is in, its code is plain and its formulas show as their source,
+//! and when it arrives every chat box on the page upgrades what it shows (`track`). A module
 //! that cannot be loaded leaves them so (after three tries), and nothing else changes.
 //!
 //! The module imports nothing and shares no memory with the widget: a question is written into its

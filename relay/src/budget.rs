@@ -420,7 +420,7 @@ impl Drop for Meter {
 }
 
 /// About how many tokens `request`'s prompt is: four characters of text a token (its messages'
-/// text, its tools' definitions), and [`IMAGE_TOKENS`] an image.
+/// text, its tools' definitions), and `IMAGE_TOKENS` an image.
 pub fn estimate_prompt(request: &ChatRequest) -> u64 {
     // Characters of text and images, of one message's content.
     let content = |content: &Content| match content {

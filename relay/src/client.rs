@@ -18,7 +18,7 @@ use ipnet::IpNet;
 
 use crate::state::AppState;
 
-/// The client a request is from, as [`resolve`] found it (in the request's extensions).
+/// The client a request is from, as `resolve` found it (in the request's extensions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Client(pub IpAddr);
 

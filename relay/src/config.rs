@@ -35,6 +35,12 @@ const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 32;
 const DEFAULT_BODY_BYTES_IN_FLIGHT: u64 = 4 * DEFAULT_BODY_LIMIT;
 
 /// The relay's command line.
+// Its fields' comments are `--help`'s text, written for a terminal rather than for rustdoc.
+#[allow(
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags
+)]
 #[derive(Clone, Debug, Parser)]
 #[command(
     name = "chat-relay",

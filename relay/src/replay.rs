@@ -38,7 +38,7 @@ pub const MAX_BYTES: usize = 256 * 1024 * 1024;
 /// The most bytes of one reply's events; a reply that goes past is stopped there.
 pub const MAX_STREAM_BYTES: usize = 8 * 1024 * 1024;
 /// The most replies this process follows from Redis at once for browsers (each reads Redis
-/// every [`POLL`]).
+/// every `POLL`).
 pub const MAX_FOLLOWED_ELSEWHERE: usize = 256;
 /// How often a process looks in Redis for stops asked elsewhere, and for followers elsewhere.
 pub const WATCH: Duration = Duration::from_millis(500);

@@ -97,7 +97,7 @@ fn write_node(node: &Markup, out: &mut Vec<u8>) -> Option<()> {
 }
 
 /// The markup in `bytes`: `None` unless they hold exactly one well-formed node, with known
-/// names, at most [`MAX_DEPTH`] deep.
+/// names, at most `MAX_DEPTH` deep.
 pub fn read_markup(bytes: &[u8]) -> Option<Markup> {
     let mut reader = Reader { bytes, at: 0 };
     let node = reader.node(0)?;
