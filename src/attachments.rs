@@ -6,8 +6,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, File, HtmlCanvasElement, ImageBitmap};
 
-use chat_core::conversation::Image;
-use chat_core::strings::{fill, Strings};
+use chat_widget_core::conversation::Image;
+use chat_widget_core::strings::{fill, Strings};
 
 /// The image types a person may attach.
 pub const ACCEPTED: [&str; 4] = ["image/png", "image/jpeg", "image/webp", "image/gif"];

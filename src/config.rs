@@ -1,13 +1,13 @@
 //! The widget's one configuration type, usable from Rust and from JSON.
 
-use chat_core::retry::RetryPolicy;
-use chat_core::{Parameters, Strings};
 use chat_protocol::{
     ApiKey, ChatRequest, LogitBias, Message, Stop, Tool, ToolChoice, ValidationError, DEFAULT_MODEL,
 };
+use chat_widget_core::retry::RetryPolicy;
+use chat_widget_core::{Parameters, Strings};
 use serde::Deserialize;
 
-pub use chat_core::settings::Steering;
+pub use chat_widget_core::settings::Steering;
 
 /// The relay's endpoint on the page's own origin: the default, so no key is ever in the page.
 pub const RELAY_ENDPOINT: &str = "/v1/chat/completions";

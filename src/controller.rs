@@ -1,20 +1,20 @@
 //! The driver of a chat box's [`Session`]: it feeds the session what the person does and what the
 //! transport, the tools and the timers deliver, carries out the session's effects with the
 //! browser's means, and mirrors the session into signals, one set per message, so a new token
-//! touches one message's text and nothing else. What a turn does is decided in `chat_core`; what is
+//! touches one message's text and nothing else. What a turn does is decided in `chat_widget_core`; what is
 //! here is I/O and reactivity.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use chat_core::session::{Changes, Refusal};
-use chat_core::strings::fill;
-use chat_core::{
+use chat_protocol::{PolicySummary, Source, ToolCall, Usage};
+use chat_widget_core::session::{Changes, Refusal};
+use chat_widget_core::strings::fill;
+use chat_widget_core::{
     Effect as SessionEffect, Feedback, Input, Library, MessageId, MessageStatus, Role, Session,
     SessionConfig, Settings, Status, Strings, Ticket, TransportError,
 };
-use chat_protocol::{PolicySummary, Source, ToolCall, Usage};
 use futures_util::StreamExt;
 use leptos::leptos_dom::helpers::TimeoutHandle;
 use leptos::prelude::*;
@@ -27,9 +27,11 @@ use crate::storage;
 use crate::tools::Toolbox;
 use crate::transport::{AbortHandle, Reply, SharedTransport};
 use crate::voice::Voice;
-use chat_core::conversation::Image;
+use chat_widget_core::conversation::Image;
 
-pub use chat_core::session::{Consent, ConsentRequest, PendingRetry, TurnEvent, CONTINUE_PROMPT};
+pub use chat_widget_core::session::{
+    Consent, ConsentRequest, PendingRetry, TurnEvent, CONTINUE_PROMPT,
+};
 
 /// The reactive mirror of one message.
 #[derive(Clone, Copy, Debug)]
@@ -102,6 +104,13 @@ pub enum ChatEvent {
 /// Hears of each [`ChatEvent`].
 type Observer = Rc<dyn Fn(&ChatEvent)>;
 
+/// The observers, each under the number it was registered with.
+#[derive(Default)]
+struct Observers {
+    last: u64,
+    registered: Vec<(u64, Observer)>,
+}
+
 /// Runs one chat box: its session, the request in flight, and the composer's draft.
 #[derive(Clone, Copy)]
 pub struct ChatController {
@@ -139,7 +148,7 @@ pub struct ChatController {
     /// How many attached images are still being prepared.
     preparing: RwSignal<usize>,
     /// Who hears of each message sent, reply finished and turn failed.
-    observers: StoredValue<Vec<Observer>, LocalStorage>,
+    observers: StoredValue<Observers, LocalStorage>,
     /// Dictation and reading aloud, when the config offers them.
     voice: Option<Voice>,
 }
@@ -232,7 +241,7 @@ impl ChatController {
             storage_notice: RwSignal::new(storage_notice),
             attachments: RwSignal::new(Vec::new()),
             preparing: RwSignal::new(0),
-            observers: StoredValue::new_local(Vec::new()),
+            observers: StoredValue::new_local(Observers::default()),
             voice,
         };
         controller.mirror();
@@ -733,10 +742,25 @@ impl ChatController {
         sent
     }
 
-    /// Calls `observer` for each [`ChatEvent`] from now on, for the life of the chat box.
+    /// Calls `observer` for each [`ChatEvent`] from now on, until the reactive owner current when
+    /// it is called is cleaned up: the chat box's own lives as long as the chat box; one of a
+    /// part drawn again (the launcher, in other words) goes with the part; one registered in an
+    /// effect goes when the effect runs again.
     pub fn observe(&self, observer: impl Fn(&ChatEvent) + 'static) {
-        self.observers
-            .update_value(|observers| observers.push(Rc::new(observer)));
+        let observers = self.observers;
+        let registered = observers.try_update_value(|observers| {
+            observers.last += 1;
+            let number = observers.last;
+            observers.registered.push((number, Rc::new(observer)));
+            number
+        });
+        if let Some(number) = registered {
+            on_cleanup(move || {
+                observers.try_update_value(|observers| {
+                    observers.registered.retain(|(each, _)| *each != number)
+                });
+            });
+        }
     }
 
     /// Tells the observers, once the controller's current step is over: an observer (a page's
@@ -744,7 +768,13 @@ impl ChatController {
     pub fn emit(&self, event: ChatEvent) {
         let observers = self.observers;
         queue_microtask(move || {
-            for observer in observers.try_get_value().unwrap_or_default() {
+            let now: Vec<Observer> = observers
+                .try_with_value(|observers| {
+                    let each = observers.registered.iter();
+                    each.map(|(_, observer)| observer.clone()).collect()
+                })
+                .unwrap_or_default();
+            for observer in now {
                 observer(&event);
             }
         });
@@ -958,7 +988,7 @@ fn was_sent(effects: &[SessionEffect]) -> bool {
 
 /// The message's view brought in line with it: text is appended, never replaced, so a token costs
 /// the length of the token.
-fn update_view(view: &MessageView, message: &chat_core::ChatMessage) {
+fn update_view(view: &MessageView, message: &chat_widget_core::ChatMessage) {
     // A message's text only ever grows (see `Conversation`), so the part not yet shown is the part
     // after what is shown.
     let shown = view.text.with_untracked(String::len);

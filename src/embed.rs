@@ -16,7 +16,7 @@ use crate::controller::{ChatController, ChatEvent, TurnEvent};
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport, TransportError};
 use crate::view::{describe, ChatView, Launcher};
-use chat_core::error::ChatError;
+use chat_widget_core::error::ChatError;
 
 /// The attribute that marks an element for automatic mounting; its value is the JSON config.
 pub const MOUNT_ATTRIBUTE: &str = "data-chat-widget";
@@ -39,7 +39,7 @@ thread_local! {
 }
 
 /// A mounted chat widget's handle. The widget stays on the page until [`ChatWidget::unmount`],
-/// whether or not the page keeps the handle.
+/// whether or not the page keeps the handle (see [`mount_with`] for the other ways it goes).
 #[wasm_bindgen]
 pub struct ChatWidget {
     mounted: Rc<RefCell<Option<Mounted>>>,
@@ -266,6 +266,25 @@ pub fn mount(element: HtmlElement, config: JsValue) -> Result<ChatWidget, JsErro
 /// Mounts a chat widget into a shadow root of `element`, with `transport` or, by default, `fetch`
 /// to the config's endpoint, and the tools of `toolbox`. Refused when `element` cannot hold a
 /// shadow root (an `input`, say) or already holds a closed one.
+///
+/// The widget, its style sheet included, lives in the shadow root, apart from the page's own
+/// styles. It stays until [`ChatWidget::unmount`], or until its element has left the page (then
+/// the next mount takes it away); mounted from Leptos code (a component, an effect), also until
+/// the reactive owner it was mounted under is cleaned up, as the component's own nodes.
+///
+/// ```no_run
+/// use chat_widget::{mount_with, ChatConfig, Toolbox};
+/// use wasm_bindgen::JsCast;
+///
+/// let element: web_sys::HtmlElement = web_sys::window()
+///     .and_then(|window| window.document())
+///     .and_then(|document| document.get_element_by_id("help"))
+///     .expect("a #help element")
+///     .unchecked_into();
+/// let config = ChatConfig { title: "Help".into(), ..ChatConfig::default() };
+/// let widget = mount_with(element, config, None, Toolbox::new()).expect("mounted");
+/// widget.open();
+/// ```
 pub fn mount_with(
     element: HtmlElement,
     mut config: ChatConfig,
@@ -346,7 +365,9 @@ pub fn mount_with(
     let callbacks = Rc::new(RefCell::new(Callbacks::default()));
     let made = Rc::new(RefCell::new(None));
     let launcher = config.presentation == Presentation::Launcher;
-    let handle = {
+    // Untracked: mounted from an effect, the widget must not make the effect follow what it reads
+    // as it is built (the effect would run again and mount it again).
+    let handle = untrack(|| {
         let made = made.clone();
         let callbacks = callbacks.clone();
         mount_to(container.clone().unchecked_into(), move || {
@@ -374,7 +395,7 @@ pub fn mount_with(
                 view! { <ChatView controller=controller /> }.into_any()
             }
         })
-    };
+    });
     // `mount_to` builds the view before it returns, so this is always there.
     let (controller, open) = made
         .take()
@@ -390,6 +411,20 @@ pub fn mount_with(
         restyled,
     })));
     LIVE.with(|live| live.borrow_mut().push(mounted.clone()));
+    // Mounted from Leptos code (a component, an effect): its reactive owner is the widget's too,
+    // and the widget goes with it, as the component's own nodes do.
+    if Owner::current().is_some() {
+        let owned = StoredValue::new_local(mounted.clone());
+        on_cleanup(move || {
+            if let Some(mounted) = owned.try_get_value() {
+                ChatWidget {
+                    mounted,
+                    callbacks: Rc::default(),
+                }
+                .unmount();
+            }
+        });
+    }
     Ok(ChatWidget { mounted, callbacks })
 }
 

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use chat_core::library::Library;
-use chat_core::settings::Settings;
+use chat_widget_core::library::Library;
+use chat_widget_core::settings::Settings;
 
 /// The layout of what is stored; a change of layout changes it.
 pub const VERSION: u32 = 1;
@@ -30,7 +30,7 @@ pub enum StorageError {
 
 impl StorageError {
     /// Why, in the table's words.
-    pub fn describe(self, strings: &chat_core::Strings) -> &str {
+    pub fn describe(self, strings: &chat_widget_core::Strings) -> &str {
         match self {
             StorageError::Unavailable => strings.storage_unavailable(),
             StorageError::Full => strings.storage_full(),

@@ -9,7 +9,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
 use serde_json::Value;
 
-pub use chat_core::session::{output_text, ToolResult};
+pub use chat_widget_core::session::{output_text, ToolResult};
 
 type Handler = Rc<dyn Fn(Value) -> LocalBoxFuture<'static, ToolResult>>;
 
@@ -18,6 +18,29 @@ type Handler = Rc<dyn Fn(Value) -> LocalBoxFuture<'static, ToolResult>>;
 pub type Approver = Rc<dyn Fn(&ToolCall) -> LocalBoxFuture<'static, Option<bool>>>;
 
 /// The registered tools. Cloning shares the handlers.
+///
+/// ```
+/// use chat_widget::Toolbox;
+/// use serde_json::json;
+///
+/// let mut tools = Toolbox::new();
+/// tools.register(
+///     "count_letters",
+///     "Counts the letters of a text.",
+///     json!({
+///         "type": "object",
+///         "properties": { "text": { "type": "string" } },
+///         "required": ["text"],
+///     }),
+///     |arguments| async move {
+///         let text = arguments["text"].as_str().ok_or("`text` must be a string")?;
+///         Ok(json!(text.chars().filter(|c| c.is_alphabetic()).count()))
+///     },
+/// );
+/// // It only reads what it is given: the person is not asked before it runs.
+/// tools.set_confirm("count_letters", false);
+/// assert_eq!(tools.definitions()[0].function.name, "count_letters");
+/// ```
 #[derive(Clone, Default)]
 pub struct Toolbox {
     tools: Vec<Registered>,

@@ -23,7 +23,7 @@ use web_sys::{
 };
 
 use crate::markdown::{render, Node};
-use chat_core::conversation::MessageId;
+use chat_widget_core::conversation::MessageId;
 
 /// Why dictation stopped before it was asked to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

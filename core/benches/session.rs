@@ -1,14 +1,14 @@
 //! What the session's work for one streamed token costs as the conversation grows: the same
-//! tokens handled after 1, 100 and 300 earlier turns. `cargo bench -p chat-core --bench session`;
+//! tokens handled after 1, 100 and 300 earlier turns. `cargo bench -p chat-widget-core --bench session`;
 //! the numbers are printed, there is no pass or fail.
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use chat_core::conversation::SavedMessage;
-use chat_core::library::{Library, Thread};
-use chat_core::{Effect, Input, Session, SessionConfig, Settings};
 use chat_protocol::StreamEvent;
+use chat_widget_core::conversation::SavedMessage;
+use chat_widget_core::library::{Library, Thread};
+use chat_widget_core::{Effect, Input, Session, SessionConfig, Settings};
 
 const TOKENS: usize = 200_000;
 

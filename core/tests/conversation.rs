@@ -2,12 +2,12 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use chat_core::conversation::SubmitError;
-use chat_core::HistoryLimits;
-use chat_core::{ChatError, Conversation, MessageStatus, Role, Status, TransportError};
 use chat_protocol::{
     ApiError, FinishReason, FunctionCallDelta, Message, StreamEvent, ToolCallDelta, Usage,
 };
+use chat_widget_core::conversation::SubmitError;
+use chat_widget_core::HistoryLimits;
+use chat_widget_core::{ChatError, Conversation, MessageStatus, Role, Status, TransportError};
 
 fn content(text: &str) -> StreamEvent {
     StreamEvent::Content(text.into())
@@ -626,7 +626,8 @@ fn a_kept_conversation_comes_back_as_it_was_said() {
     assert_eq!(saved.len(), 5, "the reply still arriving is not kept");
     let json = serde_json::to_string(&saved).expect("serializes");
     let restored = Conversation::from_saved(
-        &serde_json::from_str::<Vec<chat_core::conversation::SavedMessage>>(&json).expect("reads"),
+        &serde_json::from_str::<Vec<chat_widget_core::conversation::SavedMessage>>(&json)
+            .expect("reads"),
     );
     assert_eq!(restored.status(), &Status::Ready);
     assert_eq!(
@@ -657,7 +658,7 @@ fn the_history_budget_leaves_out_whole_old_turns_and_keeps_the_last() {
     assert_eq!((all.len(), cut), (9, None));
     let turn_cost: usize = all[..2]
         .iter()
-        .map(chat_core::conversation::estimate_tokens)
+        .map(chat_widget_core::conversation::estimate_tokens)
         .sum();
     let (history, cut) = conversation.history_within(&tokens(Some(turn_cost * 2 + 20)), 0);
     assert_eq!(
@@ -704,8 +705,8 @@ fn the_history_budget_leaves_out_whole_old_turns_and_keeps_the_last() {
     );
 }
 
-fn image(url: &str, preview: &str) -> chat_core::conversation::Image {
-    chat_core::conversation::Image {
+fn image(url: &str, preview: &str) -> chat_widget_core::conversation::Image {
+    chat_widget_core::conversation::Image {
         url: url.into(),
         preview: preview.into(),
     }
@@ -784,7 +785,7 @@ fn images_alone_are_a_message_but_nothing_at_all_is_not() {
 
 #[test]
 fn an_image_counts_as_a_fixed_number_of_tokens_whatever_its_url_length() {
-    use chat_core::conversation::{estimate_tokens, IMAGE_TOKENS};
+    use chat_widget_core::conversation::{estimate_tokens, IMAGE_TOKENS};
     let mut small = Conversation::new();
     small
         .submit_with("Hi", vec![image("data:image/png;base64,AA", "")])
@@ -801,8 +802,8 @@ fn an_image_counts_as_a_fixed_number_of_tokens_whatever_its_url_length() {
 
 #[test]
 fn older_images_go_as_previews_once_the_newest_fill_the_full_size_room() {
-    use chat_core::conversation::FULL_IMAGES_BYTES;
     use chat_protocol::{Content, ContentPart};
+    use chat_widget_core::conversation::FULL_IMAGES_BYTES;
     let big = format!(
         "data:image/jpeg;base64,{}",
         "A".repeat(FULL_IMAGES_BYTES / 2 - 100)
@@ -866,8 +867,8 @@ fn a_kept_preview_that_is_not_a_data_image_is_dropped() {
 
 #[test]
 fn the_newest_images_go_whole_even_when_larger_than_the_room() {
-    use chat_core::conversation::FULL_IMAGES_BYTES;
     use chat_protocol::{Content, ContentPart};
+    use chat_widget_core::conversation::FULL_IMAGES_BYTES;
     let huge = format!(
         "data:image/png;base64,{}",
         "A".repeat(FULL_IMAGES_BYTES + 10)

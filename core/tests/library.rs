@@ -2,8 +2,8 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use chat_core::conversation::SavedMessage;
-use chat_core::library::{to_json, to_markdown, Library};
+use chat_widget_core::conversation::SavedMessage;
+use chat_widget_core::library::{to_json, to_markdown, Library};
 
 fn said(role: &str, text: &str) -> SavedMessage {
     SavedMessage {

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use chat_core::retry::{http_date_seconds, is_retryable, retry_after_wait, RetryPolicy};
-use chat_core::{ChatError, TransportError};
 use chat_protocol::ApiError;
+use chat_widget_core::retry::{http_date_seconds, is_retryable, retry_after_wait, RetryPolicy};
+use chat_widget_core::{ChatError, TransportError};
 
 fn http(status: u16) -> ChatError {
     ChatError::Transport(TransportError::Http {

@@ -3,16 +3,16 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use chat_core::conversation::Image;
-use chat_core::retry::RetryPolicy;
-use chat_core::session::{Consent, PendingRetry, Refusal};
-use chat_core::{
-    ChatError, Effect, Input, Library, MessageStatus, Parameters, Role, Session, SessionConfig,
-    Settings, Status, Ticket, TransportError, Turn, TurnEvent,
-};
 use chat_protocol::{
     ApiError, ChatRequest, FinishReason, FunctionCallDelta, Message, StreamEvent, Tool, ToolCall,
     ToolCallDelta, ToolChoice,
+};
+use chat_widget_core::conversation::Image;
+use chat_widget_core::retry::RetryPolicy;
+use chat_widget_core::session::{Consent, PendingRetry, Refusal};
+use chat_widget_core::{
+    ChatError, Effect, Input, Library, MessageStatus, Parameters, Role, Session, SessionConfig,
+    Settings, Status, Ticket, TransportError, Turn, TurnEvent,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -140,7 +140,7 @@ fn request(effects: &[Effect]) -> Option<(Ticket, &ChatRequest)> {
     })
 }
 
-fn tool_runs(effects: &[Effect]) -> Vec<(Ticket, chat_core::MessageId, ToolCall)> {
+fn tool_runs(effects: &[Effect]) -> Vec<(Ticket, chat_widget_core::MessageId, ToolCall)> {
     effects
         .iter()
         .filter_map(|effect| match effect {
@@ -424,7 +424,7 @@ fn refusals_and_replies_cut_short_are_not_retried() {
     let (_, sent) = request(&effects).expect("continued");
     assert_eq!(
         sent.messages.last(),
-        Some(&Message::user(chat_core::CONTINUE_PROMPT))
+        Some(&Message::user(chat_widget_core::CONTINUE_PROMPT))
     );
     assert!(matches!(
         &sent.messages[1],
@@ -1001,7 +1001,7 @@ mod properties {
     #[derive(Default)]
     struct Model {
         reading: Option<Ticket>,
-        tools: Vec<(Ticket, chat_core::MessageId)>,
+        tools: Vec<(Ticket, chat_widget_core::MessageId)>,
         ended: HashSet<Ticket>,
         sent_texts: Vec<String>,
         edited_or_deleted: bool,
@@ -1034,7 +1034,7 @@ mod properties {
         }
     }
 
-    fn texts(session: &Session) -> HashMap<chat_core::MessageId, String> {
+    fn texts(session: &Session) -> HashMap<chat_widget_core::MessageId, String> {
         session
             .conversation()
             .messages()
@@ -1251,8 +1251,8 @@ fn a_rating_is_kept_with_the_reply_and_told_with_its_id() {
     let reply = chat.session.conversation().messages()[1].id;
     // Not while it streams.
     chat.event(ticket, StreamEvent::Content("Hi".into()));
-    let down = Some(chat_core::Feedback {
-        rating: chat_core::Rating::Down,
+    let down = Some(chat_widget_core::Feedback {
+        rating: chat_widget_core::Rating::Down,
         comment: "Too short".into(),
     });
     assert!(chat

@@ -3,9 +3,9 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use chat_core::settings::{Field, Settings};
-use chat_core::{Parameters, Strings};
 use chat_protocol::{Message, PolicySummary, Rule, Stop, ToolChoice};
+use chat_widget_core::settings::{Field, Settings};
+use chat_widget_core::{Parameters, Strings};
 use serde_json::json;
 
 /// `apply` with the built-in English.

@@ -91,15 +91,18 @@ pub enum Answers {
     },
 }
 
+/// Cargo's target directory: `$CARGO_TARGET_DIR` (a relative one is taken from the workspace's
+/// root, where the scripts run), else `target/`.
+pub fn target_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
+}
+
 /// The release binary of the relay (`$CHAT_RELAY_BIN`, or `release/chat-relay` in cargo's target
 /// directory: `$CARGO_TARGET_DIR`, else `target/`), the one `scripts/demo` starts.
 pub fn relay_binary() -> PathBuf {
-    // A relative `$CARGO_TARGET_DIR` is taken from the workspace's root, where the scripts run.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), |dir| root.join(dir));
     let binary = std::env::var_os("CHAT_RELAY_BIN")
-        .map_or_else(|| target.join("release/chat-relay"), PathBuf::from);
+        .map_or_else(|| target_dir().join("release/chat-relay"), PathBuf::from);
     assert!(
         binary.is_file(),
         "{} is missing: build it first (`cargo build --release -p chat-relay`; scripts/test does)",
@@ -128,12 +131,22 @@ impl Relay {
         origins: &[String],
         flags: &[&std::ffi::OsStr],
     ) -> Self {
+        Self::serving(&dist(), answers, origins, flags).await
+    }
+
+    /// [`Relay::start_with`], serving the files of `static_dir` instead of the built widget.
+    pub async fn serving(
+        static_dir: &Path,
+        answers: &Answers,
+        origins: &[String],
+        flags: &[&std::ffi::OsStr],
+    ) -> Self {
         let mut command = Command::new(relay_binary());
         command
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--static-dir")
-            .arg(dist());
+            .arg(static_dir);
         // Nothing from the developer's own environment.
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("CHAT_RELAY_") {
@@ -181,39 +194,66 @@ impl Relay {
 
     /// What `/healthz` says now (`active_streams`, `demo_tokens`, ...).
     pub async fn health(&self) -> serde_json::Value {
-        let address = self.url.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(address)
-            .await
-            .expect("the relay answers");
-        stream
-            .write_all(b"GET /healthz HTTP/1.0\r\nHost: relay\r\n\r\n")
-            .await
-            .expect("asked");
-        let mut response = String::new();
-        stream
-            .read_to_string(&mut response)
-            .await
-            .expect("an answer");
+        let response = http_get(&self.url, "/healthz").await;
         let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
         serde_json::from_str(body).unwrap_or_else(|error| panic!("/healthz: {error}: {response}"))
     }
 }
 
+/// The whole response (head and body) to `GET path` from the server at `url`
+/// (`http://127.0.0.1:<port>`), over HTTP/1.0.
+pub async fn http_get(url: &str, path: &str) -> String {
+    let address = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|error| panic!("{url} does not answer: {error}"));
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
+        .await
+        .expect("asked");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("an answer");
+    response
+}
+
 /// Reads the relay's standard output until it says where it listens (`… listening on http://…`),
 /// for at most `limit`.
-pub async fn listening_url(output: impl tokio::io::AsyncRead + Unpin, limit: Duration) -> String {
-    let mut lines = BufReader::new(output).lines();
-    let read = async {
-        while let Some(line) = lines.next_line().await.expect("its output") {
-            if let Some((_, url)) = line.split_once("listening on ") {
-                return url.trim().to_owned();
+pub async fn listening_url(
+    output: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    limit: Duration,
+) -> String {
+    printed_after(output, "listening on ", limit).await
+}
+
+/// Reads a server's standard output until a line says `marker` and returns what follows it (the
+/// address it serves at), for at most `limit`. The rest is read to its end in the background, so
+/// that what the server prints later never finds its pipe closed.
+pub async fn printed_after(
+    output: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    marker: &'static str,
+    limit: Duration,
+) -> String {
+    let (tell, told) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        // As bytes: a build's output (cargo's, trunk's) need not be UTF-8 throughout.
+        let mut lines = BufReader::new(output).split(b'\n');
+        let mut tell = Some(tell);
+        while let Ok(Some(line)) = lines.next_segment().await {
+            let line = String::from_utf8_lossy(&line);
+            if let Some((_, after)) = line.split_once(marker) {
+                if let Some(tell) = tell.take() {
+                    let _ = tell.send(after.trim().to_owned());
+                }
             }
         }
-        panic!("the relay stopped before it listened")
-    };
-    tokio::time::timeout(limit, read)
+    });
+    tokio::time::timeout(limit, told)
         .await
-        .unwrap_or_else(|_| panic!("the relay did not listen within {limit:?}"))
+        .unwrap_or_else(|_| panic!("nothing said \"{marker}\" within {limit:?}"))
+        .unwrap_or_else(|_| panic!("the server stopped before it said \"{marker}\""))
 }
 
 /// Chromium on a page of the relay, with everything stopped when dropped.
@@ -346,10 +386,7 @@ impl Browser {
     }
 
     pub async fn save_screenshot(&self, name: &str) {
-        let png = self.client.screenshot().await.expect("a screenshot");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+        save_screenshot(&self.client, name).await;
     }
 
     /// axe-core's violations on the page as it is now.
@@ -408,6 +445,14 @@ impl Browser {
         let _ = client.close().await;
         drop(relay);
     }
+}
+
+/// Saves what `client` shows as `target/e2e-screenshots/<name>.png`.
+pub async fn save_screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("a screenshot");
+    let dir = target_dir().join("e2e-screenshots");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join(format!("{name}.png")), png);
 }
 
 /// Debian's Chromium over WebDriver, on a free port; the driver stops when its handle is dropped.

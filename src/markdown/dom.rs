@@ -5,9 +5,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Text, Url};
 
 use super::node::{Node, LINK_REL};
-use chat_core::strings::fill;
 use chat_protocol::Source;
 use chat_rich::markup::Markup;
+use chat_widget_core::strings::fill;
 
 /// The class of a code block's copy button; the chat box handles its clicks.
 pub const COPY_BUTTON_CLASS: &str = "cw-code__copy";

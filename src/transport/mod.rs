@@ -11,10 +11,34 @@ use chat_protocol::{ChatRequest, PolicySummary, StreamEvent};
 use futures_util::future::LocalBoxFuture;
 use futures_util::stream::LocalBoxStream;
 
-pub use chat_core::TransportError;
+pub use chat_widget_core::TransportError;
 pub use fetch::FetchTransport;
 
 /// Sends requests and streams back what the server answers.
+///
+/// [`FetchTransport`] is the widget's own. Another carries requests some other way (a
+/// WebSocket, the app's own client) or answers them itself, as this one does:
+///
+/// ```
+/// use chat_widget::protocol::{ChatRequest, FinishReason, StreamEvent};
+/// use chat_widget::{AbortHandle, Reply, SharedTransport, Transport};
+/// use futures_util::stream::{self, StreamExt};
+/// use std::rc::Rc;
+///
+/// /// Answers every request itself: how many messages it carries.
+/// struct Echo;
+///
+/// impl Transport for Echo {
+///     fn send(&self, request: &ChatRequest) -> Reply {
+///         let words = format!("You said {} messages.", request.messages.len());
+///         let events = [StreamEvent::Content(words), StreamEvent::Finish(FinishReason::Stop)];
+///         Reply::new(stream::iter(events.map(Ok)).boxed_local(), AbortHandle::new(|| ()))
+///     }
+/// }
+///
+/// let transport: SharedTransport = Rc::new(Echo);
+/// // `<ChatBox config=config transport=transport />`, or `mount_with(element, config, Some(transport), tools)`.
+/// ```
 pub trait Transport {
     /// Starts `request`. The reply's events arrive on [`Reply::events`]; an error ends the stream.
     fn send(&self, request: &ChatRequest) -> Reply;

@@ -11,8 +11,8 @@ use crate::config::{ChatConfig, ColorScheme, Presentation};
 use crate::controller::{ChatController, ChatEvent, TurnEvent};
 use crate::tools::Toolbox;
 use crate::transport::{FetchTransport, SharedTransport};
-use chat_core::strings::fill;
-use chat_core::Strings;
+use chat_widget_core::strings::fill;
+use chat_widget_core::Strings;
 
 /// A complete chat box, in the app's own DOM (link `style/base.css` and `style/widget.css`): a
 /// header, the message log, the error alert and the composer; or, with
@@ -123,10 +123,11 @@ pub fn ChatBox(
         }
         now
     });
-    // Auto: the page's own (the sheet inherits it).
+    // Auto: the page's own (the sheet inherits it). Set as a property, never as a `style`
+    // attribute, which a content security policy without 'unsafe-inline' styles refuses.
     let scheme = move || {
         let scheme = color_scheme.get().unwrap_or(first_scheme);
-        (scheme != ColorScheme::Auto).then(|| format!("color-scheme: {}", scheme.css()))
+        (scheme != ColorScheme::Auto).then(|| scheme.css())
     };
     let drawn = move || {
         if let Some(strings) = strings.get() {
@@ -145,7 +146,7 @@ pub fn ChatBox(
     } else {
         "cw-root cw-root--unsized"
     };
-    view! { <div class=class style=scheme>{drawn}</div> }
+    view! { <div class=class style:color-scheme=scheme>{drawn}</div> }
 }
 
 /// The chat box of an existing controller. With `on_close`, the header offers a Close button

@@ -6,7 +6,7 @@ use super::icons;
 use crate::attachments::ACCEPTED;
 use crate::controller::ChatController;
 use crate::voice::{Failure, Voice};
-use chat_core::strings::fill;
+use chat_widget_core::strings::fill;
 
 /// The keyCode browsers report for a key press that an input method is handling.
 const IME_KEY_CODE: u32 = 229;

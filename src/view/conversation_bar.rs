@@ -4,7 +4,7 @@ use wasm_bindgen::JsCast;
 
 use super::icons;
 use crate::controller::ChatController;
-use chat_core::library::{to_json, to_markdown};
+use chat_widget_core::library::{to_json, to_markdown};
 
 /// Choosing among the widget's conversations: switch and start a new one at hand, and behind a
 /// menu button, rename, delete, and export the one in view as Markdown or JSON.

@@ -1,8 +1,8 @@
 //! Errors in words a person can act on: the widget's table ([`Strings`]) around the provider's own
 //! message. Shown by the error alert, and given to the page's `onError`.
 
-use chat_core::strings::fill;
-use chat_core::{ChatError, Strings, TransportError};
+use chat_widget_core::strings::fill;
+use chat_widget_core::{ChatError, Strings, TransportError};
 
 /// What went wrong with the turn.
 pub fn chat_error(error: &ChatError, strings: &Strings) -> String {

@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 
 use crate::controller::ChatController;
-use chat_core::conversation::Status;
-use chat_core::strings::fill;
+use chat_widget_core::conversation::Status;
+use chat_widget_core::strings::fill;
 
 use super::describe::chat_error;
 
@@ -22,7 +22,7 @@ pub fn ErrorAlert(
                 // "Send without" only for a parameter the settings set: otherwise it would not help.
                 Status::Error(error) => Some((
                     controller.config().with_value(|config| chat_error(error, &config.strings)),
-                    matches!(error, chat_core::ChatError::Interrupted),
+                    matches!(error, chat_widget_core::ChatError::Interrupted),
                     error.rejected_parameter().filter(|parameter| {
                         controller.settings().with_untracked(|settings| settings.is_set(parameter))
                     }),

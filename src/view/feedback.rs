@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use super::icons;
 use crate::controller::{ChatController, MessageView};
-use chat_core::{Feedback, Rating};
+use chat_widget_core::{Feedback, Rating};
 
 /// 👍 and 👎 on a finished reply: toggle buttons (`aria-pressed`), and after 👎 a short comment
 /// the person may add. The rating is kept with the conversation and told to the page.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{icons, ChatView};
 use crate::controller::{ChatController, ChatEvent, TurnEvent};
 use crate::storage;
-use chat_core::strings::fill;
+use chat_widget_core::strings::fill;
 
 /// A floating button in a corner of the window that opens the chat box in a panel beside it (the
 /// whole screen on a narrow one). Esc or the panel's Close button closes it; focus moves into the

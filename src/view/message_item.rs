@@ -8,8 +8,8 @@ use crate::markdown::cite;
 use crate::markdown::dom::Policy;
 use crate::markdown::node::LINK_REL;
 use crate::voice::Voice;
-use chat_core::conversation::{MessageStatus, Role};
-use chat_core::strings::{fill, Strings};
+use chat_widget_core::conversation::{MessageStatus, Role};
+use chat_widget_core::strings::{fill, Strings};
 
 /// One message. The assistant's replies are Markdown; everything else is plain text with its line
 /// breaks. Either way, a streaming message costs time linear in its length.

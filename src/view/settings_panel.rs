@@ -4,10 +4,10 @@ use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
 use crate::controller::ChatController;
-use chat_core::settings::Steering;
-use chat_core::settings::{within, Field, Settings, MAX_STOPS};
-use chat_core::strings::fill;
 use chat_protocol::{format_number, ParameterRules, Rule};
+use chat_widget_core::settings::Steering;
+use chat_widget_core::settings::{within, Field, Settings, MAX_STOPS};
+use chat_widget_core::strings::fill;
 
 /// Numbers the panels on a page, so each control's id is unique.
 static PANELS: AtomicUsize = AtomicUsize::new(0);
@@ -203,7 +203,7 @@ pub fn SettingsPanel(
         .map(|name| option(name.clone(), fill(&call_tool, &[name])))
         .collect_view();
     let has_tools = !tools.is_empty();
-    let text = move |pick: fn(&chat_core::Strings) -> &str| controller.text(pick);
+    let text = move |pick: fn(&chat_widget_core::Strings) -> &str| controller.text(pick);
     let on_keydown = move |event: KeyboardEvent| {
         if event.key() == "Escape" {
             // Esc closes the settings, not the launcher's panel around them.

@@ -2,7 +2,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::controller::{ChatController, Consent, ConsentRequest};
-use chat_core::strings::fill;
+use chat_widget_core::strings::fill;
 
 /// The tool calls waiting for the person's consent, each with the tool's name, its arguments, and
 /// Allow, Allow for this conversation and Deny. A call runs only once allowed; Stop ends the wait.

@@ -10,7 +10,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 use crate::support::{
-    answer, content, local_storage, recorder, settle, sleep, Fixture, Scripted, Shared,
+    answer, content, local_storage, recorder, settle, sleep, start_executor, Fixture, Scripted,
+    Shared,
 };
 
 fn storage_notice(chat: &Fixture) -> Option<String> {
@@ -318,7 +319,39 @@ async fn a_switch_of_conversation_mid_reply_reports_and_announces_nothing() {
 }
 
 #[wasm_bindgen_test]
+async fn an_observer_hears_only_while_the_part_that_asked_is_there() {
+    use chat_widget::controller::ChatEvent;
+    use std::cell::Cell;
+
+    start_executor();
+    let owner = Owner::new();
+    let controller = owner.with(|| {
+        ChatController::new(
+            ChatConfig::default(),
+            Rc::new(Shared(Rc::new(Scripted::default()))),
+            Toolbox::new(),
+        )
+    });
+    let heard = Rc::new(Cell::new(0));
+    // A part of the chat box (the launcher, say) drawn under an owner of its own.
+    let part = owner.with(Owner::new);
+    part.with(|| {
+        let heard = heard.clone();
+        controller.observe(move |_| heard.set(heard.get() + 1));
+    });
+    controller.emit(ChatEvent::Opened);
+    settle().await;
+    assert_eq!(heard.get(), 1);
+    // Drawn again (in other words, say): the part that asked is gone, and so is its observer.
+    part.cleanup();
+    controller.emit(ChatEvent::Opened);
+    settle().await;
+    assert_eq!(heard.get(), 1, "a part that is gone hears nothing more");
+}
+
+#[wasm_bindgen_test]
 async fn messages_that_leave_the_view_free_their_signals() {
+    start_executor();
     let transport = Rc::new(Scripted::default());
     let owner = Owner::new();
     let config = ChatConfig {

@@ -390,6 +390,49 @@ async fn a_stand_in_is_replaced_in_place_and_set_draft_fills_the_message_box() {
 }
 
 #[wasm_bindgen_test]
+async fn a_widget_mounted_from_leptos_code_goes_with_its_owner_and_keeps_its_effect_still() {
+    use leptos::prelude::*;
+
+    crate::support::start_executor();
+    let element = fresh_element();
+    let mounts = Rc::new(std::cell::Cell::new(0));
+    let owner = Owner::new();
+    let widget = Rc::new(RefCell::new(None));
+    owner.with(|| {
+        let (element, mounts, widget) = (element.clone(), mounts.clone(), widget.clone());
+        // As an app that renders on the server mounts it once the page has hydrated.
+        Effect::new(move |_| {
+            mounts.set(mounts.get() + 1);
+            let transport = Rc::new(Shared(Rc::new(Scripted::default())));
+            *widget.borrow_mut() = Some(
+                mount_with(
+                    element.clone(),
+                    ChatConfig::default(),
+                    Some(transport),
+                    Toolbox::new(),
+                )
+                .expect("mounted"),
+            );
+        });
+    });
+    settle().await;
+    let widget = widget.borrow_mut().take().expect("mounted by the effect");
+    assert!(widget.mounted());
+    // What the widget read as it was built is not the effect's to follow: typing, sending and
+    // the settings it loaded leave the effect alone.
+    widget.set_draft("Hello");
+    widget.send("Hello").expect("sent");
+    settle().await;
+    assert_eq!(mounts.get(), 1, "the effect ran once");
+    // The owner's cleanup (a route leaving, say) takes the widget away, as it does its own nodes.
+    owner.cleanup();
+    assert!(!widget.mounted());
+    let shadow = element.shadow_root().expect("its shadow root");
+    assert!(only_a_slot(&shadow), "{}", shadow.inner_html());
+    element.remove();
+}
+
+#[wasm_bindgen_test]
 async fn the_leptos_component_follows_its_signals_and_tells_its_events() {
     use chat_widget::config::ColorScheme;
     use chat_widget::controller::ChatEvent;

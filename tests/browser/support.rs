@@ -263,6 +263,11 @@ pub(crate) fn link_rich() {
     chat_widget::rich::provide(Rc::new(LinkedRich));
 }
 
+/// Leptos' executor, which mounting a chat box starts: for a test that drives a controller alone.
+pub(crate) fn start_executor() {
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+}
+
 pub(crate) async fn settle() {
     tick().await;
     let frame = js_sys::Promise::new(&mut |resolve, _| {
