@@ -18,6 +18,11 @@ export PATH="$TOOLS_DIR/node_modules/.bin:$TOOLS_DIR/esbuild/node_modules/.bin:$
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# The scripts build each crate once: incremental compilation's caches would only fill the disk.
+# One setting for all of them also lets scripts/demo reuse what scripts/test built (cargo builds
+# again what was built with another).
+export CARGO_INCREMENTAL=0
+
 have_version() { # command, expected version substring
     command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -qF "$2"
 }
