@@ -80,31 +80,7 @@ impl ChatWidget {
     /// Removes the chat widget from the page, with everything it added, and cancels its request.
     /// Calling it twice is harmless.
     pub fn unmount(&self) {
-        let Some(mounted) = self.mounted.borrow_mut().take() else {
-            return;
-        };
-        LIVE.with(|live| {
-            live.borrow_mut()
-                .retain(|widget| !Rc::ptr_eq(widget, &self.mounted))
-        });
-        drop(mounted.handle);
-        mounted.container.remove();
-        let style = mounted.host.style();
-        for (property, before) in mounted.restyled {
-            if before.is_empty() {
-                let _ = style.remove_property(property);
-            } else {
-                let _ = style.set_property(property, &before);
-            }
-        }
-        mounted
-            .shadow
-            .set_adopted_style_sheets(&js_sys::Array::new());
-        mounted.shadow.replace_children_with_node_0();
-        // A shadow root cannot be taken off again: a slot shows the element's own children.
-        if let Ok(slot) = document().create_element("slot") {
-            let _ = mounted.shadow.append_child(&slot);
-        }
+        take_away(&self.mounted);
     }
 
     /// Whether the chat widget is still on the page.
@@ -365,8 +341,9 @@ pub fn mount_with(
     let callbacks = Rc::new(RefCell::new(Callbacks::default()));
     let made = Rc::new(RefCell::new(None));
     let launcher = config.presentation == Presentation::Launcher;
-    // Untracked: mounted from an effect, the widget must not make the effect follow what it reads
-    // as it is built (the effect would run again and mount it again).
+    // Untracked: mounted from an effect, the widget must never make the effect follow what it
+    // reads as it is built (the effect would run again and mount it again). It reads no signal
+    // tracked today; this keeps it so.
     let handle = untrack(|| {
         let made = made.clone();
         let callbacks = callbacks.clone();
@@ -416,16 +393,39 @@ pub fn mount_with(
     if Owner::current().is_some() {
         let owned = StoredValue::new_local(mounted.clone());
         on_cleanup(move || {
-            if let Some(mounted) = owned.try_get_value() {
-                ChatWidget {
-                    mounted,
-                    callbacks: Rc::default(),
-                }
-                .unmount();
+            if let Some(widget) = owned.try_get_value() {
+                take_away(&widget);
             }
         });
     }
     Ok(ChatWidget { mounted, callbacks })
+}
+
+/// Takes a mounted widget away with everything it added (nothing, if it is gone already): for
+/// its handle's `unmount`, an element that left the page, and an owner cleaned up.
+fn take_away(widget: &Rc<RefCell<Option<Mounted>>>) {
+    let Some(mounted) = widget.borrow_mut().take() else {
+        return;
+    };
+    LIVE.with(|live| live.borrow_mut().retain(|each| !Rc::ptr_eq(each, widget)));
+    drop(mounted.handle);
+    mounted.container.remove();
+    let style = mounted.host.style();
+    for (property, before) in mounted.restyled {
+        if before.is_empty() {
+            let _ = style.remove_property(property);
+        } else {
+            let _ = style.set_property(property, &before);
+        }
+    }
+    mounted
+        .shadow
+        .set_adopted_style_sheets(&js_sys::Array::new());
+    mounted.shadow.replace_children_with_node_0();
+    // A shadow root cannot be taken off again: a slot shows the element's own children.
+    if let Ok(slot) = document().create_element("slot") {
+        let _ = mounted.shadow.append_child(&slot);
+    }
 }
 
 /// Whether `shadow` holds a mounted widget (not `embed.js`'s stand-in for one).
@@ -461,12 +461,8 @@ fn forget_detached() {
             .cloned()
             .collect()
     });
-    for mounted in detached {
-        ChatWidget {
-            mounted,
-            callbacks: Rc::default(),
-        }
-        .unmount();
+    for widget in detached {
+        take_away(&widget);
     }
 }
 

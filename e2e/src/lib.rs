@@ -455,12 +455,16 @@ pub async fn save_screenshot(client: &Client, name: &str) {
     let _ = std::fs::write(dir.join(format!("{name}.png")), png);
 }
 
+/// A port of 127.0.0.1 that was free a moment ago, for a process that must be told its port
+/// (one that can take port 0 and say which it got should).
+pub fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    probe.local_addr().expect("bound").port()
+}
+
 /// Debian's Chromium over WebDriver, on a free port; the driver stops when its handle is dropped.
 pub async fn webdriver() -> (Client, Child) {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        probe.local_addr().expect("bound").port()
-    };
+    let port = free_port();
     let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
     let driver = Command::new(&chromedriver)
         .arg(format!("--port={port}"))

@@ -6,16 +6,13 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use chat_e2e::{listening_url, Browser, Relay, LOADED};
+use chat_e2e::{free_port, listening_url, Browser, Relay, LOADED};
 use tokio::process::Command;
 
 #[tokio::test]
 async fn scripts_demo_serves_a_page_where_the_chat_works() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        probe.local_addr().expect("bound").port()
-    };
+    let port = free_port();
     let mut demo = Command::new(root.join("scripts/demo"))
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))

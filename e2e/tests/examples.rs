@@ -11,8 +11,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use chat_e2e::{
-    eventually, http_get, printed_after, save_screenshot, target_dir, webdriver, Answers, Browser,
-    Relay, LOADED,
+    eventually, free_port, http_get, printed_after, save_screenshot, target_dir, webdriver,
+    Answers, Browser, Relay, LOADED,
 };
 use fantoccini::Locator;
 use tokio::process::Command;
@@ -113,15 +113,12 @@ async fn the_ssr_example_mounts_the_widget_once_it_has_hydrated() {
         server_binary.is_file() && site.join("pkg/example-leptos-ssr_bg.wasm").is_file(),
         "the SSR example is not built: `examples/leptos-ssr/build` (scripts/test runs it)"
     );
-    let address = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        probe.local_addr().expect("bound")
-    };
+    let address = format!("127.0.0.1:{}", free_port());
     let origin = format!("http://{address}");
     // The page is on another origin than the relay, which must allow it.
     let relay = Relay::start(&Answers::Demo { pace_ms: 5 }, std::slice::from_ref(&origin)).await;
     let mut server = Command::new(&server_binary)
-        .env("LEPTOS_SITE_ADDR", address.to_string())
+        .env("LEPTOS_SITE_ADDR", &address)
         .env("LEPTOS_SITE_ROOT", &site)
         .env(
             "CHAT_ENDPOINT",
